@@ -1,0 +1,5 @@
+//! labctl: a lab runner and automated grader for hands-on Kubernetes workshops.
+//!
+//! The crate is laid out as the pipeline it implements:
+//! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
+//! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
