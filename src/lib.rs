@@ -3,3 +3,6 @@
 //! The crate is laid out as the pipeline it implements:
 //! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
+
+pub mod eval;
+pub mod spec;

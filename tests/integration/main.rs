@@ -1,2 +1,5 @@
 //! The one integration-test binary (like ripgrep's): every module below runs against real
 //! processes — the `labctl` binary and, where a cluster is needed, a real kube-apiserver + etcd.
+
+mod harness;
+mod harness_tests;

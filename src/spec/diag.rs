@@ -1,0 +1,216 @@
+//! Located authoring diagnostics, rendered like a compiler (or hurl): `file:line:col`, the
+//! offending line, a caret under the spot, and a "did you mean" when a close name exists.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One problem in a lab file, with everything needed to show it without re-reading the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem concerns the file as a whole.
+    pub line: u32,
+    /// 1-based column of the first character the caret points at.
+    pub col: u32,
+    /// How many characters the caret underlines (at least 1).
+    pub width: usize,
+    pub message: String,
+    /// The offending source line, captured when the diagnostic is made.
+    pub source_line: Option<String>,
+    /// Text printed after the caret, e.g. "did you mean `checks`?".
+    pub label: Option<String>,
+    /// A longer hint printed below the snippet.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at `line:col` of `text` (the file's contents), capturing the source line.
+    pub fn at(file: &Path, text: &str, line: u32, col: u32, message: impl Into<String>) -> Self {
+        let source_line = (line > 0)
+            .then(|| text.lines().nth(line as usize - 1).map(str::to_owned))
+            .flatten();
+        Diagnostic {
+            file: file.to_path_buf(),
+            line,
+            col: col.max(1),
+            width: 1,
+            message: message.into(),
+            source_line,
+            label: None,
+            help: None,
+        }
+    }
+
+    /// A diagnostic about a whole file (missing, unreadable).
+    pub fn file(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            col: 0,
+            width: 1,
+            message: message.into(),
+            source_line: None,
+            label: None,
+            help: None,
+        }
+    }
+
+    pub fn width(mut self, width: usize) -> Self {
+        self.width = width.max(1);
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Underline the token that starts at the caret (a word, a key, a quoted string).
+    pub fn underline_token(mut self) -> Self {
+        if let Some(line) = &self.source_line {
+            let rest: String = line.chars().skip(self.col as usize - 1).collect();
+            let n = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',')
+                .count();
+            self.width = n.max(1);
+        }
+        self
+    }
+
+    /// `file:line:col` (or just `file` for whole-file problems).
+    pub fn location(&self) -> String {
+        if self.line == 0 {
+            self.file.display().to_string()
+        } else {
+            format!("{}:{}:{}", self.file.display(), self.line, self.col)
+        }
+    }
+
+    /// Render like rustc/hurl. `style` decides colours; pass `Style::plain()` for files and tests.
+    pub fn render(&self, style: &Style) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.error("error"),
+            style.bold(&self.message)
+        );
+        let gutter = if self.line == 0 {
+            1
+        } else {
+            self.line.to_string().len()
+        };
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), self.location());
+        if let Some(src) = &self.source_line {
+            let src = src.replace('\t', " ");
+            let _ = writeln!(out, "{pad} {}", style.blue("|"));
+            let _ = writeln!(
+                out,
+                "{} {} {src}",
+                style.blue(&self.line.to_string()),
+                style.blue("|")
+            );
+            let caret = format!(
+                "{}{}",
+                " ".repeat(self.col as usize - 1),
+                "^".repeat(self.width)
+            );
+            let label = self
+                .label
+                .as_deref()
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{pad} {} {}",
+                style.blue("|"),
+                style.error(&format!("{caret}{label}"))
+            );
+        }
+        if let Some(help) = &self.help {
+            for (i, line) in help.lines().enumerate() {
+                let lead = if i == 0 { "= help:" } else { "       " };
+                let _ = writeln!(out, "{pad} {} {line}", style.blue(lead));
+            }
+        }
+        out
+    }
+}
+
+/// Colours for rendering; a plain style produces no escape codes.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn plain() -> Self {
+        Style { color: false }
+    }
+    pub fn colored(color: bool) -> Self {
+        Style { color }
+    }
+    fn paint(&self, s: &str, style: console::Style) -> String {
+        if self.color {
+            style.force_styling(true).apply_to(s).to_string()
+        } else {
+            s.to_owned()
+        }
+    }
+    pub fn error(&self, s: &str) -> String {
+        self.paint(s, console::Style::new().red().bold())
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.paint(s, console::Style::new().bold())
+    }
+    pub fn blue(&self, s: &str) -> String {
+        self.paint(s, console::Style::new().blue().bold())
+    }
+}
+
+/// The closest candidate to `word` if it is close enough to be a likely typo.
+pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, c)| *score > 0.8 && *c != word)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_under_the_column() {
+        let text = "name: x\nsteps:\n    chekcs: []\n";
+        let d = Diagnostic::at(Path::new("lab.yaml"), text, 3, 5, "unknown field `chekcs`")
+            .underline_token()
+            .label("did you mean `checks`?");
+        let out = d.render(&Style::plain());
+        assert_eq!(
+            out,
+            "error: unknown field `chekcs`\n --> lab.yaml:3:5\n  |\n3 |     chekcs: []\n  |     ^^^^^^ did you mean `checks`?\n"
+        );
+    }
+
+    #[test]
+    fn suggests_only_close_names() {
+        assert_eq!(
+            did_you_mean("chekcs", ["id", "title", "checks"]).as_deref(),
+            Some("checks")
+        );
+        assert_eq!(did_you_mean("zzz", ["id", "title", "checks"]), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! A lab after parsing and linting: plain values, no source positions. Everything downstream
+//! (plan, grading, rendering) works on these types. Strings may still hold `{{ var }}`
+//! placeholders; the plan substitutes them for one profile.
+
+use crate::spec::markdown::CodeBlock;
+pub use crate::spec::model::{Quantifier, StepType};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub name: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub duration: Option<String>,
+    pub dir: PathBuf,
+    pub variables: Vec<Variable>,
+    pub profiles: Vec<Profile>,
+    pub manifests: Vec<Manifest>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub variables: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub url: String,
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub step_type: StepType,
+    pub instructions: PathBuf,
+    pub markdown: String,
+    pub blocks: Vec<CodeBlock>,
+    pub checks: Vec<Check>,
+    pub hints: Vec<String>,
+}
+
+impl Step {
+    pub fn checks_for<'a>(&'a self, profile: &'a str) -> impl Iterator<Item = &'a Check> + 'a {
+        self.checks.iter().filter(move |c| c.applies_to(profile))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub profiles: Option<Vec<String>>,
+    pub body: Body,
+    pub actual: Option<String>,
+    pub fix: Option<String>,
+    pub diagnoses: Vec<Diagnosis>,
+    /// `file:line` where the check is defined, for error messages.
+    pub origin: String,
+}
+
+impl Check {
+    pub fn applies_to(&self, profile: &str) -> bool {
+        self.profiles
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| p == profile))
+    }
+}
+
+/// What a check (or a diagnosis condition) looks at and expects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Body {
+    pub target: Target,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Resource(Selector),
+    Command(Command),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Selector {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub labels: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub run: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expect {
+    pub quantifier: Quantifier,
+    pub count: Option<Count>,
+    pub match_: Option<Value>,
+    pub cel: Option<String>,
+    pub absent: bool,
+    pub exit_code: i32,
+    pub stdout: Option<TextMatch>,
+    pub stderr: Option<TextMatch>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextMatch {
+    Equals(String),
+    Contains(String),
+    Matches(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountOp {
+    Eq,
+    Ge,
+    Le,
+    Gt,
+    Lt,
+}
+
+/// `count: ">= 4"`: how many selected objects must satisfy the expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub op: CountOp,
+    pub n: usize,
+}
+
+impl Count {
+    pub fn parse(s: &str) -> Option<Count> {
+        let s = s.trim();
+        let (op, rest) = [
+            (">=", CountOp::Ge),
+            ("<=", CountOp::Le),
+            ("==", CountOp::Eq),
+            (">", CountOp::Gt),
+            ("<", CountOp::Lt),
+            ("=", CountOp::Eq),
+        ]
+        .iter()
+        .find_map(|(p, op)| s.strip_prefix(p).map(|r| (*op, r)))
+        .unwrap_or((CountOp::Eq, s));
+        rest.trim().parse().ok().map(|n| Count { op, n })
+    }
+
+    pub fn holds(&self, actual: usize) -> bool {
+        match self.op {
+            CountOp::Eq => actual == self.n,
+            CountOp::Ge => actual >= self.n,
+            CountOp::Le => actual <= self.n,
+            CountOp::Gt => actual > self.n,
+            CountOp::Lt => actual < self.n,
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            CountOp::Eq => "exactly",
+            CountOp::Ge => "at least",
+            CountOp::Le => "at most",
+            CountOp::Gt => "more than",
+            CountOp::Lt => "fewer than",
+        };
+        write!(f, "{op} {}", self.n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosis {
+    pub id: String,
+    pub when: Vec<Body>,
+    pub cause: String,
+    pub fix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_counts() {
+        assert_eq!(
+            Count::parse(">= 4"),
+            Some(Count {
+                op: CountOp::Ge,
+                n: 4
+            })
+        );
+        assert_eq!(
+            Count::parse("2"),
+            Some(Count {
+                op: CountOp::Eq,
+                n: 2
+            })
+        );
+        assert_eq!(
+            Count::parse("<1"),
+            Some(Count {
+                op: CountOp::Lt,
+                n: 1
+            })
+        );
+        assert_eq!(Count::parse("lots"), None);
+        assert!(Count::parse(">=4").unwrap().holds(5));
+        assert!(!Count::parse(">=4").unwrap().holds(3));
+    }
+}

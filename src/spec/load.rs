@@ -1,0 +1,1276 @@
+//! Loading a lab folder: parse `lab.yaml`, read each step's Markdown, resolve `use:` against the
+//! check library, and lint everything. Every problem found is collected (not just the first),
+//! each located at `file:line:col`; a `Lab` is returned only when there are none.
+
+use crate::spec::diag::{Diagnostic, did_you_mean};
+use crate::spec::lab::{
+    self, Body, Check, Command, Count, Diagnosis, Expect, Lab, Selector, Step, Target, TextMatch,
+};
+use crate::spec::markdown::{self, CodeBlock};
+use crate::spec::model::{
+    CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ResourceDecl, S, StepType,
+};
+use crate::spec::{manifest, template};
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file that makes a folder a lab.
+pub const LAB_FILE: &str = "lab.yaml";
+
+/// Every lab folder under `paths`: a lab folder itself, a `lab.yaml`, or a folder of labs.
+pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let mut labs = Vec::new();
+    for path in paths {
+        if path.is_file() && path.file_name().is_some_and(|n| n == LAB_FILE) {
+            labs.push(path.parent().unwrap_or(Path::new(".")).to_path_buf());
+        } else if path.join(LAB_FILE).is_file() {
+            labs.push(path.clone());
+        } else if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Diagnostic::file(path, format!("cannot read folder: {e}")))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join(LAB_FILE).is_file())
+                .collect();
+            if found.is_empty() {
+                return Err(Diagnostic::file(
+                    path,
+                    format!("no lab here: neither `{LAB_FILE}` nor folders containing one"),
+                ));
+            }
+            found.sort();
+            labs.extend(found);
+        } else {
+            return Err(Diagnostic::file(path, "no such file or folder"));
+        }
+    }
+    Ok(labs)
+}
+
+/// Find a lab by name (`istio-aks`) in `labs_dir`, or accept a path to a lab folder.
+pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Diagnostic> {
+    let as_path = PathBuf::from(name_or_path);
+    if as_path.join(LAB_FILE).is_file() {
+        return Ok(as_path);
+    }
+    let candidate = labs_dir.join(name_or_path);
+    if candidate.join(LAB_FILE).is_file() {
+        return Ok(candidate);
+    }
+    let names: Vec<String> = find_labs(&[labs_dir.to_path_buf()])
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let mut d = Diagnostic::file(labs_dir, format!("no lab named `{name_or_path}`"));
+    d = match did_you_mean(name_or_path, names.iter().map(String::as_str)) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None if names.is_empty() => d.help("pass --labs DIR to say where the labs are"),
+        None => d.help(format!("labs here: {}", names.join(", "))),
+    };
+    Err(d)
+}
+
+/// Load and lint one lab folder.
+pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
+    let file = dir.join(LAB_FILE);
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| vec![Diagnostic::file(&file, format!("cannot read: {e}"))])?;
+    let decl: LabFile =
+        serde_saphyr::from_str(&text).map_err(|e| vec![yaml_error(&file, &text, &e)])?;
+    let mut loader = Loader::new(dir, file, text, &decl);
+    let lab = loader.lab(decl);
+    if loader.diags.is_empty() {
+        Ok(lab)
+    } else {
+        Err(loader.diags)
+    }
+}
+
+struct Loader {
+    dir: PathBuf,
+    file: PathBuf,
+    text: String,
+    diags: Vec<Diagnostic>,
+    variables: BTreeSet<String>,
+    /// Values used to make manifests parseable for validation (defaults, else first profile's).
+    sample_values: BTreeMap<String, String>,
+    profiles: Vec<String>,
+    library: Option<PathBuf>,
+    /// Library checks already loaded, by id (a check used by two steps is read once).
+    library_cache: BTreeMap<String, Option<Check>>,
+}
+
+impl Loader {
+    fn new(dir: &Path, file: PathBuf, text: String, decl: &LabFile) -> Self {
+        let mut sample_values: BTreeMap<String, String> = BTreeMap::new();
+        for (name, v) in &decl.variables {
+            sample_values.insert(
+                name.clone(),
+                v.default
+                    .clone()
+                    .unwrap_or_else(|| format!("sample-{}", name.to_lowercase())),
+            );
+        }
+        // Defaults may refer to other variables; a few rounds resolve any sane nesting.
+        for _ in 0..4 {
+            let snapshot = sample_values.clone();
+            for v in sample_values.values_mut() {
+                *v = template::substitute(v, &snapshot).0;
+            }
+        }
+        Loader {
+            dir: dir.to_path_buf(),
+            file,
+            text,
+            diags: Vec::new(),
+            variables: decl.variables.keys().cloned().collect(),
+            sample_values,
+            profiles: decl.profiles.keys().cloned().collect(),
+            library: None,
+            library_cache: BTreeMap::new(),
+        }
+    }
+
+    fn at<T>(&self, span: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::at(
+            &self.file,
+            &self.text,
+            span.referenced.line() as u32,
+            span.referenced.column() as u32,
+            message,
+        )
+    }
+
+    /// A diagnostic at the line where `key:` is written (for map keys, which carry no span).
+    fn at_key(&self, key: &str, message: impl Into<String>) -> Diagnostic {
+        let (line, col) = find_key(&self.text, key).unwrap_or((1, 1));
+        Diagnostic::at(&self.file, &self.text, line, col, message).underline_token()
+    }
+
+    fn lab(&mut self, decl: LabFile) -> Lab {
+        let dir_name = self
+            .dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+        if let Some(dir_name) = dir_name
+            && decl.name.value != dir_name
+        {
+            let d = self
+                .at(
+                    &decl.name,
+                    format!(
+                        "lab name `{}` does not match its folder `{dir_name}`",
+                        decl.name.value
+                    ),
+                )
+                .underline_token();
+            self.diags.push(d.help("the folder name is how learners start the lab (`labctl start NAME`); keep them equal"));
+        }
+        for name in decl.variables.keys() {
+            if !template::valid_name(name) {
+                let d = self.at_key(name, format!("`{name}` is not a valid variable name"));
+                self.diags.push(d.help(
+                    "variable names start with a letter and contain letters, digits and `_`",
+                ));
+            }
+        }
+        if decl.profiles.is_empty() {
+            self.diags.push(Diagnostic::at(
+                &self.file,
+                &self.text,
+                1,
+                1,
+                "a lab needs at least one profile (e.g. `aks`, `kind`)",
+            ));
+        }
+        for (pname, profile) in &decl.profiles {
+            for vname in profile.variables.keys() {
+                if !self.variables.contains(vname) {
+                    let d = self.at_key(
+                        vname,
+                        format!("profile `{pname}` sets undeclared variable `{vname}`"),
+                    );
+                    let d = self.suggest_variable(d, vname);
+                    self.diags.push(d);
+                }
+            }
+        }
+        self.lint_placeholders(&self.file.clone(), &self.text.clone());
+        self.library = self.resolve_library(decl.library.as_ref());
+
+        let mut manifests = Vec::new();
+        for m in &decl.manifests {
+            let path = self.dir.join(&m.file.value);
+            match std::fs::read_to_string(&path) {
+                Ok(content) => {
+                    let substituted = template::substitute(&content, &self.sample_values).0;
+                    let origin = manifest::Origin {
+                        file: &path,
+                        file_text: &content,
+                        first_line: 1,
+                    };
+                    manifest::validate(&substituted, &origin, &mut self.diags);
+                }
+                Err(e) => {
+                    let d = self
+                        .at(
+                            &m.file,
+                            format!("cannot read manifest stand-in `{}`: {e}", m.file.value),
+                        )
+                        .underline_token();
+                    self.diags.push(d);
+                }
+            }
+            manifests.push(lab::Manifest {
+                url: m.url.value.clone(),
+                file: path,
+            });
+        }
+        let urls: Vec<String> = decl.manifests.iter().map(|m| m.url.value.clone()).collect();
+
+        let mut steps = Vec::new();
+        let mut seen_ids: BTreeMap<String, u32> = BTreeMap::new();
+        let n_steps = decl.steps.len();
+        for (i, step) in decl.steps.iter().enumerate() {
+            let id = &step.value.id;
+            if !valid_id(&id.value) {
+                let d = self
+                    .at(
+                        id,
+                        format!(
+                            "step id `{}` must be lowercase letters, digits and `-`",
+                            id.value
+                        ),
+                    )
+                    .underline_token();
+                self.diags.push(d);
+            }
+            if let Some(first) = seen_ids.insert(id.value.clone(), id.referenced.line() as u32) {
+                let d = self
+                    .at(id, format!("duplicate step id `{}`", id.value))
+                    .underline_token();
+                self.diags
+                    .push(d.help(format!("the first step with this id is on line {first}")));
+            }
+            if step.value.step_type == StepType::Cleanup && i + 1 != n_steps {
+                let d = self
+                    .at(
+                        id,
+                        format!("cleanup step `{}` must be the last step", id.value),
+                    )
+                    .underline_token();
+                self.diags.push(d);
+            }
+            if let Some(s) = self.step(step, &urls) {
+                steps.push(s);
+            }
+        }
+        if !decl
+            .steps
+            .iter()
+            .any(|s| s.value.step_type == StepType::Cleanup)
+        {
+            let (line, col) = find_key(&self.text, "steps").unwrap_or((1, 1));
+            let d = Diagnostic::at(
+                &self.file,
+                &self.text,
+                line,
+                col,
+                "a lab needs a final cleanup step (`type: cleanup`)",
+            )
+            .underline_token();
+            self.diags.push(d.help(
+                "content CI runs it at the end, and learners use it to leave their cluster clean",
+            ));
+        }
+        if decl
+            .steps
+            .iter()
+            .filter(|s| s.value.step_type == StepType::Cleanup)
+            .count()
+            > 1
+        {
+            let (line, col) = find_key(&self.text, "steps").unwrap_or((1, 1));
+            self.diags.push(
+                Diagnostic::at(
+                    &self.file,
+                    &self.text,
+                    line,
+                    col,
+                    "a lab has exactly one cleanup step",
+                )
+                .underline_token(),
+            );
+        }
+
+        Lab {
+            name: decl.name.value.clone(),
+            title: decl.title.clone(),
+            summary: decl.summary.clone(),
+            duration: decl.duration.clone(),
+            dir: self.dir.clone(),
+            variables: decl
+                .variables
+                .iter()
+                .map(|(name, v)| lab::Variable {
+                    name: name.clone(),
+                    default: v.default.clone(),
+                    description: v.description.clone(),
+                })
+                .collect(),
+            profiles: decl
+                .profiles
+                .iter()
+                .map(|(name, p)| lab::Profile {
+                    name: name.clone(),
+                    title: p.title.clone(),
+                    description: p.description.clone(),
+                    variables: p
+                        .variables
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect(),
+                })
+                .collect(),
+            manifests,
+            steps,
+        }
+    }
+
+    fn resolve_library(&mut self, library: Option<&S>) -> Option<PathBuf> {
+        match library {
+            Some(lib) => {
+                let path = self.dir.join(&lib.value);
+                if path.is_dir() {
+                    Some(path)
+                } else {
+                    let d = self
+                        .at(
+                            lib,
+                            format!("check library `{}` is not a folder", lib.value),
+                        )
+                        .underline_token();
+                    self.diags.push(d);
+                    None
+                }
+            }
+            None => Some(self.dir.join("../../checks")).filter(|p| p.is_dir()),
+        }
+    }
+
+    fn step(
+        &mut self,
+        decl: &Spanned<crate::spec::model::StepDecl>,
+        urls: &[String],
+    ) -> Option<Step> {
+        let step = &decl.value;
+        let md_path = self.dir.join(&step.instructions.value);
+        let markdown = match std::fs::read_to_string(&md_path) {
+            Ok(md) => md,
+            Err(_) => {
+                let mut d = self
+                    .at(
+                        &step.instructions,
+                        format!("instructions file `{}` not found", step.instructions.value),
+                    )
+                    .underline_token();
+                let siblings = md_path
+                    .parent()
+                    .and_then(|p| std::fs::read_dir(p).ok())
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .map(|e| {
+                                e.path()
+                                    .strip_prefix(&self.dir)
+                                    .unwrap_or(&e.path())
+                                    .to_string_lossy()
+                                    .into_owned()
+                            })
+                            .collect::<Vec<_>>()
+                    });
+                if let Some(s) = siblings.and_then(|s| {
+                    did_you_mean(&step.instructions.value, s.iter().map(String::as_str))
+                }) {
+                    d = d.label(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+                String::new()
+            }
+        };
+        let blocks = markdown::code_blocks(&markdown);
+        self.lint_markdown(&md_path, &markdown, &blocks, urls);
+        for profile in self.profiles.clone() {
+            if !markdown.is_empty() && !blocks.iter().any(|b| b.solve && b.applies_to(&profile)) {
+                let d = self.at(
+                    &step.instructions,
+                    format!(
+                        "step `{}` has no solve commands for profile `{profile}`",
+                        step.id.value
+                    ),
+                );
+                let d = d.underline_token().help(format!(
+                    "add a code block to {} whose info string is `bash solve` (every profile) or `bash solve profile={profile}`",
+                    step.instructions.value
+                ));
+                self.diags.push(d);
+            }
+        }
+
+        if step.checks.is_empty() {
+            let d = self
+                .at(&step.id, format!("step `{}` has no checks", step.id.value))
+                .underline_token();
+            self.diags.push(d.help("every step needs at least one check, or labctl cannot tell the learner whether it is done"));
+        }
+        let mut checks = Vec::new();
+        let mut check_ids: BTreeSet<String> = BTreeSet::new();
+        for c in &step.checks {
+            let (file, text) = (self.file.clone(), self.text.clone());
+            let check = match &c.value.use_id {
+                Some(use_id) => self.use_check(c, use_id),
+                None => self.check(&file, &text, c, false),
+            };
+            if let Some(check) = check {
+                if !check_ids.insert(check.id.clone()) {
+                    let d = self.at(
+                        c,
+                        format!(
+                            "duplicate check id `{}` in step `{}`",
+                            check.id, step.id.value
+                        ),
+                    );
+                    self.diags.push(d);
+                }
+                checks.push(check);
+            }
+        }
+        for profile in self.profiles.clone() {
+            if !checks.is_empty() && !checks.iter().any(|c| c.applies_to(&profile)) {
+                let d = self
+                    .at(
+                        &step.id,
+                        format!(
+                            "step `{}` has no check for profile `{profile}`",
+                            step.id.value
+                        ),
+                    )
+                    .underline_token();
+                self.diags.push(d);
+            }
+        }
+        Some(Step {
+            id: step.id.value.clone(),
+            title: step.title.clone(),
+            step_type: step.step_type,
+            instructions: md_path,
+            markdown,
+            blocks,
+            checks,
+            hints: step.hints.clone(),
+        })
+    }
+
+    fn use_check(&mut self, entry: &Spanned<CheckDecl>, use_id: &S) -> Option<Check> {
+        let c = &entry.value;
+        if c.id.is_some()
+            || c.resource.is_some()
+            || c.command.is_some()
+            || c.expect.is_some()
+            || !c.diagnoses.is_empty()
+            || c.title.is_some()
+        {
+            let d = self.at(use_id, "a `use:` entry takes no other fields; define the check in its library file instead");
+            self.diags.push(d);
+        }
+        if let Some(cached) = self.library_cache.get(&use_id.value) {
+            return cached.clone();
+        }
+        let Some(library) = self.library.clone() else {
+            let d = self
+                .at(
+                    use_id,
+                    format!(
+                        "`use: {}` needs a check library, but there is none",
+                        use_id.value
+                    ),
+                )
+                .underline_token();
+            self.diags
+                .push(d.help("create `checks/` next to `labs/`, or set `library:` in lab.yaml"));
+            return None;
+        };
+        let path = library.join(format!("{}.yaml", use_id.value));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            let available: Vec<String> = std::fs::read_dir(&library)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            e.path()
+                                .file_stem()
+                                .map(|s| s.to_string_lossy().into_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut d = self
+                .at(
+                    use_id,
+                    format!(
+                        "no check `{}` in the library {}",
+                        use_id.value,
+                        library.display()
+                    ),
+                )
+                .underline_token();
+            if let Some(s) = did_you_mean(&use_id.value, available.iter().map(String::as_str)) {
+                d = d.label(format!("did you mean `{s}`?"));
+            }
+            self.diags.push(d);
+            self.library_cache.insert(use_id.value.clone(), None);
+            return None;
+        };
+        let check = match serde_saphyr::from_str::<Spanned<CheckDecl>>(&text) {
+            Ok(decl) => {
+                self.lint_placeholders(&path, &text);
+                let check = self.check(&path, &text, &decl, true);
+                if let (Some(check), Some(id)) = (&check, &decl.value.id)
+                    && check.id != use_id.value
+                {
+                    let d = Diagnostic::at(
+                        &path,
+                        &text,
+                        id.referenced.line() as u32,
+                        id.referenced.column() as u32,
+                        format!(
+                            "library check id `{}` does not match its file name `{}.yaml`",
+                            check.id, use_id.value
+                        ),
+                    );
+                    self.diags.push(d.underline_token());
+                }
+                check
+            }
+            Err(e) => {
+                self.diags.push(yaml_error(&path, &text, &e));
+                None
+            }
+        };
+        self.library_cache
+            .insert(use_id.value.clone(), check.clone());
+        check
+    }
+
+    /// Convert and lint one check definition found in `file`.
+    fn check(
+        &mut self,
+        file: &Path,
+        text: &str,
+        entry: &Spanned<CheckDecl>,
+        library: bool,
+    ) -> Option<Check> {
+        let c = &entry.value;
+        let here = |msg: String| {
+            Diagnostic::at(
+                file,
+                text,
+                entry.referenced.line() as u32,
+                entry.referenced.column() as u32,
+                msg,
+            )
+        };
+        if library && c.use_id.is_some() {
+            self.diags
+                .push(here("a library check cannot `use:` another one".into()));
+        }
+        let Some(id) = &c.id else {
+            self.diags.push(
+                here("check has no `id`".into())
+                    .help("give it an `id:` (lowercase, `-`), or `use:` a library check"),
+            );
+            return None;
+        };
+        if !valid_id(&id.value) {
+            let d = Diagnostic::at(
+                file,
+                text,
+                id.referenced.line() as u32,
+                id.referenced.column() as u32,
+                format!(
+                    "check id `{}` must be lowercase letters, digits and `-`",
+                    id.value
+                ),
+            );
+            self.diags.push(d.underline_token());
+        }
+        let origin = format!("{}:{}", file.display(), entry.referenced.line());
+        let body = self.body(
+            file,
+            text,
+            entry.referenced.line() as u32,
+            entry.referenced.column() as u32,
+            &c.resource,
+            &c.command,
+            &c.expect,
+        )?;
+        for p in c.profiles.iter().flatten() {
+            if !self.profiles.contains(&p.value) {
+                let mut d = Diagnostic::at(
+                    file,
+                    text,
+                    p.referenced.line() as u32,
+                    p.referenced.column() as u32,
+                    format!("unknown profile `{}`", p.value),
+                )
+                .underline_token();
+                if let Some(s) = did_you_mean(&p.value, self.profiles.iter().map(String::as_str)) {
+                    d = d.label(format!("did you mean `{s}`?"));
+                }
+                self.diags.push(d);
+            }
+        }
+        if let Some(actual) = &c.actual {
+            self.lint_cel(file, text, actual);
+        }
+        let mut diagnoses = Vec::new();
+        let mut ids = BTreeSet::new();
+        for d in &c.diagnoses {
+            let decl = &d.value;
+            if !ids.insert(decl.id.value.clone()) {
+                let diag = Diagnostic::at(
+                    file,
+                    text,
+                    decl.id.referenced.line() as u32,
+                    decl.id.referenced.column() as u32,
+                    format!("duplicate diagnosis id `{}`", decl.id.value),
+                );
+                self.diags.push(diag.underline_token());
+            }
+            if decl.when.is_empty() {
+                let diag = Diagnostic::at(
+                    file,
+                    text,
+                    d.referenced.line() as u32,
+                    d.referenced.column() as u32,
+                    format!("diagnosis `{}` has no conditions in `when`", decl.id.value),
+                );
+                self.diags.push(diag);
+            }
+            let when: Vec<Body> = decl
+                .when
+                .iter()
+                .filter_map(|cond| self.condition(file, text, cond))
+                .collect();
+            diagnoses.push(Diagnosis {
+                id: decl.id.value.clone(),
+                when,
+                cause: decl.cause.clone(),
+                fix: decl.fix.clone(),
+            });
+        }
+        Some(Check {
+            id: id.value.clone(),
+            title: c.title.clone().unwrap_or_else(|| id.value.clone()),
+            profiles: c
+                .profiles
+                .as_ref()
+                .map(|ps| ps.iter().map(|p| p.value.clone()).collect()),
+            body,
+            actual: c.actual.as_ref().map(|a| a.value.clone()),
+            fix: c.fix.clone(),
+            diagnoses,
+            origin,
+        })
+    }
+
+    fn condition(
+        &mut self,
+        file: &Path,
+        text: &str,
+        cond: &Spanned<ConditionDecl>,
+    ) -> Option<Body> {
+        let c = &cond.value;
+        self.body(
+            file,
+            text,
+            cond.referenced.line() as u32,
+            cond.referenced.column() as u32,
+            &c.resource,
+            &c.command,
+            &c.expect,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn body(
+        &mut self,
+        file: &Path,
+        text: &str,
+        line: u32,
+        col: u32,
+        resource: &Option<ResourceDecl>,
+        command: &Option<CommandDecl>,
+        expect: &Option<ExpectDecl>,
+    ) -> Option<Body> {
+        let target = match (resource, command) {
+            (Some(r), None) => Target::Resource(self.selector(file, text, r)),
+            (None, Some(c)) => Target::Command(self.command(file, text, c)),
+            (Some(_), Some(_)) => {
+                self.diags.push(Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    col,
+                    "a check has either `resource` or `command`, not both",
+                ));
+                return None;
+            }
+            (None, None) => {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    col,
+                    "a check needs `resource` (look at objects) or `command` (run a command)",
+                );
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let expect = self.expect(
+            file,
+            text,
+            line,
+            col,
+            expect.as_ref(),
+            matches!(target, Target::Resource(_)),
+        );
+        Some(Body { target, expect })
+    }
+
+    fn selector(&mut self, file: &Path, text: &str, r: &ResourceDecl) -> Selector {
+        if let Some(labels) = &r.labels {
+            // Placeholders may stand for label values; check the syntax with sample values.
+            let sample = template::substitute(&labels.value, &self.sample_values).0;
+            if let Err(e) = crate::spec::selector::parse(&sample) {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    labels.referenced.line() as u32,
+                    labels.referenced.column() as u32,
+                    format!("invalid label selector: {e}"),
+                );
+                self.diags.push(d);
+            }
+        }
+        if !r.api_version.value.contains('/') && r.api_version.value != "v1" {
+            let d = Diagnostic::at(
+                file,
+                text,
+                r.api_version.referenced.line() as u32,
+                r.api_version.referenced.column() as u32,
+                format!("`{}` is not an apiVersion", r.api_version.value),
+            );
+            self.diags.push(d.underline_token().help("write group/version (`apps/v1`, `networking.istio.io/v1`) or `v1` for the core group"));
+        }
+        Selector {
+            api_version: r.api_version.value.clone(),
+            kind: r.kind.value.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            labels: r.labels.as_ref().map(|l| l.value.clone()),
+        }
+    }
+
+    fn command(&mut self, file: &Path, text: &str, c: &CommandDecl) -> Command {
+        let timeout = match &c.timeout {
+            Some(t) => parse_duration(&t.value).unwrap_or_else(|| {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    t.referenced.line() as u32,
+                    t.referenced.column() as u32,
+                    format!("`{}` is not a duration", t.value),
+                );
+                self.diags.push(
+                    d.underline_token()
+                        .help("write e.g. `30s`, `2m` or `1m30s`"),
+                );
+                Duration::from_secs(30)
+            }),
+            None => Duration::from_secs(30),
+        };
+        Command {
+            run: c.run.clone(),
+            timeout,
+        }
+    }
+
+    fn expect(
+        &mut self,
+        file: &Path,
+        text: &str,
+        line: u32,
+        col: u32,
+        e: Option<&ExpectDecl>,
+        resource: bool,
+    ) -> Expect {
+        let Some(e) = e else {
+            return Expect::default();
+        };
+        let wrong = |field: &str| {
+            let kind = if resource { "resource" } else { "command" };
+            let fits = if resource {
+                "quantifier, count, match, cel, absent"
+            } else {
+                "exitCode, stdout, stderr"
+            };
+            Diagnostic::at(
+                file,
+                text,
+                line,
+                col,
+                format!("`expect.{field}` does not apply to a {kind} check"),
+            )
+            .help(format!("a {kind} check expects: {fits}"))
+        };
+        if resource {
+            for (set, field) in [
+                (e.exit_code.is_some(), "exitCode"),
+                (e.stdout.is_some(), "stdout"),
+                (e.stderr.is_some(), "stderr"),
+            ] {
+                if set {
+                    self.diags.push(wrong(field));
+                }
+            }
+        } else {
+            for (set, field) in [
+                (e.quantifier.is_some(), "quantifier"),
+                (e.count.is_some(), "count"),
+                (e.match_.is_some(), "match"),
+                (e.cel.is_some(), "cel"),
+                (e.absent.is_some(), "absent"),
+            ] {
+                if set {
+                    self.diags.push(wrong(field));
+                }
+            }
+        }
+        if e.absent == Some(true)
+            && (e.match_.is_some()
+                || e.cel.is_some()
+                || e.count.is_some()
+                || e.quantifier.is_some())
+        {
+            let d = Diagnostic::at(
+                file,
+                text,
+                line,
+                col,
+                "`absent: true` cannot be combined with quantifier, count, match or cel",
+            );
+            self.diags.push(
+                d.help("to require that no object satisfies a condition, use `quantifier: none`"),
+            );
+        }
+        let count = e.count.as_ref().and_then(|c| {
+            let parsed = Count::parse(&c.value);
+            if parsed.is_none() {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    c.referenced.line() as u32,
+                    c.referenced.column() as u32,
+                    format!("`{}` is not a count", c.value),
+                );
+                self.diags
+                    .push(d.help("write a number with an optional comparison: `4`, `>= 4`, `< 2`"));
+            }
+            parsed
+        });
+        if let Some(cel) = &e.cel {
+            self.lint_cel(file, text, cel);
+        }
+        let text_match = |m: &crate::spec::model::TextMatchDecl,
+                          diags: &mut Vec<Diagnostic>|
+         -> Option<TextMatch> {
+            let set = [
+                m.equals.is_some(),
+                m.contains.is_some(),
+                m.matches.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if set != 1 {
+                diags.push(Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    col,
+                    "an output expectation takes exactly one of `equals`, `contains`, `matches`",
+                ));
+                return None;
+            }
+            if let Some(re) = &m.matches
+                && let Err(err) = regex_lite_check(&re.value)
+            {
+                diags.push(Diagnostic::at(
+                    file,
+                    text,
+                    re.referenced.line() as u32,
+                    re.referenced.column() as u32,
+                    format!("invalid regular expression: {err}"),
+                ));
+            }
+            m.equals
+                .clone()
+                .map(TextMatch::Equals)
+                .or_else(|| m.contains.clone().map(TextMatch::Contains))
+                .or_else(|| {
+                    m.matches
+                        .as_ref()
+                        .map(|r| TextMatch::Matches(r.value.clone()))
+                })
+        };
+        let stdout = e
+            .stdout
+            .as_ref()
+            .and_then(|m| text_match(m, &mut self.diags));
+        let stderr = e
+            .stderr
+            .as_ref()
+            .and_then(|m| text_match(m, &mut self.diags));
+        Expect {
+            quantifier: e.quantifier.unwrap_or_default(),
+            count,
+            match_: e.match_.as_ref().map(|m| m.to_json()),
+            cel: e.cel.as_ref().map(|c| c.value.clone()),
+            absent: e.absent.unwrap_or(false),
+            exit_code: e.exit_code.unwrap_or(0),
+            stdout,
+            stderr,
+        }
+    }
+
+    fn lint_cel(&mut self, file: &Path, text: &str, cel: &S) {
+        let sample = template::substitute(&cel.value, &self.sample_values).0;
+        if let Err(e) = crate::eval::cel::compile(&sample) {
+            let d = Diagnostic::at(
+                file,
+                text,
+                cel.referenced.line() as u32,
+                cel.referenced.column() as u32,
+                "CEL expression does not compile",
+            );
+            self.diags.push(d.help(e));
+        }
+    }
+
+    /// Undefined and unclosed `{{ }}` placeholders anywhere in a file.
+    fn lint_placeholders(&mut self, file: &Path, text: &str) {
+        for p in template::placeholders(text) {
+            if p.name.is_empty() {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    p.line,
+                    p.col,
+                    "`{{` is not closed by `}}` on the same line",
+                )
+                .width(2);
+                self.diags.push(d);
+            } else if !self.variables.contains(&p.name) {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    p.line,
+                    p.col,
+                    format!("undefined variable `{}`", p.name),
+                )
+                .width(p.len);
+                let d = self.suggest_variable(d, &p.name);
+                self.diags.push(d);
+            }
+        }
+    }
+
+    fn suggest_variable(&self, d: Diagnostic, name: &str) -> Diagnostic {
+        match did_you_mean(name, self.variables.iter().map(String::as_str)) {
+            Some(s) => d.label(format!("did you mean `{s}`?")),
+            None => d.help(format!(
+                "declare it under `variables:` in lab.yaml (declared: {})",
+                self.variables
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    fn lint_markdown(&mut self, path: &Path, md: &str, blocks: &[CodeBlock], urls: &[String]) {
+        self.lint_placeholders(path, md);
+        for block in blocks {
+            for (word, col) in &block.unknown_words {
+                let mut d = Diagnostic::at(
+                    path,
+                    md,
+                    block.fence_line,
+                    *col,
+                    format!("unknown code block annotation `{word}`"),
+                )
+                .width(word.len());
+                d = match did_you_mean(word, ["solve", "cleanup", "profile"]) {
+                    Some(s) => d.label(format!("did you mean `{s}`?")),
+                    None => d,
+                };
+                self.diags.push(d.help(
+                    "annotations after the language: `solve`, `cleanup`, `profile=NAME[,NAME]`",
+                ));
+            }
+            for p in block.profiles.iter().flatten() {
+                if !self.profiles.contains(p) {
+                    let col = block.profile_col.unwrap_or(1);
+                    let mut d = Diagnostic::at(
+                        path,
+                        md,
+                        block.fence_line,
+                        col,
+                        format!("unknown profile `{p}`"),
+                    )
+                    .underline_token();
+                    if let Some(s) = did_you_mean(p, self.profiles.iter().map(String::as_str)) {
+                        d = d.label(format!("did you mean `{s}`?"));
+                    }
+                    self.diags.push(d);
+                }
+            }
+            let first_code_line = block.fence_line + 1;
+            let code = template::substitute(&block.code, &self.sample_values).0;
+            if block.lang == "yaml" || block.lang == "yml" {
+                if manifest::looks_like_manifest(&code) {
+                    let origin = manifest::Origin {
+                        file: path,
+                        file_text: md,
+                        first_line: first_code_line,
+                    };
+                    manifest::validate(&code, &origin, &mut self.diags);
+                }
+                continue;
+            }
+            for heredoc in heredocs(&code) {
+                if manifest::looks_like_manifest(&heredoc.body) {
+                    let origin = manifest::Origin {
+                        file: path,
+                        file_text: md,
+                        first_line: first_code_line + heredoc.first_line,
+                    };
+                    manifest::validate(&heredoc.body, &origin, &mut self.diags);
+                }
+            }
+            if block.solve || block.cleanup {
+                for (i, line) in block.code.lines().enumerate() {
+                    for url in remote_manifests(line) {
+                        if !urls.iter().any(|u| u == url) {
+                            let col = line.find(url).map(|c| c as u32 + 1).unwrap_or(1);
+                            let d = Diagnostic::at(
+                                path,
+                                md,
+                                first_code_line + i as u32,
+                                col,
+                                "remote manifest is not declared under `manifests:` in lab.yaml",
+                            )
+                            .width(url.len());
+                            self.diags.push(d.help("declare it with a local stand-in `file:` so labctl can validate it offline"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A heredoc inside a shell block: its body and the 0-based line (within the block) it starts on.
+struct Heredoc {
+    body: String,
+    first_line: u32,
+}
+
+fn heredocs(code: &str) -> Vec<Heredoc> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(pos) = lines[i].find("<<") else {
+            i += 1;
+            continue;
+        };
+        let spec = lines[i][pos + 2..].trim_start_matches('-').trim_start();
+        let delim: String = spec
+            .trim_matches(|c| c == '\'' || c == '"')
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if delim.is_empty() {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < lines.len() && lines[end].trim() != delim {
+            end += 1;
+        }
+        out.push(Heredoc {
+            body: lines[start..end.min(lines.len())].join("\n"),
+            first_line: start as u32,
+        });
+        i = end + 1;
+    }
+    out
+}
+
+/// URLs given to `kubectl apply|create -f` on one line.
+fn remote_manifests(line: &str) -> Vec<&str> {
+    if !line.contains("kubectl") {
+        return Vec::new();
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "-f" || w[0] == "--filename")
+        .map(|w| w[1].trim_matches(|c| c == '"' || c == '\''))
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect()
+}
+
+/// Turn a serde-saphyr error into a located diagnostic with a "did you mean" where possible.
+pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
+    let (line, col) = err
+        .location()
+        .map(|l| (l.line() as u32, l.column() as u32))
+        .unwrap_or((0, 0));
+    let located = |msg: String| {
+        if line == 0 {
+            Diagnostic::file(file, msg)
+        } else {
+            Diagnostic::at(file, text, line, col, msg)
+        }
+    };
+    match err {
+        serde_saphyr::Error::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let d = located(format!("unknown field `{field}`")).underline_token();
+            match did_you_mean(field, expected.iter().copied()) {
+                Some(s) => d.label(format!("did you mean `{s}`?")),
+                None => d.help(format!("expected one of: {}", expected.join(", "))),
+            }
+        }
+        serde_saphyr::Error::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let d = located(format!("unknown value `{variant}`")).underline_token();
+            let d = match did_you_mean(variant, expected.iter().copied()) {
+                Some(s) => d.label(format!("did you mean `{s}`?")),
+                None => d,
+            };
+            d.help(format!("expected one of: {}", expected.join(", ")))
+        }
+        _ => {
+            let message = manifest::strip_location(&err.without_snippet().to_string());
+            let d = located(message);
+            let source_line = d.source_line.clone().unwrap_or_default();
+            if source_line.contains("{{") {
+                d.help("a value that starts with `{{` must be quoted, e.g. namespace: \"{{ appNamespace }}\"; unquoted, YAML reads a mapping")
+            } else {
+                d
+            }
+        }
+    }
+}
+
+/// Line and column of the first `key:` in a YAML text.
+fn find_key(text: &str, key: &str) -> Option<(u32, u32)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(key)?;
+        rest.starts_with(':')
+            .then(|| (i as u32 + 1, (line.len() - trimmed.len()) as u32 + 1))
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+}
+
+/// `30s`, `2m`, `1m30s`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            let n: u64 = num.parse().ok()?;
+            num.clear();
+            total += match c {
+                's' => n,
+                'm' => n * 60,
+                'h' => n * 3600,
+                _ => return None,
+            };
+        }
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+/// Compile a regular expression the way command checks will run it.
+fn regex_lite_check(re: &str) -> Result<(), String> {
+    regex::Regex::new(re).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_heredocs_and_their_lines() {
+        let code = "kubectl apply -f - <<EOF\napiVersion: v1\nkind: Namespace\nEOF\necho done\ncat > x.yaml <<'END'\na: 1\nEND\n";
+        let docs = heredocs(code);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].body, "apiVersion: v1\nkind: Namespace");
+        assert_eq!(docs[0].first_line, 1);
+        assert_eq!(docs[1].first_line, 6);
+    }
+
+    #[test]
+    fn finds_remote_manifests() {
+        assert_eq!(
+            remote_manifests("kubectl apply -n pets -f https://x/y.yaml"),
+            vec!["https://x/y.yaml"]
+        );
+        assert!(remote_manifests("kubectl apply -f local.yaml").is_empty());
+    }
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30"), None);
+        assert_eq!(parse_duration("5x"), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Lab specifications: parsing and linting lab files into a validated [`lab::Lab`].
+pub mod diag;
+pub mod istio;
+pub mod lab;
+pub mod load;
+pub mod manifest;
+pub mod markdown;
+pub mod model;
+pub mod selector;
+pub mod template;
+pub mod yaml;

@@ -1,0 +1,192 @@
+//! The lab file format as written by authors (`lab.yaml`, `checks/*.yaml`), deserialized with
+//! positions kept (`Spanned`) wherever a later lint needs to point at a value.
+//!
+//! Every struct denies unknown fields: a typo is an error with a "did you mean", never a
+//! silently ignored key. See `docs/lab-format.md` for the reference.
+
+use crate::spec::yaml::Located;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+pub type S = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabFile {
+    pub name: S,
+    pub title: String,
+    #[serde(default)]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub duration: Option<String>,
+    #[serde(default)]
+    pub library: Option<S>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, VariableDecl>,
+    pub profiles: BTreeMap<String, ProfileDecl>,
+    #[serde(default)]
+    pub manifests: Vec<ManifestRef>,
+    pub steps: Vec<Spanned<StepDecl>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VariableDecl {
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProfileDecl {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManifestRef {
+    pub url: S,
+    pub file: S,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StepType {
+    #[default]
+    Task,
+    Cleanup,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepDecl {
+    pub id: S,
+    pub title: String,
+    #[serde(default, rename = "type")]
+    pub step_type: StepType,
+    pub instructions: S,
+    #[serde(default)]
+    pub checks: Vec<Spanned<CheckDecl>>,
+    #[serde(default)]
+    pub hints: Vec<String>,
+}
+
+/// A check as written: inline in a step, a `use:` of a library check, or a library file.
+/// One struct for all three (instead of an untagged enum) keeps serde's error messages and
+/// positions precise; the lint enforces which fields go together.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CheckDecl {
+    #[serde(default, rename = "use")]
+    pub use_id: Option<S>,
+    #[serde(default)]
+    pub id: Option<S>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub profiles: Option<Vec<S>>,
+    #[serde(default)]
+    pub resource: Option<ResourceDecl>,
+    #[serde(default)]
+    pub command: Option<CommandDecl>,
+    #[serde(default)]
+    pub expect: Option<ExpectDecl>,
+    #[serde(default)]
+    pub actual: Option<S>,
+    #[serde(default)]
+    pub fix: Option<String>,
+    #[serde(default)]
+    pub diagnoses: Vec<Spanned<DiagnosisDecl>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceDecl {
+    pub api_version: S,
+    pub kind: S,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: Option<S>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CommandDecl {
+    pub run: String,
+    #[serde(default)]
+    pub timeout: Option<S>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantifier {
+    #[default]
+    All,
+    Any,
+    None,
+}
+
+/// Expectations; which fields apply depends on the check kind (resource or command).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpectDecl {
+    #[serde(default)]
+    pub quantifier: Option<Quantifier>,
+    #[serde(default)]
+    pub count: Option<S>,
+    #[serde(default, rename = "match")]
+    pub match_: Option<Located>,
+    #[serde(default)]
+    pub cel: Option<S>,
+    #[serde(default)]
+    pub absent: Option<bool>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub stdout: Option<TextMatchDecl>,
+    #[serde(default)]
+    pub stderr: Option<TextMatchDecl>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TextMatchDecl {
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub matches: Option<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DiagnosisDecl {
+    pub id: S,
+    pub when: Vec<Spanned<ConditionDecl>>,
+    pub cause: String,
+    pub fix: String,
+}
+
+/// A diagnosis condition: the body of a check without its identity.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConditionDecl {
+    #[serde(default)]
+    pub resource: Option<ResourceDecl>,
+    #[serde(default)]
+    pub command: Option<CommandDecl>,
+    #[serde(default)]
+    pub expect: Option<ExpectDecl>,
+}

@@ -1,0 +1,34 @@
+//! Test control-plane harness: a real kube-apiserver + etcd (+ kube-controller-manager), built from
+//! Debian's `kubernetes` 1.20 sources by `scripts/kube-bin.sh`, plus what a real AKS cluster with
+//! the Istio add-on would add (Istio CRDs, a sidecar-injector webhook, a pod-status "kubelet").
+//! See `docs/testing.md` for how it is built, cached, started and debugged.
+#![allow(dead_code, unused_imports)]
+
+mod apply;
+mod audit;
+mod bins;
+mod control_plane;
+mod crds;
+mod injector;
+mod kubectl;
+mod pki;
+mod pod_driver;
+mod process;
+mod runtime;
+mod shared;
+mod sidecar;
+mod start;
+mod users;
+
+pub use apply::{apply_yaml, ensure_namespaces, parse_documents, try_apply_yaml};
+pub use audit::{AUDIT_POLICY, AuditEvent, AuditLog, by_user, is_mutating, parse_audit_log};
+pub use bins::{KUBE_VERSION, KubeBins, default_cache_dir};
+pub use control_plane::{ControlPlane, ControlPlaneOptions};
+pub use crds::{ISTIO_CRDS_YAML, ISTIO_KINDS, install_crds, wait_crd_established};
+pub use injector::SidecarInjector;
+pub use kubectl::{Kubectl, KubectlOutput};
+pub use pod_driver::{PodStatusDriver, mark_workload_ready, ready_status};
+pub use process::{keep_cluster, scratch_root};
+pub use runtime::{harness_runtime, on_harness, unique_name, wait_until};
+pub use sidecar::{injection_patch, proxy_image};
+pub use users::{ADMIN, CONTEXT, LEARNER, LEARNER_POOL, NOBODY, client_from_kubeconfig};
