@@ -4,5 +4,12 @@
 //! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
 
+pub mod cli;
+pub mod cmd;
+pub mod error;
 pub mod eval;
+pub mod plan;
+pub mod render;
+pub mod report;
 pub mod spec;
+pub mod view;

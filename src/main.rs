@@ -1,1 +1,71 @@
-fn main() {}
+//! `labctl` entry point: parse the command line, run the command, print any error once (with
+//! its causes) and exit with the documented code (see `error.rs`).
+
+use clap::Parser;
+use labctl::cli::{Cli, ColorChoice, Command};
+use labctl::error::{EXIT_USAGE, Error};
+use labctl::render::terminal::Look;
+use labctl::spec::diag::Style;
+use std::io::IsTerminal;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 on usage errors; labctl keeps 2 for "could not grade".
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let color_out = colors(cli.color, std::io::stdout().is_terminal());
+    let color_err = colors(cli.color, std::io::stderr().is_terminal());
+    let width = console::Term::stdout()
+        .size_checked()
+        .map(|(_, w)| w as usize)
+        .unwrap_or(80)
+        .clamp(40, 100);
+    let look = Look {
+        color: color_out,
+        width,
+    };
+    let result = match cli.command {
+        Command::Validate { paths } => {
+            labctl::cmd::validate::run(paths, cli.labs, Style::colored(color_out))
+        }
+        Command::List => labctl::cmd::list::run(cli.labs),
+        Command::Show { lab, step, plan } => {
+            labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look)
+        }
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            report(&e, Style::colored(color_err));
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
+fn colors(choice: ColorChoice, tty: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Print an error once: diagnostics in full, then the error and its chain of causes.
+fn report(e: &Error, style: Style) {
+    if let Error::InvalidLab(diags) = e {
+        for d in diags {
+            eprintln!("{}", d.render(&style));
+        }
+    }
+    eprintln!("{}: {e}", style.error("error"));
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+}

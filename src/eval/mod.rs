@@ -1,2 +1,7 @@
 //! Evaluation: pure functions from a planned check and cluster objects to a result value.
 pub mod cel;
+pub mod command;
+pub mod diagnose;
+pub mod matcher;
+pub mod resource;
+pub mod result;

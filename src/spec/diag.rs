@@ -170,6 +170,9 @@ impl Style {
     pub fn bold(&self, s: &str) -> String {
         self.paint(s, console::Style::new().bold())
     }
+    pub fn ok(&self, s: &str) -> String {
+        self.paint(s, console::Style::new().green().bold())
+    }
     pub fn blue(&self, s: &str) -> String {
         self.paint(s, console::Style::new().blue().bold())
     }

@@ -1160,7 +1160,7 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
             Diagnostic::at(file, text, line, col, msg)
         }
     };
-    match err {
+    match err.without_snippet() {
         serde_saphyr::Error::SerdeUnknownField {
             field, expected, ..
         } => {
@@ -1184,7 +1184,14 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
             let message = manifest::strip_location(&err.without_snippet().to_string());
             let d = located(message);
             let source_line = d.source_line.clone().unwrap_or_default();
-            if source_line.contains("{{") {
+            let unquoted_placeholder = source_line
+                .split_once(':')
+                .is_some_and(|(_, v)| v.trim_start().starts_with("{{"))
+                || source_line
+                    .trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with("{{");
+            if unquoted_placeholder {
                 d.help("a value that starts with `{{` must be quoted, e.g. namespace: \"{{ appNamespace }}\"; unquoted, YAML reads a mapping")
             } else {
                 d

@@ -61,7 +61,8 @@ pub fn code_blocks(markdown: &str) -> Vec<CodeBlock> {
     blocks
 }
 
-fn parse_info(info: &str, fence_line: u32, fence_text: &str) -> CodeBlock {
+/// Read a fence's info string (`bash solve profile=aks`) into a block with no code yet.
+pub fn parse_info(info: &str, fence_line: u32, fence_text: &str) -> CodeBlock {
     let mut words = info.split_whitespace();
     let lang = words.next().unwrap_or("").to_owned();
     let mut block = CodeBlock {

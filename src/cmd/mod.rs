@@ -1,0 +1,4 @@
+//! One module per subcommand; each returns the exit code or an `Error`.
+pub mod list;
+pub mod show;
+pub mod validate;

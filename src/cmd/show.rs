@@ -1,0 +1,114 @@
+//! `labctl show LAB [STEP]`: a lab's instructions for one profile, in the terminal.
+
+use crate::cli::PlanArgs;
+use crate::error::{EXIT_OK, Error};
+use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
+use crate::render::terminal::{self, Look};
+use crate::spec::lab::StepType;
+use crate::spec::load;
+use console::Style;
+use std::path::Path;
+
+pub fn run(
+    lab: &str,
+    step: Option<&str>,
+    args: &PlanArgs,
+    labs_dir: &Path,
+    look: Look,
+) -> Result<i32, Error> {
+    let dir = load::locate(lab, labs_dir).map_err(|d| {
+        Error::Usage(format!(
+            "{}{}",
+            d.message,
+            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+        ))
+    })?;
+    let lab = load::load(&dir).map_err(Error::InvalidLab)?;
+    let plan = Plan::new(&lab, args.profile.as_deref(), &parse_vars(&args.vars)?)?;
+    let total = plan.steps.len();
+    let chosen: Vec<(usize, &PlannedStep)> = match step {
+        Some(s) => {
+            let by_number = s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=total).contains(n))
+                .map(|n| n - 1);
+            let index = match by_number {
+                Some(i) => i,
+                None => {
+                    let found = plan.step(s)?;
+                    plan.steps
+                        .iter()
+                        .position(|p| p.id == found.id)
+                        .unwrap_or(0)
+                }
+            };
+            vec![(index, &plan.steps[index])]
+        }
+        None => plan.steps.iter().enumerate().collect(),
+    };
+    let paint = |style: Style, s: &str| {
+        if look.color {
+            style.force_styling(true).apply_to(s).to_string()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = String::new();
+    if step.is_none() {
+        out.push_str(&paint(
+            Style::new().bold(),
+            &format!("{} — {}", plan.lab, plan.title),
+        ));
+        out.push_str(&format!(
+            "\nprofile: {} · {} steps\n\n",
+            plan.profile, total
+        ));
+    }
+    for (i, s) in chosen {
+        let kind = if s.step_type == StepType::Cleanup {
+            " (cleanup)"
+        } else {
+            ""
+        };
+        let header = format!("Step {}/{total} · {}{kind} · {}", i + 1, s.id, s.title);
+        out.push_str(&paint(
+            Style::new().bold().reverse(),
+            &format!(" {header} "),
+        ));
+        out.push_str(&format!("   [profile {}]\n\n", plan.profile));
+        out.push_str(&terminal::markdown(&s.markdown, &plan.profile, look));
+        if !s.checks.is_empty() {
+            out.push_str(&paint(
+                Style::new().bold(),
+                "\nWhat `labctl check` looks at:\n",
+            ));
+            for c in &s.checks {
+                out.push_str(&format!("  ☐ {}\n", c.check.title));
+            }
+        }
+        out.push('\n');
+    }
+    let needed: Vec<&String> = plan
+        .unset
+        .iter()
+        .filter(|v| out.contains(&format!("<{v}>")))
+        .collect();
+    if !needed.is_empty() {
+        let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
+        out.push_str(&paint(
+            Style::new().yellow(),
+            &format!(
+                "note: <{}> has no value yet; pass {} to fill it in\n",
+                needed
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(">, <"),
+                flags.join(" ")
+            ),
+        ));
+    }
+    print!("{out}");
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,51 @@
+//! The errors that stop a command, and the exit code each one maps to. A learner's check that
+//! fails is *not* an error (it is a result, exit 1); these mean "could not do what was asked".
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | everything asked for passed |
+//! | 1 | some check failed (the learner's work is not done yet) |
+//! | 2 | could not grade or validate: invalid lab files, cluster unreachable or forbidden |
+//! | 3 | usage error: unknown command, flag, lab, profile, step or variable |
+
+use crate::plan::resolve::PlanError;
+use crate::spec::diag::Diagnostic;
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+pub const EXIT_USAGE: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} in lab files", count(.0.len()))]
+    InvalidLab(Vec<Diagnostic>),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 problem".into()
+    } else {
+        format!("{n} problems")
+    }
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::InvalidLab(_) | Error::Write { .. } => EXIT_ERROR,
+            Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
+        }
+    }
+}

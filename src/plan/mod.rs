@@ -1,0 +1,3 @@
+//! Plans: a lab resolved for one profile and one set of variables, ready to show, grade or run.
+pub mod resolve;
+pub mod substitute;

@@ -1,0 +1,82 @@
+//! Applies a string transformation (variable substitution) to every string a check carries,
+//! including strings nested in `match` documents and diagnosis conditions.
+
+use crate::spec::lab::{Body, Check, Expect, Target, TextMatch};
+use serde_json::Value;
+
+/// Something whose strings can be rewritten in place.
+pub trait MapStrings {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String);
+}
+
+fn map(s: &mut String, f: &mut dyn FnMut(&str) -> String) {
+    *s = f(s);
+}
+
+fn map_opt(s: &mut Option<String>, f: &mut dyn FnMut(&str) -> String) {
+    if let Some(s) = s {
+        map(s, f);
+    }
+}
+
+impl MapStrings for Value {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        match self {
+            Value::String(s) => map(s, f),
+            Value::Array(items) => items.iter_mut().for_each(|v| v.map_strings(f)),
+            Value::Object(m) => {
+                // Keys may hold placeholders too (e.g. a label key); rebuild the map.
+                let old = std::mem::take(m);
+                for (k, mut v) in old {
+                    v.map_strings(f);
+                    m.insert(f(&k), v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl MapStrings for Expect {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        if let Some(m) = &mut self.match_ {
+            m.map_strings(f);
+        }
+        map_opt(&mut self.cel, f);
+        for tm in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
+            match tm {
+                TextMatch::Equals(s) | TextMatch::Contains(s) | TextMatch::Matches(s) => map(s, f),
+            }
+        }
+    }
+}
+
+impl MapStrings for Body {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        match &mut self.target {
+            Target::Resource(sel) => {
+                map(&mut sel.api_version, f);
+                map(&mut sel.kind, f);
+                map_opt(&mut sel.namespace, f);
+                map_opt(&mut sel.name, f);
+                map_opt(&mut sel.labels, f);
+            }
+            Target::Command(cmd) => map(&mut cmd.run, f),
+        }
+        self.expect.map_strings(f);
+    }
+}
+
+impl MapStrings for Check {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        map(&mut self.title, f);
+        self.body.map_strings(f);
+        map_opt(&mut self.actual, f);
+        map_opt(&mut self.fix, f);
+        for d in &mut self.diagnoses {
+            map(&mut d.cause, f);
+            map(&mut d.fix, f);
+            d.when.iter_mut().for_each(|b| b.map_strings(f));
+        }
+    }
+}

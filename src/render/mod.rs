@@ -1,0 +1,2 @@
+//! Turning plans and results into text for people: Markdown in the terminal.
+pub mod terminal;

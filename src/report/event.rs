@@ -1,0 +1,84 @@
+//! The events a grade emits, and the report they add up to. Streaming reporters (terminal,
+//! spinners) act on each event; file reporters (JUnit, JSON) render the final report.
+
+use crate::eval::result::{CheckResult, Status};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Facts about a grading run that every report carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunInfo {
+    pub lab: String,
+    pub title: String,
+    pub profile: String,
+    pub revision: Option<String>,
+    /// Kubeconfig context graded (live), or `None` for a snapshot.
+    pub context: Option<String>,
+    /// Snapshot file graded, or `None` for a live cluster.
+    pub snapshot: Option<String>,
+    pub learner: Option<String>,
+    /// RFC 3339 UTC time the run started.
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    #[serde(serialize_with = "as_millis", rename = "durationMs")]
+    pub duration: Duration,
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GradeReport {
+    #[serde(flatten)]
+    pub info: RunInfo,
+    pub status: Status,
+    #[serde(serialize_with = "as_millis", rename = "durationMs")]
+    pub duration: Duration,
+    pub steps: Vec<StepReport>,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl GradeReport {
+    /// Counts of checks per status: (passed, failed, skipped, error).
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        let all = self.steps.iter().flat_map(|s| &s.checks);
+        all.fold((0, 0, 0, 0), |(p, f, s, e), c| match c.status {
+            Status::Passed => (p + 1, f, s, e),
+            Status::Failed => (p, f + 1, s, e),
+            Status::Skipped => (p, f, s + 1, e),
+            Status::Error => (p, f, s, e + 1),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    RunStarted(&'a RunInfo),
+    StepStarted {
+        index: usize,
+        total: usize,
+        id: &'a str,
+        title: &'a str,
+    },
+    CheckFinished {
+        step: &'a str,
+        result: &'a CheckResult,
+    },
+    StepFinished(&'a StepReport),
+    RunFinished(&'a GradeReport),
+}
+
+/// Anything that consumes events. Errors are I/O errors of the reporter's own output.
+pub trait Reporter {
+    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()>;
+}

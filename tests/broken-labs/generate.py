@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Regenerates the broken-lab corpus: each case is the minimal lab of tests/labs-ok/minimal with
+one mistake a lab author really makes. Run from this folder; the cases are committed, and
+tests/integration/validate.rs snapshots `labctl validate` on each of them."""
+import os
+import shutil
+
+BASE = os.path.join(os.path.dirname(__file__), "..", "labs-ok", "minimal")
+
+
+def read(rel):
+    with open(os.path.join(BASE, rel)) as f:
+        return f.read()
+
+
+LAB = read("lab.yaml").replace("name: minimal", "name: NAME")
+MD1 = read("steps/01-onboard.md")
+MD2 = read("steps/02-cleanup.md")
+FENCE = "```"
+
+PA = f"""
+{FENCE}bash solve
+kubectl apply -f - <<EOF
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  name: pets-mtls
+  namespace: {{{{ appNamespace }}}}
+spec:
+  mtsl:
+    mode: STRICT
+EOF
+{FENCE}
+"""
+
+DEPLOY = f"""
+{FENCE}bash solve
+kubectl apply -f - <<EOF
+apiVersion: apps/v1
+kind: Deplyment
+metadata:
+  name: curl
+EOF
+{FENCE}
+"""
+
+CHECKS_BLOCK = LAB[LAB.index("    checks:\n      - id: namespace-labelled"):LAB.index("  - id: cleanup")]
+
+CASES = {
+    "unknown-field": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    chekcs:\n      - id: namespace-labelled")],
+    "undefined-variable": [("lab.yaml", 'title: "{{ appNamespace }} carries', 'title: "{{ appNamspace }} carries')],
+    "undefined-variable-in-markdown": [("steps/01-onboard.md", "istio.io/rev={{ revision }}", "istio.io/rev={{ revison }}")],
+    "missing-instructions": [("lab.yaml", "instructions: steps/01-onboard.md", "instructions: steps/01-onbaord.md")],
+    "step-without-checks": [("lab.yaml", CHECKS_BLOCK, "")],
+    "profile-without-solve": [("steps/01-onboard.md", FENCE + "bash solve\n", FENCE + "bash solve profile=aks\n")],
+    "duplicate-step-id": [("lab.yaml", "  - id: cleanup\n", "  - id: onboard\n")],
+    "unquoted-placeholder": [("lab.yaml", 'name: "{{ appNamespace }}"\n        expect:\n          match', "name: {{ appNamespace }}\n        expect:\n          match")],
+    "manifest-unknown-field": [("steps/01-onboard.md", None, PA)],
+    "manifest-unknown-kind": [("steps/01-onboard.md", None, DEPLOY)],
+    "unknown-library-check": [
+        ("lab.yaml", "    checks:\n      - id: namespace-labelled", "    checks:\n      - use: namespace-labeled\n      - id: namespace-labelled"),
+        ("lab.yaml", "profiles:", "library: checks\nprofiles:"),
+        ("checks/namespace-labelled.yaml", "", 'id: namespace-labelled\nresource: {apiVersion: v1, kind: Namespace, name: "{{ appNamespace }}"}\n'),
+    ],
+    "cel-does-not-compile": [("lab.yaml", "          match:\n            metadata:", "          cel: \"object.metadata.labels['istio.io/rev'] == \"\n          match:\n            metadata:")],
+    "unknown-quantifier": [("lab.yaml", "          match:\n            metadata:", "          quantifier: alll\n          match:\n            metadata:")],
+    "undeclared-remote-manifest": [("steps/01-onboard.md", None, f"\n{FENCE}bash solve\nkubectl apply -n {{{{ appNamespace }}}} -f https://example.com/app.yaml\n{FENCE}\n")],
+    "unknown-block-annotation": [("steps/02-cleanup.md", FENCE + "bash solve\n", FENCE + "bash slove\n")],
+    "no-cleanup-step": [("lab.yaml", "    type: cleanup\n", "")],
+    "yaml-syntax": [("lab.yaml", "  kind: {}", "  kind: [aks, kind")],
+    "bad-label-selector": [("lab.yaml", '          name: "{{ appNamespace }}"\n        expect:\n          match', '          labels: "app in (a, b"\n        expect:\n          match')],
+    "name-mismatch": [("lab.yaml", "name: name-mismatch", "name: istio-lab")],
+    "unknown-profile-in-block": [("steps/01-onboard.md", FENCE + "bash solve\n", FENCE + "bash solve profile=kidn\n")],
+    "expect-field-for-wrong-kind": [("lab.yaml", "          match:\n            metadata:", "          exitCode: 0\n          match:\n            metadata:")],
+}
+
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name, edits in CASES.items():
+        root = os.path.join(here, name)
+        shutil.rmtree(root, ignore_errors=True)
+        files = {"lab.yaml": LAB.replace("NAME", name), "steps/01-onboard.md": MD1, "steps/02-cleanup.md": MD2}
+        for rel, old, new in edits:
+            files.setdefault(rel, "")
+            if old is None:
+                files[rel] += new
+            elif old == "":
+                files[rel] = new
+            else:
+                assert old in files[rel], (name, old)
+                files[rel] = files[rel].replace(old, new, 1)
+        for rel, text in files.items():
+            path = os.path.join(root, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+    print(f"{len(CASES)} cases")
