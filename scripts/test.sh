@@ -24,6 +24,13 @@ if ! command -v kubectl >/dev/null 2>&1; then
     "${SUDO[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
 
+# xmllint validates JUnit output against the XSD in tests/junit/.
+if ! command -v xmllint >/dev/null 2>&1; then
+    say "xmllint missing: installing Debian's libxml2-utils"
+    "${SUDO[@]}" apt-get update -qq >/dev/null
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null
+fi
+
 start=$(date +%s)
 LABCTL_KUBE_BIN="$(bash scripts/kube-bin.sh)"
 export LABCTL_KUBE_BIN
