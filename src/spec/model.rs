@@ -2,7 +2,7 @@
 //! positions kept (`Spanned`) wherever a later lint needs to point at a value.
 //!
 //! Every struct denies unknown fields: a typo is an error with a "did you mean", never a
-//! silently ignored key. See `docs/lab-format.md` for the reference.
+//! silently ignored key. See the README's "Lab format reference".
 
 use crate::spec::yaml::Located;
 use serde::Deserialize;

@@ -3,7 +3,8 @@
 //! fails its step naming the expected diagnosis. Fast and exact; the live tests repeat the key
 //! cases through a real API server.
 
-use crate::fixture_states::{State, index};
+use crate::fixture_states::State;
+use crate::harness::{FixtureIndex, Profile, State as FixtureState};
 use labctl::eval::facts::StaticFacts;
 use labctl::eval::result::Status;
 use labctl::grade::run::grade;
@@ -76,10 +77,14 @@ const STEPS: [&str; 7] = [
 #[test]
 fn each_finished_state_passes_its_steps_and_fails_the_next() {
     let lab = lab();
-    for profile in ["aks", "kind"] {
-        let plan = Plan::new(&lab, Some(profile), &[]).unwrap();
+    for profile in Profile::ALL {
+        let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
         for (n, step) in STEPS.iter().enumerate().take(6) {
-            let state = State::after_step(profile, step, &plan.values);
+            let state = State::of(
+                profile,
+                &FixtureState::AfterStep(step.to_string()),
+                &plan.values,
+            );
             let report = grade_state(&plan, &state);
             for done in &report.steps[..=n] {
                 assert_eq!(
@@ -119,10 +124,13 @@ fn each_finished_state_passes_its_steps_and_fails_the_next() {
 fn each_broken_state_fails_its_step_with_the_known_diagnosis() {
     let lab = lab();
     let mut problems = Vec::new();
-    for b in index().broken {
-        for profile in &b.profiles {
-            let plan = Plan::new(&lab, Some(profile), &[]).unwrap();
-            let report = grade_state(&plan, &State::broken(profile, &b, &plan.values));
+    for b in &FixtureIndex::get().broken {
+        for profile in b.profiles.iter().copied() {
+            let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
+            let report = grade_state(
+                &plan,
+                &State::of(profile, &FixtureState::Broken(b.name.clone()), &plan.values),
+            );
             let step = report.steps.iter().find(|s| s.id == b.step).unwrap();
             let named: Vec<&str> = step
                 .checks

@@ -6,3 +6,5 @@ mod harness;
 mod harness_tests;
 mod cli;
 mod validate;
+mod fixture_states;
+mod grade_offline;

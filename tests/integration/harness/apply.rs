@@ -7,11 +7,23 @@
 //! namespace is referenced, by creating that namespace if it is missing. A document's `status` is then written through the `/status`
 //! subresource (merge patch), since no kubelet or controller will ever write it here.
 //! Discovery is `discovery::pinned_kind` per kind (not `run_aggregated`, which needs 1.26+).
+//!
+//! When an existing object is replaced, its `status` becomes exactly the document's: top-level
+//! status fields the document does not name are removed (merge patch with `null`s), so a delta
+//! fixture does not inherit stale status fields from the previous version.
+//!
+//! Pseudo-kind `Delete` (`apiVersion: v1`, the fixture contract of `tests/fixtures/istio-aks`):
+//! `{kind: Delete, items: [{apiVersion, kind, namespace, name}, ..]}` deletes each item, in order,
+//! with `gracePeriodSeconds: 0` (pods carry `spec.nodeName` and there is no kubelet, so a graceful
+//! delete would leave them `Terminating` forever), and waits until it is gone (or replaced by a
+//! new object of the same name, i.e. another UID) before the next document. An item that does not
+//! exist is an error. A `Delete` document stays in its place among the "every other document"
+//! ones and yields no object in the returned list.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
 use kube::{Client, discovery};
@@ -51,9 +63,88 @@ pub async fn try_apply_yaml(client: &Client, yaml: &str) -> Result<Vec<DynamicOb
                 super::wait_crd_established(client, name).await;
             }
         }
-        out.push(apply_one(&mut resolver, doc).await?);
+        if is_delete(&doc) {
+            delete_items(&mut resolver, &doc).await?;
+        } else {
+            out.push(apply_one(&mut resolver, doc).await?);
+        }
     }
     Ok(out)
+}
+
+/// Whether `doc` is the `Delete` pseudo-kind (`apiVersion: v1`, `kind: Delete`).
+pub fn is_delete(doc: &Value) -> bool {
+    doc["apiVersion"] == "v1" && doc["kind"] == "Delete"
+}
+
+/// How long a `Delete` item may take to disappear.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Deletes the items of a `Delete` document, one after the other, waiting for each to be gone.
+async fn delete_items(resolver: &mut Resolver, doc: &Value) -> Result<(), String> {
+    let items = doc["items"]
+        .as_array()
+        .ok_or("Delete document without an items list")?;
+    for item in items {
+        let label = format!(
+            "Delete {} {} {}/{}",
+            item["apiVersion"].as_str().unwrap_or("?"),
+            item["kind"].as_str().unwrap_or("?"),
+            item["namespace"].as_str().unwrap_or("-"),
+            item["name"].as_str().unwrap_or("?"),
+        );
+        if let Some(unknown) = item
+            .as_object()
+            .ok_or_else(|| format!("{label}: item is not a mapping"))?
+            .keys()
+            .find(|k| !["apiVersion", "kind", "namespace", "name"].contains(&k.as_str()))
+        {
+            return Err(format!("{label}: unknown item field {unknown:?}"));
+        }
+        let name = item["name"]
+            .as_str()
+            .ok_or_else(|| format!("{label}: item without name"))?;
+        let (ar, caps) = resolver
+            .resolve(item)
+            .await
+            .map_err(|e| format!("{label}: {e}"))?;
+        let api = match caps.scope {
+            Scope::Cluster => Api::<DynamicObject>::all_with(resolver.client.clone(), &ar),
+            Scope::Namespaced => {
+                let ns = item["namespace"]
+                    .as_str()
+                    .ok_or_else(|| format!("{label}: namespaced kind, item without namespace"))?;
+                Api::namespaced_with(resolver.client.clone(), ns, &ar)
+            }
+        };
+        let dp = DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        };
+        let uid = match api.delete(name, &dp).await {
+            Ok(either) => either.left().and_then(|o| o.metadata.uid),
+            Err(kube::Error::Api(s)) if s.is_not_found() => {
+                return Err(format!(
+                    "{label}: not found (the fixtures expect it to exist at this point)"
+                ));
+            }
+            Err(e) => return Err(format!("{label}: {e}")),
+        };
+        let deadline = std::time::Instant::now() + DELETE_TIMEOUT;
+        loop {
+            match api.get_opt(name).await {
+                Ok(None) => break,
+                // Re-created meanwhile (by a controller): the deleted object is gone.
+                Ok(Some(o)) if uid.is_some() && o.metadata.uid != uid => break,
+                Ok(Some(_)) if std::time::Instant::now() >= deadline => {
+                    return Err(format!("{label}: still there after {DELETE_TIMEOUT:?}"));
+                }
+                Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => return Err(format!("{label}: get: {e}")),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses a multi-document YAML into JSON values; flattens `kind: List`, drops empty documents.
@@ -151,6 +242,7 @@ async fn apply_one(resolver: &mut Resolver, doc: Value) -> Result<DynamicObject,
         .clone()
         .ok_or_else(|| format!("{label}: no metadata.name"))?;
     let pp = PostParams::default();
+    let mut replaced = false;
     let mut applied = match api.create(&pp, &obj).await {
         Ok(o) => o,
         Err(kube::Error::Api(s)) if s.is_already_exists() => {
@@ -160,6 +252,7 @@ async fn apply_one(resolver: &mut Resolver, doc: Value) -> Result<DynamicObject,
                 .map_err(|e| format!("{label}: get: {e}"))?;
             obj.metadata.resource_version = existing.metadata.resource_version.clone();
             keep_immutable_fields(&ar, &existing, &mut obj);
+            replaced = true;
             api.replace(&name, &pp, &obj)
                 .await
                 .map_err(|e| format!("{label}: replace: {e}"))?
@@ -170,7 +263,15 @@ async fn apply_one(resolver: &mut Resolver, doc: Value) -> Result<DynamicObject,
         .subresources
         .iter()
         .any(|(sub, _)| sub.plural == "status");
-    if let (Some(status), true) = (status, has_status_subresource) {
+    if let (Some(mut status), true) = (status, has_status_subresource) {
+        if replaced
+            && let (Some(new), Some(old)) =
+                (status.as_object_mut(), applied.data["status"].as_object())
+        {
+            for key in old.keys() {
+                new.entry(key.clone()).or_insert(Value::Null);
+            }
+        }
         applied = api
             .patch_status(
                 &name,
