@@ -67,6 +67,86 @@ commands set apart so they copy cleanly, commands for other profiles left out."
         #[command(flatten)]
         plan: PlanArgs,
     },
+    /// Grade a cluster (or a snapshot of one) against a lab: every step, or one
+    #[command(
+        long_about = "Grade a cluster against a lab. For each step: passed or failed; for each \
+failing check what was expected, what was found, the known cause and the fix. Reads the cluster \
+(get/list only; it never writes), one LIST per kind and namespace. The lab's cleanup step is graded \
+only when asked for with `--step cleanup`.\n\nExit codes: 0 all passed, 1 a check failed, 2 could not \
+grade (cluster unreachable or forbidden, a check that cannot be evaluated), 3 usage error.",
+        after_help = "Examples:\n  labctl grade istio-aks --profile aks\n  labctl grade istio-aks --profile kind --context kind-lab --junit results.xml\n  labctl grade istio-aks --snapshot labs/istio-aks/snapshots/finished-aks.json\n  labctl grade istio-aks --step onboard-mesh -o json"
+    )]
+    Grade {
+        /// Lab name (a folder under --labs) or path to a lab folder
+        lab: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Grade only this step (by id)
+        #[arg(long, value_name = "ID")]
+        step: Option<String>,
+        /// Grade a snapshot file (from `labctl snapshot`) instead of a live cluster; command checks are skipped
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
+        snapshot: Option<PathBuf>,
+        /// Also write JUnit XML (one testsuite per step, one testcase per check)
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Also write the JSON report (schema: docs/json-schema.md)
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Output on stdout
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Name of the learner, recorded in reports
+        #[arg(long, value_name = "NAME")]
+        learner: Option<String>,
+        /// Show passing and skipped checks too
+        #[arg(long, short = 'v')]
+        verbose: bool,
+    },
+    /// Capture the objects a lab's checks read into a file, to grade later or elsewhere
+    #[command(
+        long_about = "Write exactly the objects the lab's checks read (never Secrets; no managedFields or \
+last-applied annotations) to a JSON file that `labctl grade --snapshot` grades offline. A learner can send \
+it to an instructor instead of cluster credentials."
+    )]
+    Snapshot {
+        /// Lab name (a folder under --labs) or path to a lab folder
+        lab: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Where to write the snapshot [default: standard output]
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Which cluster to talk to, as kubectl chooses it.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Kubeconfig file [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context [default: the current context]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Give up on the cluster after this long (e.g. 30s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::spec::load::parse_duration(s)
+        .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 2m, 1m30s)"))
 }
 
 /// Flags that choose how a lab is resolved: which profile and which variable values.

@@ -25,6 +25,12 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error("{0}")]
     Usage(String),
+    #[error("cannot connect to the cluster")]
+    Connect(#[from] crate::view::connect::ConnectError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::view::snapshot::SnapshotError),
+    #[error("could not grade: {0}")]
+    Cluster(crate::view::objects::FetchError),
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
@@ -44,7 +50,11 @@ fn count(n: usize) -> String {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::InvalidLab(_) | Error::Write { .. } => EXIT_ERROR,
+            Error::InvalidLab(_)
+            | Error::Write { .. }
+            | Error::Connect(_)
+            | Error::Snapshot(_)
+            | Error::Cluster(_) => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
         }
     }

@@ -1,10 +1,12 @@
 //! The one integration-test binary (like ripgrep's): every module below runs against real
 //! processes — the `labctl` binary and, where a cluster is needed, a real kube-apiserver + etcd.
 
+mod cli;
+mod fixture_states;
 mod fixture_tests;
+mod grade_live;
+mod grade_offline;
 mod harness;
 mod harness_tests;
-mod cli;
 mod validate;
-mod fixture_states;
-mod grade_offline;
+mod view_tests;

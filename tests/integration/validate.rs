@@ -8,7 +8,12 @@ use std::path::Path;
 fn bundled_labs_are_valid() {
     let run = labctl(&["validate"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("ok istio-aks: 7 steps, 2 profiles (aks, kind)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("ok istio-aks: 7 steps, 2 profiles (aks, kind)"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(labctl(&["validate", "tests/labs-ok/minimal"]).code, 0);
 }
 
@@ -26,11 +31,27 @@ fn every_broken_lab_fails_located_and_matches_its_golden_output() {
     for case in cases {
         let path = format!("tests/broken-labs/{case}");
         let run = labctl(&["validate", &path]);
-        assert_eq!(run.code, 2, "{case} should be invalid:\n{}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.code, 2,
+            "{case} should be invalid:\n{}{}",
+            run.stdout, run.stderr
+        );
         // Every problem names the file with line and column, and quotes the line.
-        assert!(run.stderr.contains(&format!("--> {path}/")), "{case}: no location:\n{}", run.stderr);
-        assert!(run.stderr.contains(" | "), "{case}: no source line:\n{}", run.stderr);
-        assert!(!run.stderr.contains("panicked"), "{case}: panic:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("--> {path}/")),
+            "{case}: no location:\n{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(" | "),
+            "{case}: no source line:\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("panicked"),
+            "{case}: panic:\n{}",
+            run.stderr
+        );
         insta::assert_snapshot!(format!("validate__{case}"), run.stderr);
     }
 }
@@ -47,20 +68,63 @@ fn show_renders_every_step_for_both_profiles() {
     for profile in ["aks", "kind"] {
         let run = labctl(&["show", "istio-aks", "--profile", profile]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        for (i, id) in ["enable-addon", "deploy-app", "onboard-mesh", "strict-mtls", "ingress", "egress", "cleanup"].iter().enumerate() {
-            assert!(run.stdout.contains(&format!("Step {}/7 · {id}", i + 1)), "{profile}: step {id} missing");
+        for (i, id) in [
+            "enable-addon",
+            "deploy-app",
+            "onboard-mesh",
+            "strict-mtls",
+            "ingress",
+            "egress",
+            "cleanup",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert!(
+                run.stdout.contains(&format!("Step {}/7 · {id}", i + 1)),
+                "{profile}: step {id} missing"
+            );
         }
-        assert!(!run.stdout.contains("{{"), "{profile}: unsubstituted placeholder");
-        assert!(run.stdout.contains("── run"), "{profile}: no solve commands shown");
+        assert!(
+            !run.stdout.contains("{{"),
+            "{profile}: unsubstituted placeholder"
+        );
+        assert!(
+            run.stdout.contains("── run"),
+            "{profile}: no solve commands shown"
+        );
     }
     let aks = labctl(&["show", "istio-aks", "enable-addon", "--profile", "aks"]).stdout;
     let kind = labctl(&["show", "istio-aks", "enable-addon", "--profile", "kind"]).stdout;
-    assert!(aks.contains("az aks mesh enable") && !aks.contains("istioctl install"), "aks shows only aks commands");
-    assert!(kind.contains("istioctl install") && !kind.contains("az aks mesh enable --"), "kind shows only kind commands");
+    assert!(
+        aks.contains("az aks mesh enable") && !aks.contains("istioctl install"),
+        "aks shows only aks commands"
+    );
+    assert!(
+        kind.contains("istioctl install") && !kind.contains("az aks mesh enable --"),
+        "kind shows only kind commands"
+    );
     // Variables without a value are shown as placeholders, with a note saying how to set them.
-    assert!(aks.contains("<resourceGroup>") && aks.contains("--var resourceGroup="), "{aks}");
-    let set = labctl(&["show", "istio-aks", "1", "--profile", "aks", "--var", "resourceGroup=rg-lab", "--var", "revision=asm-1-24"]).stdout;
-    assert!(set.contains("--resource-group rg-lab") && set.contains("istiod-asm-1-24"), "{set}");
+    assert!(
+        aks.contains("<resourceGroup>") && aks.contains("--var resourceGroup="),
+        "{aks}"
+    );
+    let set = labctl(&[
+        "show",
+        "istio-aks",
+        "1",
+        "--profile",
+        "aks",
+        "--var",
+        "resourceGroup=rg-lab",
+        "--var",
+        "revision=asm-1-24",
+    ])
+    .stdout;
+    assert!(
+        set.contains("--resource-group rg-lab") && set.contains("istiod-asm-1-24"),
+        "{set}"
+    );
 }
 
 #[test]
@@ -74,14 +138,34 @@ fn show_step_snapshot() {
 fn usage_errors_exit_3_with_a_suggestion() {
     let run = labctl(&["show", "istio-aks", "--profile", "kidn"]);
     assert_eq!(run.code, 3);
-    assert_eq!(run.stderr.trim(), "error: lab `istio-aks` has no profile `kidn` (did you mean `kind`?)");
+    assert_eq!(
+        run.stderr.trim(),
+        "error: lab `istio-aks` has no profile `kidn` (did you mean `kind`?)"
+    );
     let run = labctl(&["show", "istio-aks", "onbard-mesh"]);
-    assert_eq!((run.code, run.stderr.trim()), (3, "error: lab `istio-aks` has no step `onbard-mesh` (did you mean `onboard-mesh`?)"));
+    assert_eq!(
+        (run.code, run.stderr.trim()),
+        (
+            3,
+            "error: lab `istio-aks` has no step `onbard-mesh` (did you mean `onboard-mesh`?)"
+        )
+    );
     let run = labctl(&["show", "istio-aks", "--var", "revison=x"]);
-    assert_eq!((run.code, run.stderr.trim()), (3, "error: lab `istio-aks` has no variable `revison` (did you mean `revision`?)"));
+    assert_eq!(
+        (run.code, run.stderr.trim()),
+        (
+            3,
+            "error: lab `istio-aks` has no variable `revison` (did you mean `revision`?)"
+        )
+    );
     let run = labctl(&["show", "istio-ask"]);
     assert_eq!(run.code, 3);
-    assert!(run.stderr.contains("no lab named `istio-ask`") && run.stderr.contains("did you mean `istio-aks`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no lab named `istio-ask`")
+            && run.stderr.contains("did you mean `istio-aks`?"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(labctl(&["frobnicate"]).code, 3);
     assert_eq!(labctl(&["--help"]).code, 0);
 }
@@ -90,5 +174,9 @@ fn usage_errors_exit_3_with_a_suggestion() {
 fn validate_on_a_missing_path_is_a_clear_error() {
     let run = labctl(&["validate", "no/such/labs"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("no/such/labs") && run.stderr.contains("no such file or folder"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no/such/labs") && run.stderr.contains("no such file or folder"),
+        "{}",
+        run.stderr
+    );
 }

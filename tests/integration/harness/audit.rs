@@ -49,6 +49,7 @@ struct Raw {
     stage: String,
     verb: String,
     #[serde(default)]
+    #[serde(rename = "requestURI")]
     request_uri: String,
     user: RawUser,
     #[serde(default)]

@@ -35,7 +35,7 @@ pub(super) async fn start_once(
         &[
             "127.0.0.1",
             "localhost",
-            "10.0.0.1",
+            "10.96.0.1",
             "kubernetes",
             "kubernetes.default",
             "kubernetes.default.svc",
@@ -84,7 +84,8 @@ pub(super) async fn start_once(
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local".to_string(),
         format!("--service-account-key-file={sa_pub}"),
         format!("--service-account-signing-key-file={sa_key}"),
-        "--service-cluster-ip-range=10.0.0.0/24".to_string(),
+        // Many fixture states share one server, each with several Services: leave room.
+        "--service-cluster-ip-range=10.96.0.0/16".to_string(),
         "--endpoint-reconciler-type=none".to_string(),
         "--disable-admission-plugins=ServiceAccount".to_string(),
         "--allow-privileged=true".to_string(),

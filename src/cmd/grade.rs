@@ -1,0 +1,214 @@
+//! `labctl grade` and `labctl snapshot`: resolve the plan, gather facts (live or from a
+//! snapshot), grade, and hand events to the reporters chosen on the command line.
+
+use crate::cli::{ClusterArgs, Output, PlanArgs};
+use crate::error::Error;
+use crate::eval::facts::{Facts, StaticFacts};
+use crate::grade::commands::LiveFacts;
+use crate::grade::run::{exit_code, grade};
+use crate::plan::resolve::{Plan, parse_vars};
+use crate::report::event::{Reporter, RunInfo};
+use crate::report::json::{JsonReporter, json_report};
+use crate::report::junit::JunitReporter;
+use crate::report::terminal::TerminalReporter;
+use crate::spec::lab::{Lab, StepType};
+use crate::spec::load;
+use crate::view::connect::Connection;
+use crate::view::live::{FetchOptions, fetch_report, first_fatal};
+use crate::view::objects::ObjectSet;
+use crate::view::query::queries;
+use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
+use std::path::{Path, PathBuf};
+
+/// Everything `grade` was asked for.
+pub struct GradeArgs {
+    pub lab: String,
+    pub plan: PlanArgs,
+    pub cluster: ClusterArgs,
+    pub step: Option<String>,
+    pub snapshot: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub output: Output,
+    pub learner: Option<String>,
+    pub verbose: bool,
+}
+
+pub fn load_lab(name: &str, labs_dir: &Path) -> Result<Lab, Error> {
+    let dir = load::locate(name, labs_dir).map_err(|d| {
+        Error::Usage(format!(
+            "{}{}",
+            d.message,
+            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+        ))
+    })?;
+    load::load(&dir).map_err(Error::InvalidLab)
+}
+
+pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Result<i32, Error> {
+    let lab = load_lab(&args.lab, labs_dir)?;
+    let mut overrides = parse_vars(&args.plan.vars)?;
+    let mut profile = args.plan.profile.clone();
+    let snapshot = match &args.snapshot {
+        Some(path) => {
+            let snap = read_snapshot(path)?;
+            if snap.lab != lab.name {
+                return Err(Error::Usage(format!(
+                    "{} is a snapshot of lab `{}`, not `{}`",
+                    path.display(),
+                    snap.lab,
+                    lab.name
+                )));
+            }
+            match &profile {
+                Some(p) if *p != snap.profile => {
+                    return Err(Error::Usage(format!(
+                        "{} was captured for profile `{}`, not `{p}`",
+                        path.display(),
+                        snap.profile
+                    )));
+                }
+                _ => profile = Some(snap.profile.clone()),
+            }
+            // The snapshot's variables name the objects it holds; `--var` still wins.
+            let mut vars: Vec<(String, String)> = snap
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            vars.extend(overrides);
+            overrides = vars;
+            Some(snap)
+        }
+        None => None,
+    };
+    let mut plan = Plan::new(&lab, profile.as_deref(), &overrides)?;
+    match &args.step {
+        Some(id) => {
+            plan.step(id)?;
+        }
+        // The final cleanup contradicts every other step's end state; grade it only on request.
+        None => plan.steps.retain(|s| s.step_type != StepType::Cleanup),
+    }
+    let mut info = RunInfo {
+        lab: plan.lab.clone(),
+        title: plan.title.clone(),
+        profile: plan.profile.clone(),
+        revision: plan.values.get("revision").cloned(),
+        context: None,
+        snapshot: None,
+        learner: args.learner.clone(),
+        started_at: now_rfc3339(),
+    };
+    let facts: Box<dyn Facts> = match snapshot {
+        Some(snap) => {
+            info.snapshot = args.snapshot.as_ref().map(|p| p.display().to_string());
+            info.context = snap.context.clone();
+            Box::new(StaticFacts::offline(
+                snap.to_object_set(),
+                "not run when grading a snapshot",
+            ))
+        }
+        None => {
+            let (conn, objects) = fetch_live(&plan, args.step.as_deref(), &args.cluster)?;
+            info.context = Some(conn.context_name);
+            Box::new(LiveFacts::new(objects))
+        }
+    };
+
+    let mut terminal = (args.output == Output::Text)
+        .then(|| TerminalReporter::new(Box::new(std::io::stdout()), color, width, args.verbose));
+    let mut junit = args.junit.clone().map(JunitReporter::new);
+    let mut json = args.json.clone().map(JsonReporter::new);
+    let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
+    if let Some(t) = terminal.as_mut() {
+        reporters.push(t);
+    }
+    if let Some(j) = junit.as_mut() {
+        reporters.push(j);
+    }
+    if let Some(j) = json.as_mut() {
+        reporters.push(j);
+    }
+    let report = grade(
+        &plan,
+        args.step.as_deref(),
+        facts.as_ref(),
+        info,
+        &mut reporters,
+    )
+    .map_err(|source| Error::Write {
+        path: args
+            .junit
+            .clone()
+            .or(args.json.clone())
+            .unwrap_or_else(|| PathBuf::from("<stdout>")),
+        source,
+    })?;
+    if args.output == Output::Json {
+        println!("{}", json_report(&report));
+    }
+    Ok(exit_code(&report))
+}
+
+/// Connect and fetch what the plan needs; a cluster that answers nothing at all is an error.
+fn fetch_live(
+    plan: &Plan,
+    step: Option<&str>,
+    cluster: &ClusterArgs,
+) -> Result<(Connection, ObjectSet), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let conn =
+            Connection::open(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
+        let opts = FetchOptions::new(cluster.timeout).server_url(conn.server_url.clone());
+        let fetched = fetch_report(&conn.client, &queries(plan, step), &opts).await;
+        if let Some(fatal) = first_fatal(&fetched.objects) {
+            return Err(Error::Cluster(fatal.clone()));
+        }
+        Ok((conn, fetched.objects))
+    })
+}
+
+/// `labctl snapshot`: capture the objects the lab's checks read.
+pub fn snapshot(
+    lab: &str,
+    plan_args: &PlanArgs,
+    cluster: &ClusterArgs,
+    output: Option<&Path>,
+    labs_dir: &Path,
+) -> Result<i32, Error> {
+    let lab = load_lab(lab, labs_dir)?;
+    let plan = Plan::new(
+        &lab,
+        plan_args.profile.as_deref(),
+        &parse_vars(&plan_args.vars)?,
+    )?;
+    let (conn, objects) = fetch_live(&plan, None, cluster)?;
+    let snap = Snapshot::capture(&plan, Some(conn.context_name), &objects);
+    match output {
+        Some(path) => {
+            write_snapshot(path, &snap)?;
+            let n: usize = snap
+                .lists
+                .iter()
+                .map(|l| l.items.as_ref().map_or(0, Vec::len))
+                .sum();
+            eprintln!(
+                "wrote {} ({} objects in {} lists)",
+                path.display(),
+                n,
+                snap.lists.len()
+            );
+        }
+        None => println!(
+            "{}",
+            serde_json::to_string_pretty(&snap).unwrap_or_default()
+        ),
+    }
+    Ok(crate::error::EXIT_OK)
+}
