@@ -62,7 +62,12 @@ pub fn evaluate(
         return Ok(Outcome {
             passed: false,
             expected,
-            actual: format!("no {what} exists"),
+            // "no Deployment x in ns exists" / "nothing found: Pod objects in ns matching …"
+            actual: if sel.name.is_some() {
+                format!("no {what} exists")
+            } else {
+                format!("nothing found: {what}")
+            },
         });
     }
 
@@ -221,7 +226,11 @@ fn describe_expectation(what: &str, e: &Expect) -> String {
         Quantifier::All => format!("{what}: all{count} {cond}"),
         Quantifier::Any => format!(
             "{what}: at least one{count} {}",
-            cond.replacen("exist", "exists", 1)
+            if conds.is_empty() {
+                "exists".into()
+            } else {
+                cond
+            }
         ),
         Quantifier::None => format!(
             "{what}: none {}",
@@ -303,9 +312,18 @@ mod tests {
         let s = sel("pets", None);
         let any = Expect {
             quantifier: Quantifier::Any,
-            ..expect_cel("hasSidecar(object)")
+            ..expect_cel("object.spec.containers.exists(c, c.name == 'istio-proxy')")
         };
-        assert!(evaluate(&s, &any, None, &f).unwrap().passed);
+        let out = evaluate(&s, &any, None, &f).unwrap();
+        assert!(out.passed);
+        // The expectation quotes the CEL verbatim (no word games on "exists").
+        assert!(
+            out.expected.ends_with(
+                "at least one `object.spec.containers.exists(c, c.name == 'istio-proxy')`"
+            ),
+            "{}",
+            out.expected
+        );
         let none = Expect {
             quantifier: Quantifier::None,
             ..expect_cel("hasSidecar(object)")
@@ -335,7 +353,7 @@ mod tests {
             (out.passed, out.actual.as_str()),
             (
                 false,
-                "no Pod objects in pets matching `app=order-service` exists"
+                "nothing found: Pod objects in pets matching `app=order-service`"
             )
         );
         assert!(
