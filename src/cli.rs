@@ -76,35 +76,7 @@ only when asked for with `--step cleanup`.\n\nExit codes: 0 all passed, 1 a chec
 grade (cluster unreachable or forbidden, a check that cannot be evaluated), 3 usage error.",
         after_help = "Examples:\n  labctl grade istio-aks --profile aks\n  labctl grade istio-aks --profile kind --context kind-lab --junit results.xml\n  labctl grade istio-aks --snapshot labs/istio-aks/snapshots/finished-aks.json\n  labctl grade istio-aks --step onboard-mesh -o json"
     )]
-    Grade {
-        /// Lab name (a folder under --labs) or path to a lab folder
-        lab: String,
-        #[command(flatten)]
-        plan: PlanArgs,
-        #[command(flatten)]
-        cluster: ClusterArgs,
-        /// Grade only this step (by id)
-        #[arg(long, value_name = "ID")]
-        step: Option<String>,
-        /// Grade a snapshot file (from `labctl snapshot`) instead of a live cluster; command checks are skipped
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
-        snapshot: Option<PathBuf>,
-        /// Also write JUnit XML (one testsuite per step, one testcase per check)
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Also write the JSON report (schema: docs/json-schema.md)
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Output on stdout
-        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
-        output: Output,
-        /// Name of the learner, recorded in reports
-        #[arg(long, value_name = "NAME")]
-        learner: Option<String>,
-        /// Show passing and skipped checks too
-        #[arg(long, short = 'v')]
-        verbose: bool,
-    },
+    Grade(GradeArgs),
     /// Capture the objects a lab's checks read into a file, to grade later or elsewhere
     #[command(
         long_about = "Write exactly the objects the lab's checks read (never Secrets; no managedFields or \
@@ -122,6 +94,38 @@ it to an instructor instead of cluster credentials."
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// Everything `labctl grade` is asked for.
+#[derive(Debug, Args, Clone)]
+pub struct GradeArgs {
+    /// Lab name (a folder under --labs) or path to a lab folder
+    pub lab: String,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Grade only this step (by id)
+    #[arg(long, value_name = "ID")]
+    pub step: Option<String>,
+    /// Grade a snapshot file (from `labctl snapshot`) instead of a live cluster; command checks are skipped
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["kubeconfig", "context"])]
+    pub snapshot: Option<PathBuf>,
+    /// Also write JUnit XML (one testsuite per step, one testcase per check)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the JSON report (schema: docs/json-schema.md)
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Output on stdout
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Name of the learner, recorded in reports
+    #[arg(long, value_name = "NAME")]
+    pub learner: Option<String>,
+    /// Show passing and skipped checks too
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -37,32 +37,7 @@ fn main() {
         Command::Show { lab, step, plan } => {
             labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look)
         }
-        Command::Grade {
-            lab,
-            plan,
-            cluster,
-            step,
-            snapshot,
-            junit,
-            json,
-            output,
-            learner,
-            verbose,
-        } => {
-            let args = labctl::cmd::grade::GradeArgs {
-                lab,
-                plan,
-                cluster,
-                step,
-                snapshot,
-                junit,
-                json,
-                output,
-                learner,
-                verbose,
-            };
-            labctl::cmd::grade::run(args, &cli.labs, color_out, width)
-        }
+        Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
         Command::Snapshot {
             lab,
             plan,

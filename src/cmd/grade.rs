@@ -1,6 +1,7 @@
 //! `labctl grade` and `labctl snapshot`: resolve the plan, gather facts (live or from a
 //! snapshot), grade, and hand events to the reporters chosen on the command line.
 
+pub use crate::cli::GradeArgs;
 use crate::cli::{ClusterArgs, Output, PlanArgs};
 use crate::error::Error;
 use crate::eval::facts::{Facts, StaticFacts};
@@ -19,20 +20,6 @@ use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
 use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
 use std::path::{Path, PathBuf};
-
-/// Everything `grade` was asked for.
-pub struct GradeArgs {
-    pub lab: String,
-    pub plan: PlanArgs,
-    pub cluster: ClusterArgs,
-    pub step: Option<String>,
-    pub snapshot: Option<PathBuf>,
-    pub junit: Option<PathBuf>,
-    pub json: Option<PathBuf>,
-    pub output: Output,
-    pub learner: Option<String>,
-    pub verbose: bool,
-}
 
 pub fn load_lab(name: &str, labs_dir: &Path) -> Result<Lab, Error> {
     let dir = load::locate(name, labs_dir).map_err(|d| {

@@ -5,8 +5,8 @@ use crate::spec::load;
 use std::path::PathBuf;
 
 pub fn run(labs_dir: PathBuf) -> Result<i32, Error> {
-    let dirs =
-        load::find_labs(std::slice::from_ref(&labs_dir)).map_err(|d| Error::InvalidLab(vec![d]))?;
+    let dirs = load::find_labs(std::slice::from_ref(&labs_dir))
+        .map_err(|d| Error::InvalidLab(vec![*d]))?;
     let mut rows = vec![[
         "LAB".to_owned(),
         "STEPS".to_owned(),

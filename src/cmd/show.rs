@@ -5,7 +5,6 @@ use crate::error::{EXIT_OK, Error};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look};
 use crate::spec::lab::StepType;
-use crate::spec::load;
 use console::Style;
 use std::path::Path;
 
@@ -16,14 +15,7 @@ pub fn run(
     labs_dir: &Path,
     look: Look,
 ) -> Result<i32, Error> {
-    let dir = load::locate(lab, labs_dir).map_err(|d| {
-        Error::Usage(format!(
-            "{}{}",
-            d.message,
-            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
-        ))
-    })?;
-    let lab = load::load(&dir).map_err(Error::InvalidLab)?;
+    let lab = crate::cmd::grade::load_lab(lab, labs_dir)?;
     let plan = Plan::new(&lab, args.profile.as_deref(), &parse_vars(&args.vars)?)?;
     let total = plan.steps.len();
     let chosen: Vec<(usize, &PlannedStep)> = match step {

@@ -11,7 +11,7 @@ pub fn run(paths: Vec<PathBuf>, labs_dir: PathBuf, style: Style) -> Result<i32, 
     } else {
         paths
     };
-    let dirs = load::find_labs(&paths).map_err(|d| Error::InvalidLab(vec![d]))?;
+    let dirs = load::find_labs(&paths).map_err(|d| Error::InvalidLab(vec![*d]))?;
     let mut problems = Vec::new();
     for dir in dirs {
         match load::load(&dir) {

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub const LAB_FILE: &str = "lab.yaml";
 
 /// Every lab folder under `paths`: a lab folder itself, a `lab.yaml`, or a folder of labs.
-pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     let mut labs = Vec::new();
     for path in paths {
         if path.is_file() && path.file_name().is_some_and(|n| n == LAB_FILE) {
@@ -29,27 +29,27 @@ pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
             labs.push(path.clone());
         } else if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| Diagnostic::file(path, format!("cannot read folder: {e}")))?
+                .map_err(|e| Box::new(Diagnostic::file(path, format!("cannot read folder: {e}"))))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.join(LAB_FILE).is_file())
                 .collect();
             if found.is_empty() {
-                return Err(Diagnostic::file(
+                return Err(Box::new(Diagnostic::file(
                     path,
                     format!("no lab here: neither `{LAB_FILE}` nor folders containing one"),
-                ));
+                )));
             }
             found.sort();
             labs.extend(found);
         } else {
-            return Err(Diagnostic::file(path, "no such file or folder"));
+            return Err(Box::new(Diagnostic::file(path, "no such file or folder")));
         }
     }
     Ok(labs)
 }
 
 /// Find a lab by name (`istio-aks`) in `labs_dir`, or accept a path to a lab folder.
-pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Diagnostic> {
+pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Box<Diagnostic>> {
     let as_path = PathBuf::from(name_or_path);
     if as_path.join(LAB_FILE).is_file() {
         return Ok(as_path);
@@ -69,7 +69,7 @@ pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Diagnostic
         None if names.is_empty() => d.help("pass --labs DIR to say where the labs are"),
         None => d.help(format!("labs here: {}", names.join(", "))),
     };
-    Err(d)
+    Err(Box::new(d))
 }
 
 /// Load and lint one lab folder.

@@ -606,35 +606,9 @@ pub async fn remove_literal_namespace_objects(
 pub async fn fixture_control_plane() -> &'static ControlPlane {
     static FIXTURE_CP: tokio::sync::OnceCell<Result<ControlPlane, String>> =
         tokio::sync::OnceCell::const_new();
-    let started = FIXTURE_CP
-        .get_or_init(|| async {
-            let opts = ControlPlaneOptions {
-                controller_manager: false,
-                istio_crds: true,
-            };
-            match harness_runtime().spawn(ControlPlane::start(opts)).await {
-                Ok(cp) => {
-                    eprintln!(
-                        "labctl fixture control plane: {} ({})",
-                        cp.server_url(),
-                        cp.dir().display()
-                    );
-                    Ok(cp)
-                }
-                Err(e) if e.is_panic() => {
-                    let p = e.into_panic();
-                    Err(p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "panic without message".into()))
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        })
-        .await;
-    match started {
-        Ok(cp) => cp,
-        Err(msg) => panic!("the fixture control plane failed to start: {msg}"),
-    }
+    let opts = ControlPlaneOptions {
+        controller_manager: false,
+        istio_crds: true,
+    };
+    super::shared::process_wide(&FIXTURE_CP, opts, "fixture").await
 }
