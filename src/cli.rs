@@ -94,6 +94,58 @@ it to an instructor instead of cluster credentials."
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Start a lab: remember lab, profile, cluster context and variables, and show step 1
+    #[command(
+        after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab"
+    )]
+    Start {
+        /// Lab name (a folder under --labs) or path to a lab folder
+        lab: String,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Kubeconfig context to grade against [default: the current context]
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+        /// Start over even if this lab was already started on this context
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the current step; on success, move on to the next one
+    Check {
+        /// Keep watching the cluster until the step passes, up to TIMEOUT (default 5m)
+        #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "5m", value_parser = parse_duration)]
+        wait: Option<std::time::Duration>,
+        #[command(flatten)]
+        learner: LearnerArgs,
+    },
+    /// Show one more hint for the current step
+    Hint {
+        #[command(flatten)]
+        learner: LearnerArgs,
+    },
+    /// Show the commands that solve a step, ask, run them, then check
+    Solve {
+        /// Step to solve (id or number) [default: the current step]
+        step: Option<String>,
+        /// Do not ask before running the commands
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        learner: LearnerArgs,
+    },
+    /// Progress through the lab: steps done, time spent, last result per step
+    Status {
+        #[command(flatten)]
+        learner: LearnerArgs,
+    },
+    /// Forget progress: the whole lab, or one step (and the steps after it)
+    Reset {
+        /// Reset from this step on (id or number); without it, the whole lab
+        #[arg(long, value_name = "ID")]
+        step: Option<String>,
+        #[command(flatten)]
+        learner: LearnerArgs,
+    },
 }
 
 /// Everything `labctl grade` is asked for.
@@ -132,6 +184,17 @@ pub struct GradeArgs {
 pub enum Output {
     Text,
     Json,
+}
+
+/// Which started lab a learner command is about, when more than one is in progress.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LearnerArgs {
+    /// The lab [default: the one started most recently]
+    #[arg(long, value_name = "LAB")]
+    pub lab: Option<String>,
+    /// Kubeconfig context the lab was started on [default: the one recorded at start]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 /// Which cluster to talk to, as kubectl chooses it.

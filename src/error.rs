@@ -31,12 +31,22 @@ pub enum Error {
     Snapshot(#[from] crate::view::snapshot::SnapshotError),
     #[error("could not grade: {0}")]
     Cluster(crate::view::objects::FetchError),
+    #[error("solve command {command} of step `{step}` failed with exit code {code}")]
+    Solve {
+        step: String,
+        command: usize,
+        code: i32,
+    },
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// The learner state file cannot be used (unreadable, corrupt — it is then kept as a backup —,
+    /// or written by a newer labctl). Exit 2: never reset silently.
+    #[error("{message}")]
+    State { message: String },
 }
 
 fn count(n: usize) -> String {
@@ -54,7 +64,9 @@ impl Error {
             | Error::Write { .. }
             | Error::Connect(_)
             | Error::Snapshot(_)
-            | Error::Cluster(_) => EXIT_ERROR,
+            | Error::Cluster(_)
+            | Error::State { .. }
+            | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
         }
     }

@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod error;
 pub mod eval;
 pub mod grade;
+pub mod learner;
 pub mod plan;
 pub mod render;
 pub mod report;

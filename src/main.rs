@@ -37,6 +37,19 @@ fn main() {
         Command::Show { lab, step, plan } => {
             labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look)
         }
+        Command::Start {
+            lab,
+            plan,
+            context,
+            force,
+        } => labctl::cmd::learn::start(&lab, &plan, context, force, &cli.labs, look),
+        Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
+        Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
+        Command::Reset { step, learner } => labctl::cmd::learn::reset(step.as_deref(), &learner),
+        Command::Check { wait, learner } => labctl::cmd::check::check(wait, &learner, look),
+        Command::Solve { step, yes, learner } => {
+            labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
+        }
         Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
         Command::Snapshot {
             lab,

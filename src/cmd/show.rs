@@ -39,13 +39,7 @@ pub fn run(
         }
         None => plan.steps.iter().enumerate().collect(),
     };
-    let paint = |style: Style, s: &str| {
-        if look.color {
-            style.force_styling(true).apply_to(s).to_string()
-        } else {
-            s.to_owned()
-        }
-    };
+    let paint = |style: Style, s: &str| paint(look, style, s);
     let mut out = String::new();
     if step.is_none() {
         out.push_str(&paint(
@@ -57,50 +51,80 @@ pub fn run(
             plan.profile, total
         ));
     }
-    for (i, s) in chosen {
-        let kind = if s.step_type == StepType::Cleanup {
-            " (cleanup)"
-        } else {
-            ""
-        };
-        let header = format!("Step {}/{total} · {}{kind} · {}", i + 1, s.id, s.title);
-        out.push_str(&paint(
-            Style::new().bold().reverse(),
-            &format!(" {header} "),
-        ));
-        out.push_str(&format!("   [profile {}]\n\n", plan.profile));
-        out.push_str(&terminal::markdown(&s.markdown, &plan.profile, look));
-        if !s.checks.is_empty() {
-            out.push_str(&paint(
-                Style::new().bold(),
-                "\nWhat `labctl check` looks at:\n",
-            ));
-            for c in &s.checks {
-                out.push_str(&format!("  ☐ {}\n", c.check.title));
-            }
-        }
-        out.push('\n');
+    for (i, _) in chosen {
+        out.push_str(&render_step(&plan, i, look));
     }
-    let needed: Vec<&String> = plan
-        .unset
-        .iter()
-        .filter(|v| out.contains(&format!("<{v}>")))
-        .collect();
-    if !needed.is_empty() {
-        let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
-        out.push_str(&paint(
-            Style::new().yellow(),
-            &format!(
-                "note: <{}> has no value yet; pass {} to fill it in\n",
-                needed
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(">, <"),
-                flags.join(" ")
-            ),
-        ));
+    if let Some(note) = missing_vars_note(&plan, &out, look) {
+        out.push_str(&note);
     }
     print!("{out}");
     Ok(EXIT_OK)
+}
+
+fn paint(look: Look, style: Style, s: &str) -> String {
+    if look.color {
+        style.force_styling(true).apply_to(s).to_string()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// One step as `labctl show` prints it: the header bar, the instructions, what `labctl check`
+/// looks at, and a blank line. `index` is 0-based.
+pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
+    let total = plan.steps.len();
+    let s = &plan.steps[index];
+    let mut out = String::new();
+    let kind = if s.step_type == StepType::Cleanup {
+        " (cleanup)"
+    } else {
+        ""
+    };
+    let header = format!("Step {}/{total} · {}{kind} · {}", index + 1, s.id, s.title);
+    out.push_str(&paint(
+        look,
+        Style::new().bold().reverse(),
+        &format!(" {header} "),
+    ));
+    out.push_str(&format!("   [profile {}]\n\n", plan.profile));
+    out.push_str(&terminal::markdown(&s.markdown, &plan.profile, look));
+    if !s.checks.is_empty() {
+        out.push_str(&paint(
+            look,
+            Style::new().bold(),
+            "\nWhat `labctl check` looks at:\n",
+        ));
+        for c in &s.checks {
+            out.push_str(&format!("  ☐ {}\n", c.check.title));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The note under rendered steps that still show `<variable>` placeholders: which `--var`s fill
+/// them in. None when `rendered` needs none.
+pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<String> {
+    let needed: Vec<&String> = plan
+        .unset
+        .iter()
+        .filter(|v| rendered.contains(&format!("<{v}>")))
+        .collect();
+    if needed.is_empty() {
+        return None;
+    }
+    let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
+    Some(paint(
+        look,
+        Style::new().yellow(),
+        &format!(
+            "note: <{}> has no value yet; pass {} to fill it in\n",
+            needed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(">, <"),
+            flags.join(" ")
+        ),
+    ))
 }

@@ -1,3 +1,4 @@
 //! Grading: evaluate a plan's checks over gathered facts and emit events to reporters.
 pub mod commands;
 pub mod run;
+pub mod wait;

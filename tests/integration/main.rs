@@ -9,5 +9,7 @@ mod grade_live;
 mod grade_offline;
 mod harness;
 mod harness_tests;
+mod learner_flow;
+mod learner_state;
 mod validate;
 mod view_tests;

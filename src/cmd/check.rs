@@ -1,0 +1,294 @@
+//! `labctl check [--wait]` and `labctl solve`: grade the learner's current step against their
+//! cluster; on success mark it done and show the next one.
+
+use crate::cli::LearnerArgs;
+use crate::error::{EXIT_OK, Error};
+use crate::eval::result::Status;
+use crate::grade::commands::LiveFacts;
+use crate::grade::run::{exit_code, grade};
+use crate::learner::state::{Progress, Store, now, step_index};
+use crate::plan::resolve::Plan;
+use crate::render::terminal::Look;
+use crate::report::event::{GradeReport, RunInfo};
+use crate::report::terminal::terminal_report;
+use crate::view::connect::Connection;
+use crate::view::live::{FetchOptions, fetch_report, first_fatal};
+use crate::view::query::queries;
+use crate::view::snapshot::now_rfc3339;
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+/// How long one look at the cluster may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Session {
+    store: Store,
+    path: std::path::PathBuf,
+    progress: Progress,
+    plan: Plan,
+}
+
+fn session(which: &LearnerArgs) -> Result<Session, Error> {
+    let store = Store::open();
+    let (path, progress) = store.load(which)?;
+    let plan = progress.plan()?;
+    Ok(Session {
+        store,
+        path,
+        progress,
+        plan,
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Look at the cluster once and grade one step.
+async fn grade_step(
+    conn: &Connection,
+    plan: &Plan,
+    step: &str,
+    info: &RunInfo,
+) -> Result<GradeReport, Error> {
+    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
+    let fetched = fetch_report(&conn.client, &queries(plan, Some(step)), &opts).await;
+    if let Some(fatal) = first_fatal(&fetched.objects) {
+        return Err(Error::Cluster(fatal.clone()));
+    }
+    let facts = LiveFacts::new(fetched.objects);
+    // Command checks block while they run; keep them off the async workers' hot path.
+    tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info.clone(), &mut [])).map_err(
+        |source| Error::Write {
+            path: "<report>".into(),
+            source,
+        },
+    )
+}
+
+/// The first failing check, in one line, for the spinner: "app-pods-injected: 3 of 4 selected satisfy".
+fn waiting_for(report: &GradeReport) -> String {
+    report
+        .steps
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find(|c| c.status != Status::Passed && c.status != Status::Skipped)
+        .map(|c| {
+            format!(
+                "{} — {}",
+                c.title,
+                c.actual
+                    .lines()
+                    .next()
+                    .unwrap_or(c.message.as_deref().unwrap_or(""))
+            )
+        })
+        .unwrap_or_default()
+}
+
+pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<i32, Error> {
+    let mut s = session(which)?;
+    let Some(step) = s.plan.steps.get(s.progress.current).cloned() else {
+        println!(
+            "You have finished {}. `labctl status` shows your progress; `labctl reset` starts over.",
+            s.plan.lab
+        );
+        return Ok(EXIT_OK);
+    };
+    let info = RunInfo {
+        lab: s.plan.lab.clone(),
+        title: s.plan.title.clone(),
+        profile: s.plan.profile.clone(),
+        revision: s.plan.values.get("revision").cloned(),
+        context: s.progress.context.clone(),
+        snapshot: None,
+        learner: None,
+        started_at: now_rfc3339(),
+    };
+    let context = s.progress.context.clone();
+    let plan = s.plan.clone();
+    let report = runtime()?.block_on(async {
+        let conn = Connection::open(None, context.as_deref()).await?;
+        let first = grade_step(&conn, &plan, &step.id, &info).await?;
+        let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
+            return Ok::<_, Error>(first);
+        };
+        let spinner = indicatif::ProgressBar::new_spinner();
+        if std::io::stderr().is_terminal() && look.color {
+            spinner.enable_steady_tick(Duration::from_millis(120));
+        } else {
+            spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        spinner.set_message(format!("waiting for {}", waiting_for(&first)));
+        // The latest failing report, shown if time runs out.
+        let last = std::sync::Mutex::new(first);
+        let passed = crate::grade::wait::until(
+            &conn.client,
+            &queries(&plan, Some(&step.id)),
+            timeout,
+            || {
+                let (conn, plan, info, spinner, last) = (&conn, &plan, &info, &spinner, &last);
+                let id = step.id.clone();
+                async move {
+                    match grade_step(conn, plan, &id, info).await {
+                        Ok(r) if r.status == Status::Passed => Some(r),
+                        Ok(r) => {
+                            spinner.set_message(format!("waiting for {}", waiting_for(&r)));
+                            if let Ok(mut l) = last.lock() {
+                                *l = r;
+                            }
+                            None
+                        }
+                        Err(_) => None, // a passing blip of the network is not the learner's answer
+                    }
+                }
+            },
+        )
+        .await;
+        spinner.finish_and_clear();
+        Ok(match passed {
+            Some(p) => p,
+            None => last
+                .into_inner()
+                .map_err(|_| Error::Usage("internal error: poisoned lock".into()))?,
+        })
+    })?;
+
+    print!(
+        "{}",
+        terminal_report(&report, look.color, look.width, false)
+    );
+    let entry = s.progress.steps.entry(step.id.clone()).or_default();
+    entry.status = Some(report.status);
+    entry.checks_run += 1;
+    entry.last_checked_at = Some(now());
+    let (p, f, _, e) = report.counts();
+    entry.summary = Some(if report.status == Status::Passed {
+        "passed".into()
+    } else {
+        format!("{p} of {} checks passed", p + f + e)
+    });
+    if report.status == Status::Passed {
+        entry.done_at = Some(now());
+        s.progress.current += 1;
+        if let Some(next) = s.plan.steps.get(s.progress.current) {
+            s.progress.step_mut(&next.id).first_shown_at = Some(now());
+        }
+    }
+    s.store.save(&s.path, &s.progress)?;
+    if report.status == Status::Passed {
+        match s.plan.steps.get(s.progress.current) {
+            Some(_) => {
+                println!("\n✔ Step {} done. Next:\n", s.progress.current);
+                print!(
+                    "{}",
+                    crate::cmd::show::render_step(&s.plan, s.progress.current, look)
+                );
+            }
+            None => println!("\n✔ That was the last step: {} is complete.", s.plan.lab),
+        }
+    } else if wait.is_some() {
+        println!(
+            "\nStill not passing after waiting. `labctl hint` gives a nudge; `labctl solve` shows the commands."
+        );
+    } else {
+        println!(
+            "\nFix what is listed above and run `labctl check` again (`--wait` keeps watching)."
+        );
+    }
+    Ok(exit_code(&report))
+}
+
+pub fn solve(
+    step_arg: Option<&str>,
+    yes: bool,
+    which: &LearnerArgs,
+    look: Look,
+) -> Result<i32, Error> {
+    let s = session(which)?;
+    let index = match step_arg {
+        None => s.progress.current.min(s.plan.steps.len().saturating_sub(1)),
+        Some(a) => step_index(&s.plan, a)?,
+    };
+    let step = &s.plan.steps[index];
+    let blocks: Vec<&str> = step.solve_blocks().map(|b| b.code.as_str()).collect();
+    let missing: Vec<&String> = s
+        .plan
+        .unset
+        .iter()
+        .filter(|v| blocks.iter().any(|b| b.contains(&format!("<{v}>"))))
+        .collect();
+    if !missing.is_empty() {
+        let flags: Vec<String> = missing.iter().map(|m| format!("--var {m}=…")).collect();
+        return Err(Error::Usage(format!(
+            "the commands of step `{}` need {}; start the lab again with them: labctl start {} --force --profile {} {}",
+            step.id,
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.plan.lab,
+            s.plan.profile,
+            flags.join(" ")
+        )));
+    }
+    let rule = |label: &str| {
+        format!(
+            "── {label} {}",
+            "─".repeat(look.width.saturating_sub(label.len() + 4).max(4))
+        )
+    };
+    println!(
+        "Step {}/{} · {} · {}",
+        index + 1,
+        s.plan.steps.len(),
+        step.id,
+        step.title
+    );
+    println!("These commands run with bash against your current kubectl context:\n");
+    for (i, code) in blocks.iter().enumerate() {
+        println!("{}", rule(&format!("command {}/{}", i + 1, blocks.len())));
+        print!("{code}");
+        println!("{}", "─".repeat(look.width));
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::Usage("refusing to run commands without confirmation: stdin is not a terminal (pass --yes to run them)".into()));
+        }
+        print!("\nRun them now? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("Nothing was run.");
+            return Ok(EXIT_OK);
+        }
+    }
+    for (i, code) in blocks.iter().enumerate() {
+        println!("{}", rule(&format!("running {}/{}", i + 1, blocks.len())));
+        // Output streams straight to the terminal (inherited stdout/stderr).
+        let status = duct::cmd("bash", ["-euo", "pipefail", "-c", code])
+            .unchecked()
+            .run()
+            .map_err(|e| Error::Usage(format!("cannot run bash: {e}")))?;
+        if !status.status.success() {
+            return Err(Error::Solve {
+                step: step.id.clone(),
+                command: i + 1,
+                code: status.status.code().unwrap_or(-1),
+            });
+        }
+    }
+    println!("{}\n", "─".repeat(look.width));
+    if index == s.progress.current {
+        check(None, which, look)
+    } else {
+        println!("Done. Run `labctl check` when you are on that step.");
+        Ok(EXIT_OK)
+    }
+}
