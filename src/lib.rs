@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod eval;
+pub mod fsutil;
 pub mod grade;
 pub mod learner;
 pub mod plan;

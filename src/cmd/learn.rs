@@ -44,8 +44,7 @@ pub fn start(
     store.save(&path, &progress)?;
 
     let mut out = String::new();
-    out.push_str(&paint(
-        look,
+    out.push_str(&look.paint(
         Style::new().bold(),
         &format!(
             "{} {} — {}",
@@ -66,11 +65,7 @@ pub fn start(
     if let Some(note) = missing_vars_note(&resolved, &step, look) {
         out.push_str(&note);
     }
-    out.push_str(&paint(
-        look,
-        Style::new().bold(),
-        "When done, run `labctl check`.",
-    ));
+    out.push_str(&look.paint(Style::new().bold(), "When done, run `labctl check`."));
     out.push_str(" Stuck? `labctl hint`. Where am I? `labctl status`.\n");
     print!("{out}");
     Ok(EXIT_OK)
@@ -89,8 +84,7 @@ pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
     }
     let step = &plan.steps[progress.current];
     let total = step.hints.len();
-    let mut out = paint(
-        look,
+    let mut out = look.paint(
         Style::new().bold(),
         &format!(
             "Step {}/{} · {} · {}",
@@ -114,11 +108,7 @@ pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         store.save(&path, &progress)?;
     }
     for (i, h) in step.hints.iter().take(shown).enumerate() {
-        let label = paint(
-            look,
-            Style::new().cyan(),
-            &format!("Hint {}/{total}:", i + 1),
-        );
+        let label = look.paint(Style::new().cyan(), &format!("Hint {}/{total}:", i + 1));
         out.push_str(&format!("{label} {h}\n"));
     }
     if shown_before == total {
@@ -145,8 +135,7 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         |i: usize| i < progress.current || progress.step(&plan.steps[i].id).done_at.is_some();
     let done_count = (0..total).filter(|&i| done(i)).count();
 
-    let mut out = paint(
-        look,
+    let mut out = look.paint(
         Style::new().bold(),
         &format!("{} — {}", plan.lab, plan.title),
     );
@@ -158,11 +147,7 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         progress.profile,
         progress.context_label()
     ));
-    out.push_str(&paint(
-        look,
-        Style::new().dim(),
-        &format!("state: {}", path.display()),
-    ));
+    out.push_str(&look.paint(Style::new().dim(), &format!("state: {}", path.display())));
     out.push_str("\n\n");
     out.push_str(&bar(done_count, total, look));
     out.push_str(&format!(" {done_count}/{total} steps done\n\n"));
@@ -213,7 +198,7 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         };
         let line = format!(
             "{} {}/{total} {} · {}",
-            paint(look, style, icon),
+            look.paint(style, icon),
             i + 1,
             s.id,
             s.title
@@ -223,7 +208,7 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         } else {
             out.push_str(&format!(
                 "  {line} — {}\n",
-                paint(look, Style::new().dim(), &note)
+                look.paint(Style::new().dim(), &note)
             ));
         }
     }
@@ -285,14 +270,6 @@ pub fn reset(step: Option<&str>, which: &LearnerArgs) -> Result<i32, Error> {
     Ok(EXIT_OK)
 }
 
-fn paint(look: Look, style: Style, s: &str) -> String {
-    if look.color {
-        style.force_styling(true).apply_to(s).to_string()
-    } else {
-        s.to_owned()
-    }
-}
-
 const BAR_WIDTH: usize = 14;
 
 /// `[████████░░░░░░]`, plain characters (colour only when `look.color`).
@@ -301,8 +278,8 @@ fn bar(done: usize, total: usize, look: Look) -> String {
     let filled = if done > 0 { filled.max(1) } else { filled };
     format!(
         "[{}{}]",
-        paint(look, Style::new().green(), &"█".repeat(filled)),
-        paint(look, Style::new().dim(), &"░".repeat(BAR_WIDTH - filled))
+        look.paint(Style::new().green(), &"█".repeat(filled)),
+        look.paint(Style::new().dim(), &"░".repeat(BAR_WIDTH - filled))
     )
 }
 

@@ -39,7 +39,7 @@ pub fn run(
         }
         None => plan.steps.iter().enumerate().collect(),
     };
-    let paint = |style: Style, s: &str| paint(look, style, s);
+    let paint = |style: Style, s: &str| look.paint(style, s);
     let mut out = String::new();
     if step.is_none() {
         out.push_str(&paint(
@@ -61,14 +61,6 @@ pub fn run(
     Ok(EXIT_OK)
 }
 
-fn paint(look: Look, style: Style, s: &str) -> String {
-    if look.color {
-        style.force_styling(true).apply_to(s).to_string()
-    } else {
-        s.to_owned()
-    }
-}
-
 /// One step as `labctl show` prints it: the header bar, the instructions, what `labctl check`
 /// looks at, and a blank line. `index` is 0-based.
 pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
@@ -81,19 +73,11 @@ pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
         ""
     };
     let header = format!("Step {}/{total} · {}{kind} · {}", index + 1, s.id, s.title);
-    out.push_str(&paint(
-        look,
-        Style::new().bold().reverse(),
-        &format!(" {header} "),
-    ));
+    out.push_str(&look.paint(Style::new().bold().reverse(), &format!(" {header} ")));
     out.push_str(&format!("   [profile {}]\n\n", plan.profile));
     out.push_str(&terminal::markdown(&s.markdown, &plan.profile, look));
     if !s.checks.is_empty() {
-        out.push_str(&paint(
-            look,
-            Style::new().bold(),
-            "\nWhat `labctl check` looks at:\n",
-        ));
+        out.push_str(&look.paint(Style::new().bold(), "\nWhat `labctl check` looks at:\n"));
         for c in &s.checks {
             out.push_str(&format!("  ☐ {}\n", c.check.title));
         }
@@ -114,8 +98,7 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
         return None;
     }
     let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
-    Some(paint(
-        look,
+    Some(look.paint(
         Style::new().yellow(),
         &format!(
             "note: <{}> has no value yet; pass {} to fill it in\n",

@@ -12,9 +12,8 @@ use crate::eval::result::Status;
 use crate::plan::resolve::Plan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::time::SystemTime;
 
 /// The version of the state file format this labctl writes.
@@ -153,8 +152,6 @@ pub struct Store {
     pub dir: PathBuf,
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 impl Store {
     /// `$LABCTL_STATE_DIR`, else `$XDG_STATE_HOME/labctl`, else `~/.local/state/labctl`.
     pub fn open() -> Store {
@@ -265,36 +262,11 @@ impl Store {
     /// Atomic save: a temporary file in the same folder, fsync, rename over `path`, fsync the
     /// folder. Readers (and a crash at any moment) see the old file or the new one.
     pub fn save(&self, path: &Path, progress: &Progress) -> Result<(), Error> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state.json".into());
-        let tmp = dir.join(format!(
-            ".{name}.{}-{}.tmp",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
         let mut json = serde_json::to_vec_pretty(progress).expect("progress serializes");
         json.push(b'\n');
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&dir)?;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, path)?;
-            std::fs::File::open(&dir)?.sync_all()
-        };
-        write().map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::Write {
-                path: path.to_owned(),
-                source,
-            }
+        crate::fsutil::write_atomic(path, &json).map_err(|source| Error::Write {
+            path: path.to_owned(),
+            source,
         })
     }
 

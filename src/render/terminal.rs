@@ -20,7 +20,7 @@ impl Look {
             width: 80,
         }
     }
-    fn paint(&self, style: Style, s: &str) -> String {
+    pub fn paint(&self, style: Style, s: &str) -> String {
         if self.color {
             style.force_styling(true).apply_to(s).to_string()
         } else {

@@ -4,7 +4,7 @@
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
 use crate::eval::result::{CheckResult, Status, step_status};
 use std::borrow::Cow;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::Path;
 use std::time::Duration;
 
@@ -188,23 +188,8 @@ fn is_noncharacter(c: char) -> bool {
 /// half-written file: write a sibling temporary file, then rename it over `path`. Creates the
 /// parent directory. Errors name the path.
 pub(crate) fn write_file_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let context =
-        |e: io::Error| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(context)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(contents)?;
-        f.sync_all()
-    });
-    let result = written.and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(context)
+    crate::fsutil::write_atomic(path, contents)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
 }
 
 /// A hand-built report with every kind of outcome, shared by the reporters' golden tests.

@@ -28,7 +28,6 @@ use crate::view::query::Query;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The only format version this build reads and writes.
@@ -205,26 +204,7 @@ pub fn write_snapshot(path: &Path, snap: &Snapshot) -> Result<(), SnapshotError>
     }
     let mut text = serde_json::to_vec_pretty(&sanitized).map_err(|e| err(e.into()))?;
     text.push(b'\n');
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "snapshot".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    crate::fsutil::write_atomic(path, &text).map_err(err)
 }
 
 /// Reads and checks a snapshot file; every error names the file, and broken JSON its line and
