@@ -59,9 +59,12 @@ against the kind it claims. Errors point at file:line:col. Exits 0 when all labs
         long_about = "Render a lab (or one step) for a profile: variables substituted, \
 commands set apart so they copy cleanly, commands for other profiles left out."
     )]
+    #[command(
+        after_help = "Without LAB, shows the current step of the lab you started (`labctl start`)."
+    )]
     Show {
-        /// Lab name (a folder under --labs) or path to a lab folder
-        lab: String,
+        /// Lab name (a folder under --labs) or path to a lab folder [default: your started lab's current step]
+        lab: Option<String>,
         /// Only this step (by id, e.g. `onboard-mesh`, or number, e.g. `3`)
         step: Option<String>,
         #[command(flatten)]

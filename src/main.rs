@@ -34,8 +34,13 @@ fn main() {
             labctl::cmd::validate::run(paths, cli.labs, Style::colored(color_out))
         }
         Command::List => labctl::cmd::list::run(cli.labs),
-        Command::Show { lab, step, plan } => {
-            labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look)
+        Command::Show {
+            lab: Some(lab),
+            step,
+            plan,
+        } => labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look),
+        Command::Show { lab: None, .. } => {
+            labctl::cmd::learn::show_current(&Default::default(), look)
         }
         Command::Start {
             lab,

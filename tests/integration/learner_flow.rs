@@ -92,6 +92,14 @@ async fn check_fails_then_passes_once_the_step_is_done_and_moves_on() {
     );
     let (code, out) = l.run(&["status"]);
     assert_eq!(code, 0, "{out}");
+    // A bare `show` renders the learner's current step, now the second one.
+    let (code, out) = l.run(&["show"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Step 2/2 · cleanup")
+            && out.contains(&format!("kubectl delete namespace {}", l.namespace)),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
