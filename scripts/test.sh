@@ -10,30 +10,14 @@
 # process (nextest would start one per test).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export DEBIAN_FRONTEND=noninteractive
-
 say() { printf '[test] %s\n' "$*" >&2; }
-
-SUDO=()
-[ "$(id -u)" -eq 0 ] || SUDO=(sudo -n)
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh
 
 # kubectl: the machines have 1.32 at /usr/bin/kubectl; elsewhere Debian's kubernetes-client will do.
-if ! command -v kubectl >/dev/null 2>&1; then
-    say "kubectl missing: installing Debian's kubernetes-client"
-    "${SUDO[@]}" apt-get update -qq >/dev/null
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
-fi
-
+need kubectl kubernetes-client
 # xmllint validates JUnit output against the XSD in tests/junit/.
-if ! command -v xmllint >/dev/null 2>&1; then
-    say "xmllint missing: installing Debian's libxml2-utils"
-    "${SUDO[@]}" apt-get update -qq >/dev/null
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null
-fi
-
-start=$(date +%s)
-LABCTL_KUBE_BIN="$(bash scripts/kube-bin.sh)"
-export LABCTL_KUBE_BIN
-say "control-plane binaries: $LABCTL_KUBE_BIN ($(($(date +%s) - start))s)"
+need xmllint libxml2-utils
+kube_binaries
 
 cargo test --locked --all-targets --no-fail-fast "$@"
