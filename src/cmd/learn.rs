@@ -303,6 +303,27 @@ fn human(secs: i64) -> String {
     }
 }
 
+/// `labctl show` with no lab: the current step of the lab in progress.
+pub fn show_current(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
+    let store = Store::open();
+    let (_, progress) = store.load(which)?;
+    let plan = progress.plan()?;
+    if progress.current >= plan.steps.len() {
+        println!(
+            "You have finished {}. `labctl status` shows your progress.",
+            plan.lab
+        );
+        return Ok(EXIT_OK);
+    }
+    let rendered = crate::cmd::show::render_step(&plan, progress.current, look);
+    print!("{rendered}");
+    if let Some(note) = crate::cmd::show::missing_vars_note(&plan, &rendered, look) {
+        print!("{note}");
+    }
+    println!("When you are done, run `labctl check` (or `labctl check --wait`).");
+    Ok(EXIT_OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,25 +344,4 @@ mod tests {
         );
         assert_eq!(between("nonsense", "2025-01-01T10:04:30Z"), None);
     }
-}
-
-/// `labctl show` with no lab: the current step of the lab in progress.
-pub fn show_current(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
-    let store = Store::open();
-    let (_, progress) = store.load(which)?;
-    let plan = progress.plan()?;
-    if progress.current >= plan.steps.len() {
-        println!(
-            "You have finished {}. `labctl status` shows your progress.",
-            plan.lab
-        );
-        return Ok(EXIT_OK);
-    }
-    let rendered = crate::cmd::show::render_step(&plan, progress.current, look);
-    print!("{rendered}");
-    if let Some(note) = crate::cmd::show::missing_vars_note(&plan, &rendered, look) {
-        print!("{note}");
-    }
-    println!("When you are done, run `labctl check` (or `labctl check --wait`).");
-    Ok(EXIT_OK)
 }

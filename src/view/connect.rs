@@ -280,6 +280,29 @@ fn invalid(origin: &str, e: KubeconfigError) -> ConnectError {
     }
 }
 
+/// kube's client stack (base URI, auth, extra headers over a rustls HTTPS connector), but with
+/// `TCP_NODELAY` on. kube's default connector leaves it off, and on every new connection the
+/// first request then waits for the server's delayed ACK (Nagle): ~40 ms per connection round,
+/// most of a grade's wall time (measured in benches/README.md).
+fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    use kube::client::ConfigExt;
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(config.connect_timeout);
+    let https = config.rustls_https_connector_with_connector(http)?;
+    let client: hyper_util::client::legacy::Client<_, kube::client::Body> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(https);
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+        .service(client);
+    Ok(kube::Client::new(service, config.default_namespace))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,27 +390,4 @@ mod tests {
         }
         out
     }
-}
-
-/// kube's client stack (base URI, auth, extra headers over a rustls HTTPS connector), but with
-/// `TCP_NODELAY` on. kube's default connector leaves it off, and on every new connection the
-/// first request then waits for the server's delayed ACK (Nagle): ~40 ms per connection round,
-/// most of a grade's wall time (measured in benches/README.md).
-fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
-    use kube::client::ConfigExt;
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(config.connect_timeout);
-    let https = config.rustls_https_connector_with_connector(http)?;
-    let client: hyper_util::client::legacy::Client<_, kube::client::Body> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
-    let service = tower::ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
-        .service(client);
-    Ok(kube::Client::new(service, config.default_namespace))
 }
