@@ -70,6 +70,14 @@ impl Diagnostic {
         self
     }
 
+    /// Label the caret with "did you mean `x`?" when `word` is a likely typo of a candidate.
+    pub fn suggest<'a, I: IntoIterator<Item = &'a str>>(self, word: &str, candidates: I) -> Self {
+        match did_you_mean(word, candidates) {
+            Some(s) => self.label(format!("did you mean `{s}`?")),
+            None => self,
+        }
+    }
+
     /// Underline the token that starts at the caret (a word, a key, a quoted string).
     pub fn underline_token(mut self) -> Self {
         if let Some(line) = &self.source_line {

@@ -525,9 +525,7 @@ impl Loader {
                     ),
                 )
                 .underline_token();
-            if let Some(s) = did_you_mean(&use_id.value, available.iter().map(String::as_str)) {
-                d = d.label(format!("did you mean `{s}`?"));
-            }
+            d = d.suggest(&use_id.value, available.iter().map(String::as_str));
             self.diags.push(d);
             self.library_cache.insert(use_id.value.clone(), None);
             return None;
@@ -625,9 +623,7 @@ impl Loader {
                     format!("unknown profile `{}`", p.value),
                 )
                 .underline_token();
-                if let Some(s) = did_you_mean(&p.value, self.profiles.iter().map(String::as_str)) {
-                    d = d.label(format!("did you mean `{s}`?"));
-                }
+                d = d.suggest(&p.value, self.profiles.iter().map(String::as_str));
                 self.diags.push(d);
             }
         }
@@ -1043,9 +1039,7 @@ impl Loader {
                         format!("unknown profile `{p}`"),
                     )
                     .underline_token();
-                    if let Some(s) = did_you_mean(p, self.profiles.iter().map(String::as_str)) {
-                        d = d.label(format!("did you mean `{s}`?"));
-                    }
+                    d = d.suggest(p, self.profiles.iter().map(String::as_str));
                     self.diags.push(d);
                 }
             }
