@@ -64,7 +64,8 @@ fn describe(report: &GradeReport) -> String {
     s
 }
 
-const STEPS: [&str; 7] = [
+/// The istio-aks step ids, in order (shared by the tests that walk the lab).
+pub const STEPS: [&str; 7] = [
     "enable-addon",
     "deploy-app",
     "onboard-mesh",

@@ -68,18 +68,7 @@ fn show_renders_every_step_for_both_profiles() {
     for profile in ["aks", "kind"] {
         let run = labctl(&["show", "istio-aks", "--profile", profile]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        for (i, id) in [
-            "enable-addon",
-            "deploy-app",
-            "onboard-mesh",
-            "strict-mtls",
-            "ingress",
-            "egress",
-            "cleanup",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (i, id) in crate::grade_offline::STEPS.iter().enumerate() {
             assert!(
                 run.stdout.contains(&format!("Step {}/7 · {id}", i + 1)),
                 "{profile}: step {id} missing"
