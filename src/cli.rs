@@ -97,6 +97,22 @@ it to an instructor instead of cluster credentials."
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Replay a lab end to end on a cluster (content CI): solve, wait, check, clean up
+    #[command(
+        long_about = "Replay a lab for one profile, the way a learner would follow it: for each step run \
+its solve commands (the `bash solve` blocks of the step's Markdown — the very commands learners copy; \
+each with bash -euo pipefail and a timeout, output shown and kept), then wait for the step's checks \
+to pass, watching the cluster like `labctl check --wait`. The first step that fails stops the run: \
+its checks are shown with their diagnoses, with the recent events of the namespaces involved and \
+the objects the failing checks selected. Then the lab's cleanup step runs (unless --keep) and every \
+object the run created that still exists is reported as a leftover.\n\n\
+Commands run with your environment, against KUBECONFIG (or --kubeconfig/--context: labctl points \
+the commands at the same cluster it grades, without copying credentials).\n\n\
+Exit codes: 0 every step and the cleanup passed, nothing left over · 1 a step failed or objects \
+were left over · 2 could not grade (cluster unreachable or forbidden, invalid lab) · 3 usage error.",
+        after_help = "Examples:\n  labctl ci istio-aks --profile kind --junit ci-kind.xml\n  labctl ci istio-aks --profile aks --var resourceGroup=rg-ci --var clusterName=aks-ci --timeout 10m\n  labctl ci istio-aks --profile kind --from ingress --keep    # iterate on one step, keep the cluster\n  labctl ci istio-aks --profile aks --use-stand-ins          # no network: local stand-ins of remote manifests"
+    )]
+    Ci(CiArgs),
     /// Start a lab: remember lab, profile, cluster context and variables, and show step 1
     #[command(
         after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab"
@@ -181,6 +197,39 @@ pub struct GradeArgs {
     /// Show passing and skipped checks too
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+/// Everything `labctl ci` is asked for.
+#[derive(Debug, Args, Clone)]
+pub struct CiArgs {
+    /// Lab name (a folder under --labs) or path to a lab folder
+    pub lab: String,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Kubeconfig file for labctl and the solve commands [default: $KUBECONFIG, then ~/.kube/config]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for labctl and the solve commands [default: the current context]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Also write JUnit XML: a testsuite per step, a testcase per solve block (with its output) and per check
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Leave the cluster as the last step left it: no cleanup, no leftover report
+    #[arg(long)]
+    pub keep: bool,
+    /// Start at this step (by id); the steps before it must already be done on the cluster
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
+    /// How long each step's checks may take to pass once its commands are done
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// How long one solve block may run before it is killed
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub command_timeout: std::time::Duration,
+    /// Replace each remote manifest URL the lab declares (`manifests:`) by its local stand-in file
+    #[arg(long)]
+    pub use_stand_ins: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -3,7 +3,10 @@
 //! The crate is laid out as the pipeline it implements:
 //! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
+//! `grade` drives a run over live facts; `ci` replays a lab end to end; `learner` keeps a learner's
+//! progress.
 
+pub mod ci;
 pub mod cli;
 pub mod cmd;
 pub mod error;

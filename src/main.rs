@@ -55,6 +55,7 @@ fn main() {
         Command::Solve { step, yes, learner } => {
             labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
         }
+        Command::Ci(args) => labctl::cmd::ci::run(args, &cli.labs, look),
         Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
         Command::Snapshot {
             lab,

@@ -4,22 +4,18 @@
 use crate::cli::LearnerArgs;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
-use crate::grade::commands::LiveFacts;
-use crate::grade::run::{exit_code, grade};
+use crate::grade::live::grade_step;
+use crate::grade::run::exit_code;
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::resolve::Plan;
 use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
 use crate::view::connect::Connection;
-use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
-
-/// How long one look at the cluster may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Session {
     store: Store,
@@ -46,28 +42,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
-}
-
-/// Look at the cluster once and grade one step.
-async fn grade_step(
-    conn: &Connection,
-    plan: &Plan,
-    step: &str,
-    info: &RunInfo,
-) -> Result<GradeReport, Error> {
-    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
-    let fetched = fetch_report(&conn.client, &queries(plan, Some(step)), &opts).await;
-    if let Some(fatal) = first_fatal(&fetched.objects) {
-        return Err(Error::Cluster(fatal.clone()));
-    }
-    let facts = LiveFacts::new(fetched.objects);
-    // Command checks block while they run; keep them off the async workers' hot path.
-    tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info.clone(), &mut [])).map_err(
-        |source| Error::Write {
-            path: "<report>".into(),
-            source,
-        },
-    )
 }
 
 /// The first failing check, in one line, for the spinner: "app-pods-injected: 3 of 4 selected satisfy".
@@ -113,7 +87,7 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
     let plan = s.plan.clone();
     let report = runtime()?.block_on(async {
         let conn = Connection::open(None, context.as_deref()).await?;
-        let first = grade_step(&conn, &plan, &step.id, &info).await?;
+        let first = grade_step(&conn, &plan, &step.id, &info).await?.0;
         let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
             return Ok::<_, Error>(first);
         };
@@ -134,7 +108,7 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
                 let (conn, plan, info, spinner, last) = (&conn, &plan, &info, &spinner, &last);
                 let id = step.id.clone();
                 async move {
-                    match grade_step(conn, plan, &id, info).await {
+                    match grade_step(conn, plan, &id, info).await.map(|(r, _)| r) {
                         Ok(r) if r.status == Status::Passed => Some(r),
                         Ok(r) => {
                             spinner.set_message(format!("waiting for {}", waiting_for(&r)));

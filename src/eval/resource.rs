@@ -16,6 +16,23 @@ pub struct Outcome {
     pub actual: String,
 }
 
+/// The listed objects a selector picks by name and labels (kind and namespace chose the list).
+pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>, String> {
+    let label_selector = match &sel.labels {
+        Some(l) => Some(crate::spec::selector::parse(l)?),
+        None => None,
+    };
+    Ok(listed
+        .iter()
+        .filter(|o| sel.name.as_deref().is_none_or(|n| name(o) == n))
+        .filter(|o| {
+            label_selector
+                .as_ref()
+                .is_none_or(|s| crate::spec::selector::matches(s, &labels(o)))
+        })
+        .collect())
+}
+
 /// Evaluate a resource selection; `Err` means "could not evaluate" (fetch failed, CEL broken).
 pub fn evaluate(
     sel: &Selector,
@@ -29,19 +46,7 @@ pub fn evaluate(
         namespace: sel.namespace.clone(),
     };
     let listed = facts.list(&query).map_err(|e| e.to_string())?;
-    let label_selector = match &sel.labels {
-        Some(l) => Some(crate::spec::selector::parse(l)?),
-        None => None,
-    };
-    let selected: Vec<&Value> = listed
-        .iter()
-        .filter(|o| sel.name.as_deref().is_none_or(|n| name(o) == n))
-        .filter(|o| {
-            label_selector
-                .as_ref()
-                .is_none_or(|s| crate::spec::selector::matches(s, &labels(o)))
-        })
-        .collect();
+    let selected = select(sel, listed)?;
     let what = describe_selection(sel);
     let expected = describe_expectation(&what, expect);
 

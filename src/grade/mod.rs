@@ -1,4 +1,5 @@
 //! Grading: evaluate a plan's checks over gathered facts and emit events to reporters.
 pub mod commands;
+pub mod live;
 pub mod run;
 pub mod wait;

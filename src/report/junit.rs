@@ -76,7 +76,7 @@ fn properties(info: &RunInfo, step: &StepReport) -> Vec<Property> {
         .collect()
 }
 
-fn status(c: &CheckResult) -> TestCaseStatus {
+pub(crate) fn status(c: &CheckResult) -> TestCaseStatus {
     match c.status {
         Status::Passed => TestCaseStatus::success(),
         Status::Failed => {
@@ -156,20 +156,20 @@ fn block(out: &mut String, label: &str, value: &str) {
 }
 
 /// Text content: plain (see [`plain_text`]).
-fn text(s: &str) -> XmlString {
+pub(crate) fn text(s: &str) -> XmlString {
     XmlString::new(plain_text(s))
 }
 
 /// An attribute value: plain and on one line (XML readers turn newlines in attributes into
 /// spaces anyway).
-fn attr(s: &str) -> XmlString {
+pub(crate) fn attr(s: &str) -> XmlString {
     let plain = plain_text(s);
     XmlString::new(plain.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// `s` if it is an RFC 3339 date-time, which is also a valid `xs:dateTime`; `None` otherwise,
 /// so a malformed value is left out rather than making the file invalid.
-fn rfc3339(s: &str) -> Option<String> {
+pub(crate) fn rfc3339(s: &str) -> Option<String> {
     let re = regex::Regex::new(
         r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
     )

@@ -293,6 +293,11 @@ pub fn terminal_report(report: &GradeReport, color: bool, width: usize, verbose:
     buf.take()
 }
 
+/// One step's line and the details of its checks, as `labctl grade` prints them.
+pub fn step_report(step: &StepReport, color: bool, width: usize) -> String {
+    TerminalReporter::new(Box::new(io::sink()), color, width, false).step(step)
+}
+
 #[derive(Clone, Default)]
 struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
 
@@ -314,7 +319,7 @@ impl Write for SharedBuf {
 }
 
 /// `850ms`, `1.2s`, `2m05s`.
-fn human_duration(d: Duration) -> String {
+pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")

@@ -3,6 +3,7 @@
 //! each located at `file:line:col`; a `Lab` is returned only when there are none.
 
 use crate::spec::diag::{Diagnostic, did_you_mean};
+use crate::spec::drift;
 use crate::spec::lab::{
     self, Body, Check, Command, Count, Diagnosis, Expect, Lab, Selector, Step, Target, TextMatch,
 };
@@ -1044,6 +1045,19 @@ impl Loader {
                 }
             }
             let first_code_line = block.fence_line + 1;
+            for w in drift::unannotated_writes(block) {
+                let d = Diagnostic::at(
+                    path,
+                    md,
+                    first_code_line + w.line,
+                    w.col + 1,
+                    "this command changes the cluster, but neither `labctl solve` nor `labctl ci` runs it",
+                )
+                .width(w.command.split_whitespace().take(2).map(str::len).sum::<usize>() + 1);
+                self.diags.push(d.help(
+                    "annotate the block `bash solve` (or `bash cleanup`) so that learners, `labctl solve` and CI run the same commands; keep only reading commands (get, describe, logs, exec) in unannotated blocks",
+                ));
+            }
             let code = template::substitute(&block.code, &self.sample_values).0;
             if block.lang == "yaml" || block.lang == "yml" {
                 if manifest::looks_like_manifest(&code) {

@@ -1,5 +1,6 @@
 //! Lab specifications: parsing and linting lab files into a validated [`lab::Lab`].
 pub mod diag;
+pub mod drift;
 pub mod istio;
 pub mod lab;
 pub mod load;

@@ -47,6 +47,7 @@ EOF
 CHECKS_BLOCK = LAB[LAB.index("    checks:\n      - id: namespace-labelled"):LAB.index("  - id: cleanup")]
 
 CASES = {
+    "unannotated-write": [("steps/01-onboard.md", None, f"\nRestart the workloads so they get a sidecar:\n\n{FENCE}bash\nkubectl get pods -n {{{{ appNamespace }}}}\nkubectl rollout restart deployment -n {{{{ appNamespace }}}}\n{FENCE}\n")],
     "unknown-field": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    chekcs:\n      - id: namespace-labelled")],
     "undefined-variable": [("lab.yaml", 'title: "{{ appNamespace }} carries', 'title: "{{ appNamspace }} carries')],
     "undefined-variable-in-markdown": [("steps/01-onboard.md", "istio.io/rev={{ revision }}", "istio.io/rev={{ revison }}")],

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bundled;
+mod ci;
 mod cli;
 mod fixture_states;
 mod fixture_tests;

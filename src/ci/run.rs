@@ -1,0 +1,416 @@
+//! The `labctl ci` engine: replay a lab for one profile, step by step — run the step's solve
+//! blocks (the same bytes a learner copies), wait for its checks with the watch-based wait of
+//! `labctl check --wait`, stop at the first failure with debug output — then run the cleanup
+//! and list what it left behind. It emits events and returns the report; it never prints.
+
+use crate::ci::exec::{CommandEnv, run_block};
+use crate::ci::leftovers::{leftovers, scope, uids};
+use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandRun, Leftover, StepOutcome};
+use crate::ci::{debug, substitute_stand_ins};
+use crate::error::Error;
+use crate::eval::result::Status;
+use crate::grade::live::{FETCH_TIMEOUT, grade_step};
+use crate::plan::resolve::{Plan, PlannedStep};
+use crate::report::event::{RunInfo, StepReport};
+use crate::spec::lab::{Lab, StepType};
+use crate::view::connect::Connection;
+use crate::view::live::{FetchOptions, fetch_report, first_fatal};
+use crate::view::objects::ObjectSet;
+use crate::view::query::queries;
+use crate::view::snapshot::now_rfc3339;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct CiOptions {
+    /// Start at this step (the earlier ones are already done on the cluster).
+    pub from: Option<String>,
+    /// Leave everything in place: no cleanup, no leftover report.
+    pub keep: bool,
+    /// How long a step's checks may take to pass once its commands are done.
+    pub step_timeout: Duration,
+    /// How long one code block may run.
+    pub command_timeout: Duration,
+    pub env: CommandEnv,
+    /// Run declared manifest URLs from their local stand-ins (offline runs).
+    pub stand_ins: bool,
+}
+
+struct Engine<'a, 'r> {
+    conn: &'a Connection,
+    lab: &'a Lab,
+    plan: &'a Plan,
+    opts: &'a CiOptions,
+    info: RunInfo,
+    reporters: &'a mut [&'r mut dyn CiReporter],
+}
+
+/// Replay `plan` against the cluster behind `conn`.
+pub async fn run(
+    conn: &Connection,
+    lab: &Lab,
+    plan: &Plan,
+    opts: &CiOptions,
+    reporters: &mut [&mut dyn CiReporter],
+) -> Result<CiReport, Error> {
+    let started = Instant::now();
+    let info = RunInfo {
+        lab: plan.lab.clone(),
+        title: plan.title.clone(),
+        profile: plan.profile.clone(),
+        revision: plan.values.get("revision").cloned(),
+        context: Some(conn.context_name.clone()),
+        snapshot: None,
+        learner: None,
+        started_at: now_rfc3339(),
+    };
+    let mut e = Engine {
+        conn,
+        lab,
+        plan,
+        opts,
+        info,
+        reporters,
+    };
+    e.emit(&CiEvent::Started {
+        lab: &plan.lab,
+        profile: &plan.profile,
+        context: Some(&conn.context_name),
+    });
+    // What exists before the run, so that only what the run created counts as a leftover.
+    let before = uids(&e.list_everything().await?);
+
+    let work: Vec<&PlannedStep> = plan
+        .steps
+        .iter()
+        .filter(|s| s.step_type != StepType::Cleanup)
+        .collect();
+    let first = match &opts.from {
+        Some(id) => work.iter().position(|s| s.id == *id).unwrap_or(0),
+        None => 0,
+    };
+    let total = plan.steps.len();
+    let mut steps = Vec::new();
+    let mut failed: Option<String> = None;
+    for (index, step) in work.iter().enumerate() {
+        let reason = if index < first {
+            Some(format!("before --from {}", work[first].id))
+        } else {
+            failed
+                .as_ref()
+                .map(|f| format!("step `{f}` failed before it"))
+        };
+        let done = match reason {
+            Some(r) => not_run(step, r),
+            None => e.step(index, total, step).await,
+        };
+        if !matches!(done.outcome, StepOutcome::Passed | StepOutcome::NotRun(_)) {
+            failed = Some(step.id.clone());
+        }
+        e.emit(&CiEvent::StepFinished(&done));
+        steps.push(done);
+    }
+
+    let mut leftover_list = None;
+    if !opts.keep {
+        let cleanup = match plan.steps.iter().find(|s| s.step_type == StepType::Cleanup) {
+            Some(c) => e.step(total - 1, total, c).await,
+            None => e.undo_steps(&steps, total).await,
+        };
+        e.emit(&CiEvent::StepFinished(&cleanup));
+        steps.push(cleanup);
+        leftover_list = e.leftovers(&before).await;
+    }
+    let report = CiReport {
+        lab: plan.lab.clone(),
+        profile: plan.profile.clone(),
+        context: Some(conn.context_name.clone()),
+        started_at: e.info.started_at.clone(),
+        steps,
+        leftovers: leftover_list,
+        duration: started.elapsed(),
+    };
+    e.emit(&CiEvent::Finished(&report));
+    Ok(report)
+}
+
+fn not_run(step: &PlannedStep, reason: String) -> CiStep {
+    CiStep {
+        id: step.id.clone(),
+        title: step.title.clone(),
+        cleanup: step.step_type == StepType::Cleanup,
+        commands: Vec::new(),
+        grade: None,
+        outcome: StepOutcome::NotRun(reason),
+        debug: None,
+        duration: Duration::ZERO,
+    }
+}
+
+impl Engine<'_, '_> {
+    fn emit(&mut self, event: &CiEvent<'_>) {
+        for r in self.reporters.iter_mut() {
+            // A reporter that cannot write (a closed pipe) must not stop the replay.
+            let _ = r.event(event);
+        }
+    }
+
+    /// Everything the lab's checks read, in every step.
+    async fn list_everything(&self) -> Result<ObjectSet, Error> {
+        let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(self.conn.server_url.clone());
+        let mut all = queries(self.plan, None);
+        all.insert(crate::ci::leftovers::namespaces());
+        let fetched = fetch_report(&self.conn.client, &all, &opts).await;
+        match first_fatal(&fetched.objects) {
+            Some(fatal) => Err(Error::Cluster(fatal.clone())),
+            None => Ok(fetched.objects),
+        }
+    }
+
+    /// What the run created and the cleanup left. Deletion is asynchronous (the garbage
+    /// collector removes a deleted Deployment's pods a moment later), so leftovers get the step
+    /// timeout to disappear, watched like a step's checks; what remains then is reported.
+    async fn leftovers(&self, before: &BTreeSet<String>) -> Option<Vec<Leftover>> {
+        let scope = scope(self.plan);
+        let last = Mutex::new(None);
+        let mut watched = queries(self.plan, None);
+        watched.insert(crate::ci::leftovers::namespaces());
+        crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+            let (last, scope) = (&last, &scope);
+            async move {
+                let after = self.list_everything().await.ok()?;
+                let found = leftovers(before, &after, scope);
+                let clean = found.is_empty();
+                if let Ok(mut l) = last.lock() {
+                    *l = Some(found);
+                }
+                clean.then_some(())
+            }
+        })
+        .await;
+        last.into_inner().ok().flatten()
+    }
+
+    /// Run one step's solve blocks, then wait for its checks.
+    async fn step(&mut self, index: usize, total: usize, step: &PlannedStep) -> CiStep {
+        let started = Instant::now();
+        let cleanup = step.step_type == StepType::Cleanup;
+        self.emit(&CiEvent::StepStarted {
+            index,
+            total,
+            id: &step.id,
+            title: &step.title,
+            cleanup,
+        });
+        let blocks: Vec<_> = step.solve_blocks().collect();
+        let origin = self.origin(&step.id);
+        let mut commands = Vec::new();
+        for (i, block) in blocks.iter().enumerate() {
+            let run = self.command(
+                i + 1,
+                blocks.len(),
+                &format!("{origin}:{}", block.fence_line),
+                &block.code,
+            );
+            let ok = run.outcome.ok();
+            commands.push(run);
+            if !ok {
+                let debug = debug::collect(&self.conn.client, step, None, None).await;
+                return finished(
+                    step,
+                    commands,
+                    None,
+                    StepOutcome::CommandFailed,
+                    debug,
+                    started,
+                );
+            }
+        }
+        self.emit(&CiEvent::Waiting {
+            timeout: self.opts.step_timeout,
+        });
+        match self.wait(step).await {
+            Ok((report, _)) if report.status == Status::Passed => finished(
+                step,
+                commands,
+                Some(report),
+                StepOutcome::Passed,
+                String::new(),
+                started,
+            ),
+            Ok((report, objects)) => {
+                let debug =
+                    debug::collect(&self.conn.client, step, Some(&report), Some(&objects)).await;
+                finished(
+                    step,
+                    commands,
+                    Some(report),
+                    StepOutcome::ChecksFailed,
+                    debug,
+                    started,
+                )
+            }
+            Err(e) => finished(
+                step,
+                commands,
+                None,
+                StepOutcome::CouldNotGrade(e.to_string()),
+                String::new(),
+                started,
+            ),
+        }
+    }
+
+    /// Without a cleanup step, undo the steps that ran with their `cleanup` blocks, last first.
+    async fn undo_steps(&mut self, ran: &[CiStep], total: usize) -> CiStep {
+        let started = Instant::now();
+        self.emit(&CiEvent::StepStarted {
+            index: total,
+            total,
+            id: "cleanup",
+            title: "Undo every step (cleanup blocks, last step first)",
+            cleanup: true,
+        });
+        let mut commands = Vec::new();
+        let mut outcome = StepOutcome::Passed;
+        for done in ran
+            .iter()
+            .rev()
+            .filter(|s| !matches!(s.outcome, StepOutcome::NotRun(_)))
+        {
+            let Some(step) = self.plan.steps.iter().find(|s| s.id == done.id) else {
+                continue;
+            };
+            let origin = self.origin(&step.id);
+            let blocks: Vec<_> = step.cleanup_blocks().collect();
+            for block in &blocks {
+                let run = self.command(
+                    commands.len() + 1,
+                    blocks.len(),
+                    &format!("{origin}:{}", block.fence_line),
+                    &block.code,
+                );
+                if !run.outcome.ok() {
+                    outcome = StepOutcome::CommandFailed;
+                }
+                commands.push(run);
+            }
+        }
+        CiStep {
+            id: "cleanup".into(),
+            title: "Undo every step".into(),
+            cleanup: true,
+            commands,
+            grade: None,
+            outcome,
+            debug: None,
+            duration: started.elapsed(),
+        }
+    }
+
+    /// The step's instructions file, relative to the lab folder, for `file:line` origins.
+    fn origin(&self, step: &str) -> String {
+        self.lab
+            .steps
+            .iter()
+            .find(|s| s.id == step)
+            .map(|s| s.instructions.display().to_string())
+            .unwrap_or_default()
+    }
+
+    fn command(&mut self, index: usize, total: usize, origin: &str, code: &str) -> CommandRun {
+        let code = if self.opts.stand_ins {
+            substitute_stand_ins(code, self.lab)
+        } else {
+            code.to_owned()
+        };
+        self.emit(&CiEvent::CommandStarted {
+            index,
+            total,
+            origin,
+            code: &code,
+        });
+        let started = Instant::now();
+        let (opts, reporters) = (self.opts, &mut *self.reporters);
+        let (outcome, output) = tokio::task::block_in_place(|| {
+            run_block(&code, &opts.env, opts.command_timeout, &mut |line| {
+                for r in reporters.iter_mut() {
+                    let _ = r.event(&CiEvent::Output(line));
+                }
+            })
+        });
+        let run = CommandRun {
+            index,
+            origin: origin.to_owned(),
+            code,
+            output,
+            outcome,
+            duration: started.elapsed(),
+        };
+        self.emit(&CiEvent::CommandFinished(&run));
+        run
+    }
+
+    /// Grade the step now, and if it does not pass, again on every change until the timeout.
+    /// Returns the passing grade, or the last failing one with the objects it read.
+    async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
+        let (first, objects) = grade_step(self.conn, self.plan, &step.id, &self.info).await?;
+        if first.status == Status::Passed {
+            return Ok((only_step(first.steps), objects));
+        }
+        let last = Mutex::new((only_step(first.steps), objects));
+        // The last grade is the answer either way: passing if the wait succeeded.
+        crate::grade::wait::until(
+            &self.conn.client,
+            &queries(self.plan, Some(&step.id)),
+            self.opts.step_timeout,
+            || {
+                let last = &last;
+                async move {
+                    let (r, objects) = grade_step(self.conn, self.plan, &step.id, &self.info)
+                        .await
+                        .ok()?;
+                    let passed = r.status == Status::Passed;
+                    if let Ok(mut l) = last.lock() {
+                        *l = (only_step(r.steps), objects);
+                    }
+                    passed.then_some(())
+                }
+            },
+        )
+        .await;
+        last.into_inner()
+            .map_err(|_| Error::Usage("internal error: poisoned lock".into()))
+    }
+}
+
+fn only_step(mut steps: Vec<StepReport>) -> StepReport {
+    steps.pop().unwrap_or(StepReport {
+        id: String::new(),
+        title: String::new(),
+        status: Status::Error,
+        duration: Duration::ZERO,
+        checks: Vec::new(),
+    })
+}
+
+fn finished(
+    step: &PlannedStep,
+    commands: Vec<CommandRun>,
+    grade: Option<StepReport>,
+    outcome: StepOutcome,
+    debug: String,
+    started: Instant,
+) -> CiStep {
+    CiStep {
+        id: step.id.clone(),
+        title: step.title.clone(),
+        cleanup: step.step_type == StepType::Cleanup,
+        commands,
+        grade,
+        outcome,
+        debug: (!debug.is_empty()).then_some(debug),
+        duration: started.elapsed(),
+    }
+}

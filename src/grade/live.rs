@@ -1,0 +1,40 @@
+//! One look at a live cluster for one step: fetch what the step's checks read, then grade
+//! them. `labctl check` and `labctl ci` call this on every attempt of a wait.
+
+use crate::error::Error;
+use crate::grade::commands::LiveFacts;
+use crate::grade::run::grade;
+use crate::plan::resolve::Plan;
+use crate::report::event::{GradeReport, RunInfo};
+use crate::view::connect::Connection;
+use crate::view::live::{FetchOptions, fetch_report, first_fatal};
+use crate::view::objects::ObjectSet;
+use crate::view::query::queries;
+use std::time::Duration;
+
+/// How long one look at the cluster may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Grade `step` against the cluster as it is now; also returns the objects it read (for debug
+/// output). A cluster that answers nothing at all is an `Err`.
+pub async fn grade_step(
+    conn: &Connection,
+    plan: &Plan,
+    step: &str,
+    info: &RunInfo,
+) -> Result<(GradeReport, ObjectSet), Error> {
+    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
+    let fetched = fetch_report(&conn.client, &queries(plan, Some(step)), &opts).await;
+    if let Some(fatal) = first_fatal(&fetched.objects) {
+        return Err(Error::Cluster(fatal.clone()));
+    }
+    let facts = LiveFacts::new(fetched.objects.clone());
+    // Command checks block while they run; keep them off the async workers' hot path.
+    let report =
+        tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info.clone(), &mut []))
+            .map_err(|source| Error::Write {
+                path: "<report>".into(),
+                source,
+            })?;
+    Ok((report, fetched.objects))
+}

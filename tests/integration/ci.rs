@@ -1,0 +1,396 @@
+//! `labctl ci` end to end against the real API server and the simulated data plane (the
+//! controller manager, the sidecar-injecting webhook and the pod-status "kubelet"):
+//!
+//! - istio-aks replays on the aks profile: every kubectl command of the lab runs as written;
+//!   the add-on and cloud commands (`az aks mesh …`, `az aks show`) run against the stand-in
+//!   in `tests/ci-sim/bin/az`, which applies the objects the add-on would create (rendered
+//!   from the fixtures); remote manifests come from their declared stand-ins. Every step must
+//!   pass and the cleanup must leave nothing behind.
+//! - A solve command that fails stops the run with its output in the terminal and JUnit
+//!   (golden file), and the steps after it are reported as not run.
+//! - Commands that succeed but do not do the job fail the step's checks after the timeout,
+//!   with the diagnosis-carrying check output and debug output (events, failing objects).
+//! - A cleanup that misses something reports the leftover.
+
+use crate::harness::{
+    ADMIN, ControlPlane, PodStatusDriver, Profile, SidecarInjector, Vars, ensure_namespaces,
+    parse_documents, render_file, unique_name,
+};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    junit: String,
+}
+
+/// `labctl ci ARGS --junit <tmp>` with `env`; returns exit code, stdout (+stderr) and the JUnit.
+fn labctl_ci(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("ci.xml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    cmd.current_dir(REPO)
+        .arg("ci")
+        .args(args)
+        .arg("--junit")
+        .arg(&junit)
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run labctl ci");
+    let stdout = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let junit = std::fs::read_to_string(&junit).unwrap_or_default();
+    if !junit.is_empty() {
+        assert_valid_junit(&junit);
+    }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        junit,
+    }
+}
+
+fn assert_valid_junit(xml: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ci.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
+        .arg(&file)
+        .current_dir(REPO)
+        .output()
+        .expect("xmllint (libxml2-utils; scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "JUnit is not valid: {}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The objects of a fixture file as the add-on would create them: no Pods (the controllers
+/// make those), no `status` (the controllers and the pod driver report it).
+fn addon_objects(file: &str, vars: &Vars) -> String {
+    let text = render_file(file, &vars.0).expect("render fixture");
+    let docs = parse_documents(&text).expect("parse fixture");
+    docs.into_iter()
+        .filter(|d| d["kind"] != "Pod")
+        .map(|mut d| {
+            if let Some(o) = d.as_object_mut() {
+                o.remove("status");
+            }
+            format!("---\n{}\n", serde_json::to_string(&d).unwrap())
+        })
+        .collect()
+}
+
+/// The folder the `az` stand-in reads: its settings and the add-on's objects.
+fn simulated_azure(vars: &Vars) -> tempfile::TempDir {
+    let sim = tempfile::tempdir().unwrap();
+    let env = format!(
+        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nINGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\n",
+        vars.var("ingressNamespace"),
+        vars.var("ingressGatewayService")
+    );
+    std::fs::write(sim.path().join("sim.env"), env).unwrap();
+    std::fs::write(
+        sim.path().join("addon.yaml"),
+        addon_objects("aks/01-enable-addon.yaml", vars),
+    )
+    .unwrap();
+    std::fs::write(
+        sim.path().join("ingress.yaml"),
+        addon_objects("aks/05-ingress.yaml", vars),
+    )
+    .unwrap();
+    sim
+}
+
+fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut p = dir.as_os_str().to_owned();
+    p.push(":");
+    p.push(std::env::var_os("PATH").unwrap_or_default());
+    p
+}
+
+fn var_args(vars: &Vars) -> Vec<String> {
+    vars.iter()
+        .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}={v}")])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
+    let cp = ControlPlane::shared().await;
+    let admin = cp.client(ADMIN).await;
+    let vars = Vars::unique(Profile::Aks);
+    // What the add-on brings that the fixtures leave out: the injector webhook of the revision.
+    SidecarInjector::install_revision(&admin, vars.var("revision")).await;
+    // The client namespace stands for `default`, which every cluster has.
+    let client_ns: BTreeSet<String> = [vars.var("clientNamespace").to_owned()].into();
+    ensure_namespaces(&admin, &client_ns).await.unwrap();
+    let namespaces: Vec<String> = vars.namespaces().into_iter().collect();
+    let ns_refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    let _kubelet = PodStatusDriver::start(cp, &ns_refs);
+    let sim = simulated_azure(&vars);
+    let kubeconfig = cp.kubeconfig_path(ADMIN);
+
+    let mut args: Vec<String> = [
+        "istio-aks",
+        "--profile",
+        "aks",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--var",
+        "resourceGroup=rg-ci",
+        "--var",
+        "clusterName=aks-ci",
+        "--use-stand-ins",
+        "--timeout",
+        "90s",
+        "--command-timeout",
+        "90s",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(var_args(&vars));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let bin = PathBuf::from(REPO).join("tests/ci-sim/bin");
+    let run = labctl_ci(
+        &args,
+        &[
+            ("PATH", &path_with(&bin)),
+            ("LABCTL_SIM_DIR", sim.path().as_os_str()),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for step in crate::grade_offline::STEPS {
+        assert_contains(&run.stdout, &[&format!("✔ {step} passed")]);
+    }
+    assert!(run.stdout.contains("leftovers: none"), "{}", run.stdout);
+    // The az stand-in really ran (the lab's own command line, parsed and checked by it).
+    assert!(
+        run.stdout
+            .contains("$ az aks mesh enable --resource-group rg-ci --name aks-ci --revision"),
+        "{}",
+        run.stdout
+    );
+    // The remote manifest was replaced by its stand-in, visibly.
+    assert!(
+        run.stdout
+            .contains(&format!("-f {REPO}/labs/istio-aks/manifests/pets-app.yaml")),
+        "{}",
+        run.stdout
+    );
+    // JUnit: one suite per step, a testcase per block and per check, nothing failed.
+    assert_eq!(run.junit.matches("<testsuite ").count(), 7, "{}", run.junit);
+    assert!(!run.junit.contains("<failure"), "{}", run.junit);
+    assert!(
+        run.junit.contains(r#"<testcase name="leftovers""#),
+        "{}",
+        run.junit
+    );
+}
+
+/// `labctl ci` on a minimal lab (a path) for namespace `ns`, against the admin's kubeconfig.
+fn minimal_ci(cp: &ControlPlane, lab: &Path, ns: &str, timeout: &str, extra: &[&str]) -> Run {
+    let kubeconfig = cp.kubeconfig_path(ADMIN);
+    let var = format!("appNamespace={ns}");
+    let mut args = vec![
+        lab.to_str().unwrap(),
+        "--profile",
+        "kind",
+        "--var",
+        &var,
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--timeout",
+        timeout,
+    ];
+    args.extend_from_slice(extra);
+    labctl_ci(&args, &[])
+}
+
+fn assert_contains(text: &str, needles: &[&str]) {
+    for n in needles {
+        assert!(text.contains(n), "missing {n:?} in:\n{text}");
+    }
+}
+
+/// A copy of `tests/labs-ok/minimal` with its step Markdown replaced.
+fn minimal_lab_with(onboard_md: &str, cleanup_md: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = dir.path().join("minimal");
+    std::fs::create_dir_all(lab.join("steps")).unwrap();
+    let src = Path::new(REPO).join("tests/labs-ok/minimal");
+    std::fs::copy(src.join("lab.yaml"), lab.join("lab.yaml")).unwrap();
+    std::fs::write(lab.join("steps/01-onboard.md"), onboard_md).unwrap();
+    let cleanup = match cleanup_md {
+        Some(c) => c.to_owned(),
+        None => std::fs::read_to_string(src.join("steps/02-cleanup.md")).unwrap(),
+    };
+    std::fs::write(lab.join("steps/02-cleanup.md"), cleanup).unwrap();
+    dir
+}
+
+fn filters(ns: &str) -> Vec<(String, String)> {
+    vec![
+        (regex_escape(ns), "[namespace]".into()),
+        (r#"time="[0-9.]+""#.into(), r#"time="[t]""#.into()),
+        (
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z".into(),
+            "[timestamp]".into(),
+        ),
+        (r"in \d+(\.\d+)?(ms|s)\b".into(), "in [duration]".into()),
+    ]
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_solve_command_stops_the_run_with_its_output_in_the_report() {
+    let cp = ControlPlane::shared().await;
+    let ns = unique_name("ci-missing");
+    // The minimal lab labels a namespace that, here, nobody created: kubectl fails.
+    let run = minimal_ci(cp, Path::new("tests/labs-ok/minimal"), &ns, "5s", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(
+        &run.stdout,
+        &[
+            &format!("namespaces \"{ns}\" not found"),
+            "✘ block 1 failed with exit code 1",
+            "✘ onboard failed: a command failed",
+        ],
+    );
+    let owned = filters(&ns);
+    let filters: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    insta::with_settings!({ filters => filters }, {
+        insta::assert_snapshot!("ci_failing_solve_junit", run.junit);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_do_not_do_the_job_fail_the_checks_with_diagnosis_and_debug_output() {
+    let cp = ControlPlane::shared().await;
+    let admin = cp.client(ADMIN).await;
+    let ns = unique_name("ci-unlabelled");
+    ensure_namespaces(&admin, &[ns.clone()].into())
+        .await
+        .unwrap();
+    // The author's solve block forgot the label: it only looks.
+    let lab = minimal_lab_with(
+        "# Onboard\n\n```bash solve\nkubectl get namespace {{ appNamespace }}\n```\n",
+        None,
+    );
+    let run = minimal_ci(cp, &lab.path().join("minimal"), &ns, "2s", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(
+        &run.stdout,
+        &[
+            "✘ onboard failed: the checks did not pass in time",
+            "✘ namespace-labelled",
+            "expected:",
+            "debug output:",
+            "objects selected by failing check namespace-labelled",
+            &format!("name: {ns}"),
+            // The cleanup still ran and removed the namespace, which existed before the run.
+            "✔ cleanup passed",
+            "leftovers: none",
+        ],
+    );
+    assert!(run.junit.contains("<system-err>"), "{}", run.junit);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleanup_that_misses_an_object_reports_it_as_a_leftover() {
+    let cp = ControlPlane::shared().await;
+    let lab = minimal_lab_with(
+        "# Onboard\n\n```bash solve\nkubectl create namespace {{ appNamespace }}\n\
+kubectl label namespace {{ appNamespace }} istio.io/rev={{ revision }}\n```\n",
+        Some("# Clean up\n\n```bash solve\necho 'forgot to delete the namespace'\n```\n"),
+    );
+    let lab = lab.path().join("minimal");
+    let ns = unique_name("ci-leftover");
+    let run = minimal_ci(cp, &lab, &ns, "2s", &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(
+        &run.stdout,
+        &[
+            "✔ onboard passed",
+            "1 object(s) created by the run are still there after the cleanup",
+            &format!("  Namespace {ns}\n"),
+        ],
+    );
+    assert_contains(&run.junit, &[&format!("Namespace {ns}"), "<failure"]);
+
+    // With --keep there is no cleanup at all, and no leftover report.
+    let ns2 = unique_name("ci-keep");
+    let run = minimal_ci(cp, &lab, &ns2, "2s", &["--keep"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_contains(&run.stdout, &["leftovers: not checked"]);
+    assert_eq!(run.junit.matches("<testsuite ").count(), 1, "{}", run.junit);
+    let admin = cp.client(ADMIN).await;
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(admin);
+    for n in [&ns, &ns2] {
+        let _ = namespaces.delete(n, &Default::default()).await;
+    }
+}
+
+#[test]
+fn refuses_early_what_cannot_run() {
+    // aks commands need the Azure names; nothing is run, no cluster is contacted.
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .current_dir(REPO)
+        .args([
+            "ci",
+            "istio-aks",
+            "--profile",
+            "aks",
+            "--kubeconfig",
+            "/nonexistent",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("--var clusterName=… --var resourceGroup=…")
+            || err.contains("--var resourceGroup=…"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .current_dir(REPO)
+        .args(["ci", "istio-aks", "--profile", "kind", "--from", "cleanup"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("that is the cleanup step"));
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .current_dir(REPO)
+        .args(["ci", "istio-aks", "--profile", "kind", "--from", "ingres"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `ingress`"));
+}
