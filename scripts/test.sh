@@ -18,6 +18,9 @@ source scripts/setup.sh
 need kubectl kubernetes-client
 # xmllint validates JUnit output against the XSD in tests/junit/.
 need xmllint libxml2-utils
+# actionlint checks the workflows (and, through shellcheck, their run: scripts).
+need shellcheck shellcheck
+actionlint_tool
 kube_binaries
 
 cargo test --locked --all-targets --no-fail-fast "$@"

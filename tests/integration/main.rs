@@ -15,3 +15,4 @@ mod learner_flow;
 mod learner_state;
 mod validate;
 mod view_tests;
+mod workflows;
