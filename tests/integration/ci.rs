@@ -1,11 +1,11 @@
 //! `labctl ci` end to end against the real API server and the simulated data plane (the
 //! controller manager, the sidecar-injecting webhook and the pod-status "kubelet"):
 //!
-//! - istio-aks replays on the aks profile: every kubectl command of the lab runs as written;
-//!   the add-on and cloud commands (`az aks mesh …`, `az aks show`) run against the stand-in
-//!   in `tests/ci-sim/bin/az`, which applies the objects the add-on would create (rendered
-//!   from the fixtures); remote manifests come from their declared stand-ins. Every step must
-//!   pass and the cleanup must leave nothing behind.
+//! - istio-aks replays on both profiles: every kubectl command of the lab runs as written; the
+//!   installer commands run against stand-ins (`tests/ci-sim/bin/az` for the add-on and
+//!   `az aks show`, `tests/ci-sim/bin/istioctl` for upstream Istio) that apply the objects the
+//!   real installer would create, rendered from the fixtures; remote manifests come from their
+//!   declared local stand-ins. Every step must pass and the cleanup must leave nothing behind.
 //! - A solve command that fails stops the run with its output in the terminal and JUnit
 //!   (golden file), and the steps after it are reported as not run.
 //! - Commands that succeed but do not do the job fail the step's checks after the timeout,
@@ -92,27 +92,36 @@ fn addon_objects(file: &str, vars: &Vars) -> String {
         .collect()
 }
 
-/// The folder the `az` stand-in reads: its settings and the add-on's objects.
-fn simulated_azure(vars: &Vars) -> tempfile::TempDir {
+/// The folder the stand-ins read: their settings and the objects Azure's add-on (aks) or
+/// istioctl (kind) would create, rendered from the fixtures for `vars`.
+fn simulated_installer(profile: Profile, vars: &Vars) -> tempfile::TempDir {
     let sim = tempfile::tempdir().unwrap();
     let env = format!(
-        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nINGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\n",
+        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nINGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\n",
         vars.var("ingressNamespace"),
         vars.var("ingressGatewayService")
     );
     std::fs::write(sim.path().join("sim.env"), env).unwrap();
-    std::fs::write(
-        sim.path().join("addon.yaml"),
-        addon_objects("aks/01-enable-addon.yaml", vars),
-    )
-    .unwrap();
-    std::fs::write(
-        sim.path().join("ingress.yaml"),
-        addon_objects("aks/05-ingress.yaml", vars),
-    )
-    .unwrap();
+    let files: &[(&str, &str)] = match profile {
+        Profile::Aks => &[
+            ("addon.yaml", "aks/01-enable-addon.yaml"),
+            ("ingress.yaml", "aks/05-ingress.yaml"),
+        ],
+        Profile::Kind => &[
+            ("istio-control-plane.yaml", "kind/01-enable-addon.yaml"),
+            ("istio-ingress.yaml", "kind/05-ingress.yaml"),
+            ("istio-registry-only.yaml", "kind/06-egress.yaml"),
+        ],
+    };
+    for (name, fixture) in files {
+        std::fs::write(sim.path().join(name), addon_objects(fixture, vars)).unwrap();
+    }
     sim
 }
+
+/// The istioctl release the kind profile pins (lab.yaml); the stand-in is put where the lab's
+/// first step would download it.
+const ISTIO_VERSION: &str = "1.23.6";
 
 fn path_with(dir: &Path) -> std::ffi::OsString {
     let mut p = dir.as_os_str().to_owned();
@@ -129,10 +138,40 @@ fn var_args(vars: &Vars) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
+    let run = replay_istio_aks(Profile::Aks).await;
+    // The az stand-in really ran (the lab's own command lines, parsed and checked by it).
+    assert_contains(
+        &run.stdout,
+        &[
+            "$ az aks mesh enable --resource-group rg-ci --name aks-ci --revision",
+            "$ az aks mesh enable-ingress-gateway --resource-group rg-ci --name aks-ci",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn istio_aks_replays_end_to_end_on_the_kind_profile_and_cleans_up() {
+    let run = replay_istio_aks(Profile::Kind).await;
+    // The lab's download guard found istioctl in place, and the stand-in installed from the
+    // IstioOperator files the lab wrote.
+    assert_contains(
+        &run.stdout,
+        &[
+            &format!("client version: {ISTIO_VERSION}"),
+            "✔ Istiod installed",
+            "✔ Ingress gateways installed",
+            "✔ Uninstall complete",
+        ],
+    );
+}
+
+/// Replay istio-aks for `profile` with every kubectl command as written and the installers
+/// (az, istioctl) replaced by the stand-ins; every step must pass and nothing may be left over.
+async fn replay_istio_aks(profile: Profile) -> Run {
     let cp = ControlPlane::shared().await;
     let admin = cp.client(ADMIN).await;
-    let vars = Vars::unique(Profile::Aks);
-    // What the add-on brings that the fixtures leave out: the injector webhook of the revision.
+    let vars = Vars::unique(profile);
+    // What the add-on / istiod brings that the fixtures leave out: the revision's injector webhook.
     SidecarInjector::install_revision(&admin, vars.var("revision")).await;
     // The client namespace stands for `default`, which every cluster has.
     let client_ns: BTreeSet<String> = [vars.var("clientNamespace").to_owned()].into();
@@ -140,19 +179,30 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
     let namespaces: Vec<String> = vars.namespaces().into_iter().collect();
     let ns_refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
     let _kubelet = PodStatusDriver::start(cp, &ns_refs);
-    let sim = simulated_azure(&vars);
+    let sim = simulated_installer(profile, &vars);
+    // kind: $HOME/istio-<version>/bin/istioctl, where the lab's step 1 would download it.
+    let home = tempfile::tempdir().unwrap();
+    let istio_bin = home.path().join(format!("istio-{ISTIO_VERSION}/bin"));
+    std::fs::create_dir_all(&istio_bin).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(REPO).join("tests/ci-sim/bin/istioctl"),
+        istio_bin.join("istioctl"),
+    )
+    .unwrap();
     let kubeconfig = cp.kubeconfig_path(ADMIN);
-
+    let istio_version = format!("istioVersion={ISTIO_VERSION}");
     let mut args: Vec<String> = [
         "istio-aks",
         "--profile",
-        "aks",
+        profile.as_str(),
         "--kubeconfig",
         kubeconfig.to_str().unwrap(),
         "--var",
         "resourceGroup=rg-ci",
         "--var",
         "clusterName=aks-ci",
+        "--var",
+        &istio_version,
         "--use-stand-ins",
         "--timeout",
         "90s",
@@ -163,11 +213,16 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
     .to_vec();
     args.extend(var_args(&vars));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let bin = PathBuf::from(REPO).join("tests/ci-sim/bin");
+    // aks: `az` comes from the PATH; kind: istioctl from $HOME, as the lab puts it there.
+    let path = match profile {
+        Profile::Aks => path_with(&PathBuf::from(REPO).join("tests/ci-sim/bin")),
+        Profile::Kind => std::env::var_os("PATH").unwrap_or_default(),
+    };
     let run = labctl_ci(
         &args,
         &[
-            ("PATH", &path_with(&bin)),
+            ("PATH", &path),
+            ("HOME", home.path().as_os_str()),
             ("LABCTL_SIM_DIR", sim.path().as_os_str()),
         ],
     );
@@ -175,20 +230,13 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
     for step in crate::grade_offline::STEPS {
         assert_contains(&run.stdout, &[&format!("✔ {step} passed")]);
     }
-    assert!(run.stdout.contains("leftovers: none"), "{}", run.stdout);
-    // The az stand-in really ran (the lab's own command line, parsed and checked by it).
-    assert!(
-        run.stdout
-            .contains("$ az aks mesh enable --resource-group rg-ci --name aks-ci --revision"),
-        "{}",
-        run.stdout
-    );
-    // The remote manifest was replaced by its stand-in, visibly.
-    assert!(
-        run.stdout
-            .contains(&format!("-f {REPO}/labs/istio-aks/manifests/pets-app.yaml")),
-        "{}",
-        run.stdout
+    // Every object the run created is gone, and the remote manifest came from its stand-in.
+    assert_contains(
+        &run.stdout,
+        &[
+            "leftovers: none",
+            &format!("-f {REPO}/labs/istio-aks/manifests/pets-app.yaml"),
+        ],
     );
     // JUnit: one suite per step, a testcase per block and per check, nothing failed.
     assert_eq!(run.junit.matches("<testsuite ").count(), 7, "{}", run.junit);
@@ -198,6 +246,7 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
         "{}",
         run.junit
     );
+    run
 }
 
 /// `labctl ci` on a minimal lab (a path) for namespace `ns`, against the admin's kubeconfig.
