@@ -114,12 +114,12 @@ pub async fn run(
 
     let mut leftover_list = None;
     if !opts.keep {
-        let cleanup = match plan.steps.iter().find(|s| s.step_type == StepType::Cleanup) {
-            Some(c) => e.step(total - 1, total, c).await,
-            None => e.undo_steps(&steps, total).await,
-        };
-        e.emit(&CiEvent::StepFinished(&cleanup));
-        steps.push(cleanup);
+        // `labctl validate` guarantees exactly one cleanup step, the last.
+        if let Some(c) = plan.steps.iter().find(|s| s.step_type == StepType::Cleanup) {
+            let cleanup = e.step(total - 1, total, c).await;
+            e.emit(&CiEvent::StepFinished(&cleanup));
+            steps.push(cleanup);
+        }
         leftover_list = e.leftovers(&before).await;
     }
     let report = CiReport {
@@ -259,53 +259,6 @@ impl Engine<'_, '_> {
                 String::new(),
                 started,
             ),
-        }
-    }
-
-    /// Without a cleanup step, undo the steps that ran with their `cleanup` blocks, last first.
-    async fn undo_steps(&mut self, ran: &[CiStep], total: usize) -> CiStep {
-        let started = Instant::now();
-        self.emit(&CiEvent::StepStarted {
-            index: total,
-            total,
-            id: "cleanup",
-            title: "Undo every step (cleanup blocks, last step first)",
-            cleanup: true,
-        });
-        let mut commands = Vec::new();
-        let mut outcome = StepOutcome::Passed;
-        for done in ran
-            .iter()
-            .rev()
-            .filter(|s| !matches!(s.outcome, StepOutcome::NotRun(_)))
-        {
-            let Some(step) = self.plan.steps.iter().find(|s| s.id == done.id) else {
-                continue;
-            };
-            let origin = self.origin(&step.id);
-            let blocks: Vec<_> = step.cleanup_blocks().collect();
-            for block in &blocks {
-                let run = self.command(
-                    commands.len() + 1,
-                    blocks.len(),
-                    &format!("{origin}:{}", block.fence_line),
-                    &block.code,
-                );
-                if !run.outcome.ok() {
-                    outcome = StepOutcome::CommandFailed;
-                }
-                commands.push(run);
-            }
-        }
-        CiStep {
-            id: "cleanup".into(),
-            title: "Undo every step".into(),
-            cleanup: true,
-            commands,
-            grade: None,
-            outcome,
-            debug: None,
-            duration: started.elapsed(),
         }
     }
 

@@ -75,9 +75,6 @@ impl PlannedStep {
     pub fn solve_blocks(&self) -> impl Iterator<Item = &CodeBlock> {
         self.blocks.iter().filter(|b| b.solve)
     }
-    pub fn cleanup_blocks(&self) -> impl Iterator<Item = &CodeBlock> {
-        self.blocks.iter().filter(|b| b.cleanup)
-    }
 }
 
 /// A check with its strings substituted, and the variables it needed but could not get.

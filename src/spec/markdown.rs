@@ -10,7 +10,7 @@ pub struct CodeBlock {
     pub lang: String,
     /// Run by `labctl solve` / `labctl ci`.
     pub solve: bool,
-    /// Undoes the step (`labctl reset --step`).
+    /// Undoes the step by hand; shown to learners under "Undo this step", never run by labctl.
     pub cleanup: bool,
     /// `profile=a,b`: shown and run only for these profiles; `None` means every profile.
     pub profiles: Option<Vec<String>>,
