@@ -13,7 +13,7 @@
 //! ✔ deploy-app passed in 3.2s
 //! ```
 
-use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, StepOutcome};
+use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandOutcome, StepOutcome};
 use crate::render::terminal::Look;
 use crate::report::collect::plain_text;
 use crate::report::terminal::{human_duration, step_report};
@@ -63,11 +63,11 @@ impl CiTerminal {
         );
         let failed = !matches!(step.outcome, StepOutcome::Passed | StepOutcome::NotRun(_));
         if failed && let Some(grade) = &step.grade {
-            out.push_str(&indent(&step_report(
-                grade,
-                self.look.color,
-                self.look.width,
-            )));
+            // Not indented: a multi-line fix is printed flush left so that a heredoc in it
+            // still ends at its `EOF` when copied.
+            // The step's own line repeats the verdict above: keep only its checks.
+            let text = step_report(grade, self.look.color, self.look.width);
+            out.push_str(text.split_once('\n').map_or("", |(_, checks)| checks));
         }
         if let Some(debug) = &step.debug {
             out.push_str(&format!(
@@ -177,12 +177,15 @@ impl CiReporter for CiTerminal {
                 } else {
                     Style::new().red().bold()
                 };
+                let took = match run.outcome {
+                    CommandOutcome::TimedOut { .. } => String::new(),
+                    _ => format!(" in {}", human_duration(run.duration)),
+                };
                 format!(
-                    "  {} block {} {} in {}\n",
+                    "  {} block {} {}{took}\n",
                     self.paint(style, if run.outcome.ok() { "✔" } else { "✘" }),
                     run.index,
                     run.outcome,
-                    human_duration(run.duration)
                 )
             }
             CiEvent::Waiting { timeout } => format!(
@@ -200,5 +203,171 @@ impl CiReporter for CiTerminal {
         };
         self.out.write_all(text.as_bytes())?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::report::{CommandRun, Leftover};
+    use crate::report::collect::fixture;
+    use std::time::Duration;
+
+    fn command(
+        index: usize,
+        origin: &str,
+        code: &str,
+        output: &str,
+        outcome: CommandOutcome,
+    ) -> CommandRun {
+        CommandRun {
+            index,
+            origin: origin.into(),
+            code: code.into(),
+            output: output.into(),
+            outcome,
+            duration: Duration::from_millis(250),
+        }
+    }
+
+    fn step(id: &str, commands: Vec<CommandRun>, outcome: StepOutcome) -> CiStep {
+        CiStep {
+            id: id.into(),
+            title: format!("The {id} step"),
+            cleanup: id == "cleanup",
+            commands,
+            grade: None,
+            outcome,
+            debug: None,
+            duration: Duration::from_millis(1500),
+        }
+    }
+
+    /// The events a run with these steps emits, through the terminal reporter.
+    fn render(report: &CiReport) -> String {
+        let buf = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        struct Out(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+        impl Write for Out {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut t = CiTerminal::new(
+            Box::new(Out(buf.clone())),
+            Look {
+                color: false,
+                width: 80,
+            },
+        );
+        let total = report.steps.len();
+        t.event(&CiEvent::Started {
+            lab: &report.lab,
+            profile: &report.profile,
+            context: report.context.as_deref(),
+        })
+        .unwrap();
+        for (index, s) in report.steps.iter().enumerate() {
+            if !matches!(s.outcome, StepOutcome::NotRun(_)) {
+                t.event(&CiEvent::StepStarted {
+                    index,
+                    total,
+                    id: &s.id,
+                    title: &s.title,
+                    cleanup: s.cleanup,
+                })
+                .unwrap();
+                for c in &s.commands {
+                    t.event(&CiEvent::CommandStarted {
+                        index: c.index,
+                        total: s.commands.len(),
+                        origin: &c.origin,
+                        code: &c.code,
+                    })
+                    .unwrap();
+                    for line in c.output.lines() {
+                        t.event(&CiEvent::Output(line)).unwrap();
+                    }
+                    t.event(&CiEvent::CommandFinished(c)).unwrap();
+                }
+                if s.commands.iter().all(|c| c.outcome.ok()) {
+                    t.event(&CiEvent::Waiting {
+                        timeout: Duration::from_secs(300),
+                    })
+                    .unwrap();
+                }
+            }
+            t.event(&CiEvent::StepFinished(s)).unwrap();
+        }
+        t.event(&CiEvent::Finished(report)).unwrap();
+        drop(t);
+        String::from_utf8(buf.take()).unwrap()
+    }
+
+    #[test]
+    fn golden_run_with_a_failing_step_and_a_leftover() {
+        let mut failing = step(
+            "onboard-mesh",
+            vec![command(
+                1,
+                "steps/03-onboard-mesh.md:22",
+                "kubectl label namespace pets istio-injection=enabled --overwrite",
+                "namespace/pets labeled",
+                CommandOutcome::Succeeded,
+            )],
+            StepOutcome::ChecksFailed,
+        );
+        failing.grade = fixture::report().steps.into_iter().nth(1);
+        failing.debug = Some(
+            "── events in namespace pets (latest last)\n   Normal   Killing   Pod/store-front-1   Stopping container\n"
+                .into(),
+        );
+        let report = CiReport {
+            lab: "istio-aks".into(),
+            profile: "aks".into(),
+            context: Some("aks-ci".into()),
+            started_at: "2026-11-23T12:00:00Z".into(),
+            steps: vec![
+                step(
+                    "deploy-app",
+                    vec![command(
+                        1,
+                        "steps/02-deploy-app.md:22",
+                        "kubectl create namespace pets --dry-run=client -o yaml | kubectl apply -f -\nkubectl apply -n pets -f manifests/pets-app.yaml",
+                        "namespace/pets created\ndeployment.apps/store-front created",
+                        CommandOutcome::Succeeded,
+                    )],
+                    StepOutcome::Passed,
+                ),
+                failing,
+                step(
+                    "strict-mtls",
+                    vec![],
+                    StepOutcome::NotRun("step `onboard-mesh` failed before it".into()),
+                ),
+                step(
+                    "cleanup",
+                    vec![command(
+                        1,
+                        "steps/07-cleanup.md:10",
+                        "kubectl delete namespace pets --ignore-not-found",
+                        "namespace \"pets\" deleted",
+                        CommandOutcome::TimedOut { after_secs: 600 },
+                    )],
+                    StepOutcome::CommandFailed,
+                ),
+            ],
+            leftovers: Some(vec![Leftover {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+                namespace: None,
+                name: "pets".into(),
+            }]),
+            duration: Duration::from_secs(75),
+        };
+        insta::assert_snapshot!(render(&report));
     }
 }
