@@ -4,7 +4,7 @@
 use crate::eval::facts::Facts;
 use crate::eval::resource::Outcome;
 use crate::eval::result::{CheckResult, Status};
-use crate::eval::{command, diagnose, resource};
+use crate::eval::{command, diagnose, probe, resource};
 use crate::plan::resolve::PlannedCheck;
 use crate::spec::lab::{Body, Target};
 use std::time::Instant;
@@ -15,13 +15,17 @@ pub fn evaluate_body(
     actual: Option<&str>,
     facts: &dyn Facts,
 ) -> Result<Option<Outcome>, String> {
-    match &body.target {
-        Target::Resource(sel) => resource::evaluate(sel, &body.expect, actual, facts).map(Some),
-        Target::Command(cmd) => match command::evaluate(cmd, &body.expect, facts)? {
-            command::Verdict::Judged(o) => Ok(Some(o)),
-            command::Verdict::Skipped(_) => Ok(None),
-        },
-    }
+    let verdict = match &body.target {
+        Target::Resource(sel) => {
+            return resource::evaluate(sel, &body.expect, actual, facts).map(Some);
+        }
+        Target::Command(cmd) => command::evaluate(cmd, &body.expect, facts)?,
+        Target::Probe(p) => probe::evaluate(p, &body.expect, facts)?,
+    };
+    Ok(match verdict {
+        command::Verdict::Judged(o) => Some(o),
+        command::Verdict::Skipped(_) => None,
+    })
 }
 
 pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
@@ -39,20 +43,23 @@ pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
         ));
         return result;
     }
-    let outcome = match &check.body.target {
-        Target::Command(cmd) => match command::evaluate(cmd, &check.body.expect, facts) {
-            Ok(command::Verdict::Judged(o)) => Ok(o),
-            Ok(command::Verdict::Skipped(reason)) => {
-                result.status = Status::Skipped;
-                result.message = Some(reason);
-                result.duration = start.elapsed();
-                return result;
-            }
-            Err(e) => Err(e),
-        },
+    let verdict = match &check.body.target {
+        Target::Command(cmd) => command::evaluate(cmd, &check.body.expect, facts),
+        Target::Probe(p) => probe::evaluate(p, &check.body.expect, facts),
         Target::Resource(sel) => {
             resource::evaluate(sel, &check.body.expect, check.actual.as_deref(), facts)
+                .map(command::Verdict::Judged)
         }
+    };
+    let outcome = match verdict {
+        Ok(command::Verdict::Judged(o)) => Ok(o),
+        Ok(command::Verdict::Skipped(reason)) => {
+            result.status = Status::Skipped;
+            result.message = Some(reason);
+            result.duration = start.elapsed();
+            return result;
+        }
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(o) => {
