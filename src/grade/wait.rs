@@ -2,6 +2,7 @@
 //! read (kube watch streams, not a sleep loop), and re-grade when any of them changes, until the
 //! step passes or the timeout ends. A slow safety re-check covers kinds that cannot be watched
 //! (not served yet, e.g. before Istio's CRDs exist) and command checks.
+//! [`for_object`] waits for one object (a probe pod) the same way.
 
 use crate::view::query::Query;
 use futures::StreamExt;
@@ -89,4 +90,29 @@ async fn watches(
     // select_all needs at least one stream to wait on; a pending one waits for the timeout.
     streams.push(futures::stream::pending().boxed());
     streams
+}
+
+/// Watch one object until `done` holds for it: `Ok(Some(object))`, or `Ok(None)` when `timeout`
+/// runs out first (the object may also have been deleted meanwhile: it is then never done).
+pub async fn for_object<K>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    done: impl Fn(&K) -> bool + Send + 'static,
+) -> Result<Option<K>, kube::runtime::wait::Error>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send,
+{
+    let condition = move |o: Option<&K>| o.is_some_and(&done);
+    match tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api.clone(), name, condition),
+    )
+    .await
+    {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
 }
