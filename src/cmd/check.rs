@@ -2,16 +2,20 @@
 //! cluster; on success mark it done and show the next one.
 
 use crate::cli::LearnerArgs;
+use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
+use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::result::Status;
 use crate::grade::commands::LiveFacts;
 use crate::grade::run::{exit_code, grade};
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::resolve::Plan;
+use crate::probe::exec::Kubectl;
+use crate::probe::run::{Prober, planned};
 use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
-use crate::view::connect::Connection;
+use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
@@ -40,17 +44,10 @@ fn session(which: &LearnerArgs) -> Result<Session, Error> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
-}
-
-/// Look at the cluster once and grade one step.
+/// Look at the cluster once (probes included, unless `prober` is `None`) and grade one step.
 async fn grade_step(
     conn: &Connection,
+    prober: Option<&Prober>,
     plan: &Plan,
     step: &str,
     info: &RunInfo,
@@ -60,9 +57,19 @@ async fn grade_step(
     if let Some(fatal) = first_fatal(&fetched.objects) {
         return Err(Error::Cluster(fatal.clone()));
     }
-    let facts = LiveFacts::new(fetched.objects);
+    let mut facts = LiveFacts::new(fetched.objects);
+    let mut info = info.clone();
+    match prober {
+        Some(prober) => {
+            facts.probes = prober
+                .run_all(&planned(plan, Some(step)), &facts.objects)
+                .await;
+            info.warnings = prober.live.left_behind();
+        }
+        None => facts.probes_skipped = Some(PROBES_DISABLED.into()),
+    }
     // Command checks block while they run; keep them off the async workers' hot path.
-    tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info.clone(), &mut [])).map_err(
+    tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info, &mut [])).map_err(
         |source| Error::Write {
             path: "<report>".into(),
             source,
@@ -90,8 +97,13 @@ fn waiting_for(report: &GradeReport) -> String {
         .unwrap_or_default()
 }
 
-pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<i32, Error> {
-    let mut s = session(which)?;
+pub fn check(
+    wait: Option<Duration>,
+    no_probes: bool,
+    which: &LearnerArgs,
+    look: Look,
+) -> Result<i32, Error> {
+    let s = session(which)?;
     let Some(step) = s.plan.steps.get(s.progress.current).cloned() else {
         println!(
             "You have finished {}. `labctl status` shows your progress; `labctl reset` starts over.",
@@ -108,61 +120,101 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
         snapshot: None,
         learner: None,
         started_at: now_rfc3339(),
+        warnings: Vec::new(),
     };
     let context = s.progress.context.clone();
     let plan = s.plan.clone();
     let report = runtime()?.block_on(async {
         let conn = Connection::open(None, context.as_deref()).await?;
-        let first = grade_step(&conn, &plan, &step.id, &info).await?;
-        let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
-            return Ok::<_, Error>(first);
-        };
-        let spinner = indicatif::ProgressBar::new_spinner();
-        if std::io::stderr().is_terminal() && look.color {
-            spinner.enable_steady_tick(Duration::from_millis(120));
-        } else {
-            spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let prober = (!no_probes).then(|| {
+            let context =
+                (conn.context_name != IN_CLUSTER_CONTEXT).then(|| conn.context_name.clone());
+            Prober::new(
+                conn.client.clone(),
+                Kubectl {
+                    kubeconfig: None,
+                    context,
+                },
+            )
+        });
+        let prober = prober.as_ref();
+        // Ctrl-C (while a probe pod lives, or while waiting): delete live probe pods, exit 130.
+        tokio::select! {
+            report = check_or_wait(&conn, prober, &plan, &step.id, &info, wait, look) => report,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted {
+                left: match prober {
+                    Some(p) => p.clean_up().await,
+                    None => Vec::new(),
+                },
+            }),
         }
-        spinner.set_message(format!("waiting for {}", waiting_for(&first)));
-        // The latest failing report, shown if time runs out.
-        let last = std::sync::Mutex::new(first);
-        let passed = crate::grade::wait::until(
-            &conn.client,
-            &queries(&plan, Some(&step.id)),
-            timeout,
-            || {
-                let (conn, plan, info, spinner, last) = (&conn, &plan, &info, &spinner, &last);
-                let id = step.id.clone();
-                async move {
-                    match grade_step(conn, plan, &id, info).await {
-                        Ok(r) if r.status == Status::Passed => Some(r),
-                        Ok(r) => {
-                            spinner.set_message(format!("waiting for {}", waiting_for(&r)));
-                            if let Ok(mut l) = last.lock() {
-                                *l = r;
-                            }
-                            None
-                        }
-                        Err(_) => None, // a passing blip of the network is not the learner's answer
-                    }
-                }
-            },
-        )
-        .await;
-        spinner.finish_and_clear();
-        Ok(match passed {
-            Some(p) => p,
-            None => last
-                .into_inner()
-                .map_err(|_| Error::Usage("internal error: poisoned lock".into()))?,
-        })
     })?;
+    record(s, &step.id, report, wait.is_some(), look)
+}
 
+/// Grade the step once; with `wait`, keep re-grading on every change until it passes.
+async fn check_or_wait(
+    conn: &Connection,
+    prober: Option<&Prober>,
+    plan: &Plan,
+    step_id: &str,
+    info: &RunInfo,
+    wait: Option<Duration>,
+    look: Look,
+) -> Result<GradeReport, Error> {
+    let first = grade_step(conn, prober, plan, step_id, info).await?;
+    let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
+        return Ok(first);
+    };
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() && look.color {
+        spinner.enable_steady_tick(Duration::from_millis(120));
+    } else {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.set_message(format!("waiting for {}", waiting_for(&first)));
+    // The latest failing report, shown if time runs out.
+    let last = std::sync::Mutex::new(first);
+    let passed =
+        crate::grade::wait::until(&conn.client, &queries(plan, Some(step_id)), timeout, || {
+            let (spinner, last) = (&spinner, &last);
+            async move {
+                match grade_step(conn, prober, plan, step_id, info).await {
+                    Ok(r) if r.status == Status::Passed => Some(r),
+                    Ok(r) => {
+                        spinner.set_message(format!("waiting for {}", waiting_for(&r)));
+                        if let Ok(mut l) = last.lock() {
+                            *l = r;
+                        }
+                        None
+                    }
+                    Err(_) => None, // a passing blip of the network is not the learner's answer
+                }
+            }
+        })
+        .await;
+    spinner.finish_and_clear();
+    match passed {
+        Some(p) => Ok(p),
+        None => last
+            .into_inner()
+            .map_err(|_| Error::Usage("internal error: poisoned lock".into())),
+    }
+}
+
+/// Show the report, remember the result, and on success move on to the next step.
+fn record(
+    mut s: Session,
+    step_id: &str,
+    report: GradeReport,
+    waited: bool,
+    look: Look,
+) -> Result<i32, Error> {
     print!(
         "{}",
         terminal_report(&report, look.color, look.width, false)
     );
-    let entry = s.progress.steps.entry(step.id.clone()).or_default();
+    let entry = s.progress.steps.entry(step_id.to_owned()).or_default();
     entry.status = Some(report.status);
     entry.checks_run += 1;
     entry.last_checked_at = Some(now());
@@ -191,7 +243,7 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
             }
             None => println!("\n✔ That was the last step: {} is complete.", s.plan.lab),
         }
-    } else if wait.is_some() {
+    } else if waited {
         println!(
             "\nStill not passing after waiting. `labctl hint` gives a nudge; `labctl solve` shows the commands."
         );
@@ -286,7 +338,7 @@ pub fn solve(
     }
     println!("{}\n", "─".repeat(look.width));
     if index == s.progress.current {
-        check(None, which, look)
+        check(None, false, which, look)
     } else {
         println!("Done. Run `labctl check` when you are on that step.");
         Ok(EXIT_OK)

@@ -42,7 +42,7 @@ pub trait Facts {
 /// Why probes are skipped when grading a snapshot.
 pub const PROBES_OFFLINE: &str = "probes are not run when grading a snapshot";
 /// Why probes are skipped with `--no-probes`.
-pub const PROBES_DISABLED: &str = "skipped: --no-probes";
+pub const PROBES_DISABLED: &str = "probes are not run with --no-probes";
 
 /// Facts from an object set, with command outcomes given up front (tests, snapshots).
 pub struct StaticFacts {
