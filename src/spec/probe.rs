@@ -43,8 +43,21 @@ impl Lint<'_> {
     pub fn probe(&mut self, decl: &Spanned<ProbeDecl>, timeout: Duration) -> Option<Probe> {
         let p = &decl.value;
         let from = match (&p.pod, &p.exec) {
-            (Some(_), Some(_)) => {
-                let d = self.at(decl, "a probe runs from `pod` or from `exec`, not both");
+            (Some(_), Some(exec)) => {
+                // A block mapping's span starts at its first key; point at `exec:` itself.
+                let (line, col) =
+                    key_at_or_before(self.text, exec.referenced.line() as u32, "exec").unwrap_or((
+                        exec.referenced.line() as u32,
+                        exec.referenced.column() as u32,
+                    ));
+                let d = Diagnostic::at(
+                    self.file,
+                    self.text,
+                    line,
+                    col,
+                    "a probe runs from `pod` or from `exec`, not both",
+                )
+                .underline_token();
                 self.diags.push(d.help(
                     "`pod`: a short-lived pod labctl creates; `exec`: a pod that already runs; neither: labctl itself",
                 ));
@@ -102,9 +115,7 @@ impl Lint<'_> {
                     } else {
                         "write http://HOST[:PORT]/PATH or https://…"
                     };
-                    let d = self
-                        .at(url, format!("`{}` is not an HTTP URL", url.value))
-                        .underline_token();
+                    let d = self.at(url, format!("`{}` is not an HTTP URL", url.value));
                     self.diags.push(d.help(help));
                 }
                 HttpTarget::Url(url.value.clone())
@@ -153,6 +164,10 @@ impl Lint<'_> {
     /// Probe expectations that contradict each other.
     pub fn expect(&mut self, line: u32, col: u32, e: &ExpectDecl) {
         let fails = e.fails == Some(true);
+        // Point at `status:` when it is part of the contradiction, else at the check.
+        let (line, col) = e.status.as_ref().map_or((line, col), |s| {
+            (s.referenced.line() as u32, s.referenced.column() as u32)
+        });
         let mut push = |msg: &str, help: &str| {
             let d = Diagnostic::at(self.file, self.text, line, col, msg);
             self.diags.push(d.help(help.to_owned()));
@@ -176,4 +191,17 @@ impl Lint<'_> {
             self.diags.push(d.underline_token());
         }
     }
+}
+
+/// The line and column of `key:` on `line` or the closest line above it.
+fn key_at_or_before(text: &str, line: u32, key: &str) -> Option<(u32, u32)> {
+    let lines: Vec<&str> = text.lines().collect();
+    (0..(line as usize).min(lines.len())).rev().find_map(|i| {
+        let l = lines[i];
+        let trimmed = l.trim_start();
+        trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with(':'))
+            .then(|| (i as u32 + 1, (l.len() - trimmed.len()) as u32 + 1))
+    })
 }
