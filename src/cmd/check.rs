@@ -61,9 +61,8 @@ async fn grade_step(
     let mut info = info.clone();
     match prober {
         Some(prober) => {
-            facts.probes = prober
-                .run_all(&planned(plan, Some(step)), &facts.objects)
-                .await;
+            let probes = planned(plan, Some(step), &facts);
+            facts.probes = prober.run_all(&probes, &facts.objects).await;
             info.warnings = prober.live.left_behind();
         }
         None => facts.probes_skipped = Some(PROBES_DISABLED.into()),

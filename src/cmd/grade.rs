@@ -179,7 +179,7 @@ pub fn run_probes(
     step: Option<&str>,
     facts: &mut LiveFacts,
 ) -> Result<Vec<String>, Error> {
-    let probes = planned(plan, step);
+    let probes = planned(plan, step, facts);
     if probes.is_empty() {
         return Ok(Vec::new());
     }

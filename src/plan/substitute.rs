@@ -101,6 +101,10 @@ impl MapStrings for Check {
         self.body.map_strings(f);
         map_opt(&mut self.actual, f);
         map_opt(&mut self.fix, f);
+        if let Some(skip) = &mut self.skip {
+            map(&mut skip.reason, f);
+            skip.when.iter_mut().for_each(|b| b.map_strings(f));
+        }
         for d in &mut self.diagnoses {
             map(&mut d.cause, f);
             map(&mut d.fix, f);

@@ -3,7 +3,8 @@
 //! checks are evaluated; the results become `Facts`. Probe pods still alive are tracked so that
 //! Ctrl-C deletes them, and any that could not be deleted are reported by the grade.
 
-use crate::eval::facts::ProbeFact;
+use crate::eval::diagnose::skip_reason;
+use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::probe::ProbeOutcome;
 use crate::plan::resolve::Plan;
 use crate::probe::exec::Kubectl;
@@ -75,13 +76,14 @@ impl LivePods {
     }
 }
 
-/// The probes a grade runs: those of the checks graded (one step or all), with every variable set.
-pub fn planned(plan: &Plan, step: Option<&str>) -> Vec<(String, Probe)> {
+/// The probes a grade runs: those of the checks graded (one step or all), with every variable
+/// set and not skipped by their own `skip:` (judged on the listed objects in `facts`).
+pub fn planned(plan: &Plan, step: Option<&str>, facts: &dyn Facts) -> Vec<(String, Probe)> {
     plan.steps
         .iter()
         .filter(|s| step.is_none_or(|id| s.id == id))
         .flat_map(|s| &s.checks)
-        .filter(|pc| pc.missing.is_empty())
+        .filter(|pc| pc.missing.is_empty() && skip_reason(&pc.check, facts).is_none())
         .filter_map(|pc| match &pc.check.body.target {
             Target::Probe(p) => Some((pc.check.id.clone(), p.clone())),
             _ => None,

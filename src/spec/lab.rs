@@ -69,6 +69,8 @@ pub struct Check {
     pub actual: Option<String>,
     pub fix: Option<String>,
     pub diagnoses: Vec<Diagnosis>,
+    /// When the check does not apply, and why.
+    pub skip: Option<Skip>,
     /// `file:line` where the check is defined, for error messages.
     pub origin: String,
 }
@@ -276,6 +278,13 @@ impl std::fmt::Display for Count {
         };
         write!(f, "{op} {}", self.n)
     }
+}
+
+/// `skip:` — the check is skipped (with `reason`) when every condition in `when` holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skip {
+    pub when: Vec<Body>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

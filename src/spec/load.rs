@@ -483,6 +483,7 @@ impl Loader {
             || c.probe.is_some()
             || c.expect.is_some()
             || !c.diagnoses.is_empty()
+            || c.skip.is_some()
             || c.title.is_some()
         {
             let d = self.at(use_id, "a `use:` entry takes no other fields; define the check in its library file instead");
@@ -670,8 +671,30 @@ impl Loader {
                 fix: decl.fix.clone(),
             });
         }
+        let skip = c.skip.as_ref().map(|s| {
+            if s.value.when.is_empty() {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    s.referenced.line() as u32,
+                    s.referenced.column() as u32,
+                    "`skip` has no conditions in `when`",
+                );
+                self.diags.push(d);
+            }
+            lab::Skip {
+                when: s
+                    .value
+                    .when
+                    .iter()
+                    .filter_map(|cond| self.condition(file, text, cond))
+                    .collect(),
+                reason: s.value.reason.clone(),
+            }
+        });
         Some(Check {
             id: id.value.clone(),
+            skip,
             title: c.title.clone().unwrap_or_else(|| id.value.clone()),
             profiles: c
                 .profiles

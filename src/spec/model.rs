@@ -107,6 +107,16 @@ pub struct CheckDecl {
     pub fix: Option<String>,
     #[serde(default)]
     pub diagnoses: Vec<Spanned<DiagnosisDecl>>,
+    #[serde(default)]
+    pub skip: Option<Spanned<SkipDecl>>,
+}
+
+/// `skip: {when: [conditions], reason}` — a state in which the check does not apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SkipDecl {
+    pub when: Vec<Spanned<ConditionDecl>>,
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]

@@ -71,6 +71,9 @@ pub fn queries(plan: &Plan, step: Option<&str>) -> BTreeSet<Query> {
             for d in &pc.check.diagnoses {
                 out.extend(d.when.iter().flat_map(queries_of));
             }
+            if let Some(s) = &pc.check.skip {
+                out.extend(s.when.iter().flat_map(queries_of));
+            }
         }
     }
     out
