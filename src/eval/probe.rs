@@ -127,12 +127,7 @@ fn failure_text(error: ConnError, detail: &str) -> String {
 /// The start of a body, on one line, for messages.
 fn excerpt(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cut: String = flat.chars().take(160).collect();
-    if cut.len() < flat.len() {
-        format!("{cut:?}…")
-    } else {
-        format!("{cut:?}")
-    }
+    crate::eval::command::quote_at_most(&flat, 160)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::harness::{ADMIN, ControlPlane, apply_yaml, unique_name, wait_until};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -46,14 +46,41 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id} in {report}"))
 }
 
-async fn namespace(admin: &kube::Client) -> String {
-    let ns = unique_name("probe");
-    apply_yaml(
-        admin,
-        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
-    )
-    .await;
-    ns
+/// One test's world: the shared API server, a fresh learner identity (so the audit log shows
+/// this test's requests only) and a fresh namespace.
+struct World {
+    cp: &'static ControlPlane,
+    admin: kube::Client,
+    learner: String,
+    kubeconfig: PathBuf,
+    ns: String,
+    pods: Api<Pod>,
+}
+
+impl World {
+    async fn new() -> World {
+        let cp = ControlPlane::shared().await;
+        let admin = cp.client(ADMIN).await;
+        let learner = cp.fresh_learner();
+        let ns = unique_name("probe");
+        apply_yaml(
+            &admin,
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        )
+        .await;
+        World {
+            cp,
+            kubeconfig: cp.kubeconfig_path(&learner),
+            pods: Api::namespaced(admin.clone(), &ns),
+            admin,
+            learner,
+            ns,
+        }
+    }
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
 /// The first probe pod that appears in `ns`.
@@ -117,19 +144,17 @@ fn only_probe_pods(writes: &[String], ns: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let ns = namespace(&admin).await;
-    let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
-    let child = grade(
-        &cp.kubeconfig_path(&learner),
-        &ns,
-        "pod-times-out",
-        &["-o", "json"],
-    )
-    .spawn()
-    .unwrap();
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let child = grade(&kubeconfig, &ns, "pod-times-out", &["-o", "json"])
+        .spawn()
+        .unwrap();
 
     let pod = probe_pod(&pods).await;
     let labels = pod.metadata.labels.clone().unwrap_or_default();
@@ -155,7 +180,7 @@ async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
     );
 
     let out = finish(child).await;
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let report: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(2), "could not grade: {report}");
     let c = check(&report, "short-deadline");
     assert_eq!(c["status"], "error");
@@ -168,7 +193,7 @@ async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
         pod_names(&pods).await.is_empty(),
         "the probe pod was left behind"
     );
-    let w = writes(&cp, &learner).await;
+    let w = writes(cp, &learner).await;
     only_probe_pods(&w, &ns);
     assert_eq!(w.len(), 2, "one create, one delete: {w:?}");
 }
@@ -192,19 +217,21 @@ async fn answer_next_probe_pod(pods: &Api<Pod>) -> Pod {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let kubeconfig = cp.kubeconfig_path(&learner);
-    let ns = namespace(&admin).await;
-    let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
 
     let child = grade(&kubeconfig, &ns, "pod-answers", &["-o", "json"])
         .spawn()
         .unwrap();
     answer_next_probe_pod(&pods).await;
     let out = finish(child).await;
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{json}");
     let c = check(&json, "store-front-from-pod");
     assert_eq!(c["status"], "passed");
@@ -229,7 +256,7 @@ async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
             .contains_key("sidecar.istio.io/inject")
     );
     let out = finish(child).await;
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(1), "{json}");
     let c = check(&json, "store-front-from-mesh");
     assert_eq!(
@@ -240,21 +267,22 @@ async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
         pod_names(&pods).await.is_empty(),
         "the probe pod was left behind"
     );
-    let w = writes(&cp, &learner).await;
+    let w = writes(cp, &learner).await;
     only_probe_pods(&w, &ns);
     assert_eq!(w.len(), 4, "two creates, two deletes: {w:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let ns = namespace(&admin).await;
-    let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
-    let child = grade(&cp.kubeconfig_path(&learner), &ns, "pod-answers", &[])
-        .spawn()
-        .unwrap();
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let child = grade(&kubeconfig, &ns, "pod-answers", &[]).spawn().unwrap();
     probe_pod(&pods).await;
     // SAFETY: kill(2) on our own child's pid; no memory is involved.
     let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
@@ -267,7 +295,7 @@ async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
         pod_names(&pods).await.is_empty(),
         "the probe pod was left behind"
     );
-    only_probe_pods(&writes(&cp, &learner).await, &ns);
+    only_probe_pods(&writes(cp, &learner).await, &ns);
 }
 
 /// A one-request-at-a-time HTTP server answering every request with `body`.
@@ -291,10 +319,14 @@ async fn http_server(body: &'static str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labctl_requests_the_external_address_read_from_the_service() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let ns = namespace(&admin).await;
+    let World {
+        cp,
+        admin,
+        learner,
+        kubeconfig,
+        ns,
+        ..
+    } = World::new().await;
     let port = http_server("<html><title>Contoso Pet Store</title></html>").await;
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -323,10 +355,10 @@ async fn labctl_requests_the_external_address_read_from_the_service() {
         "json".to_owned(),
     ];
     let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
-    let out = grade(&cp.kubeconfig_path(&learner), &ns, "from-labctl", &vars)
+    let out = grade(&kubeconfig, &ns, "from-labctl", &vars)
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(0), "{json}");
     assert_eq!(
         check(&json, "store-front-via-gateway")["actual"],
@@ -342,7 +374,7 @@ async fn labctl_requests_the_external_address_read_from_the_service() {
         "{refused}"
     );
     // From labctl itself: not a single write.
-    assert!(writes(&cp, &learner).await.is_empty());
+    assert!(writes(cp, &learner).await.is_empty());
 
     // Without an external address the probe cannot be made: could not grade, and why.
     let none = json!({"status": {"loadBalancer": {"ingress": null}}});
@@ -350,10 +382,10 @@ async fn labctl_requests_the_external_address_read_from_the_service() {
         .patch_status("gw", &PatchParams::default(), &Patch::Merge(&none))
         .await
         .unwrap();
-    let out = grade(&cp.kubeconfig_path(&learner), &ns, "from-labctl", &vars)
+    let out = grade(&kubeconfig, &ns, "from-labctl", &vars)
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(2), "{json}");
     let c = check(&json, "store-front-via-gateway");
     assert!(
@@ -367,17 +399,20 @@ async fn labctl_requests_the_external_address_read_from_the_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_into_a_pod_that_does_not_run_cannot_grade_and_says_why() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let ns = namespace(&admin).await;
-    let kubeconfig = cp.kubeconfig_path(&learner);
+    let World {
+        cp,
+        admin,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+    } = World::new().await;
 
     // No pod at all.
     let out = grade(&kubeconfig, &ns, "exec", &["-o", "json"])
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(2), "{json}");
     assert!(
         check(&json, "from-curl-pod")["message"]
@@ -394,7 +429,6 @@ async fn exec_into_a_pod_that_does_not_run_cannot_grade_and_says_why() {
         &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: curl-0\n  namespace: {ns}\n  labels: {{app: curl}}\nspec:\n  containers:\n  - {{name: curl, image: curlimages/curl:8.11.1}}\n"),
     )
     .await;
-    let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
     pods.patch_status(
         "curl-0",
         &PatchParams::default(),
@@ -405,7 +439,7 @@ async fn exec_into_a_pod_that_does_not_run_cannot_grade_and_says_why() {
     let out = grade(&kubeconfig, &ns, "exec", &["-o", "json"])
         .output()
         .unwrap();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let json: Value = json_of(&out);
     assert_eq!(out.status.code(), Some(2), "{json}");
     let message = check(&json, "from-curl-pod")["message"]
         .as_str()
@@ -416,7 +450,7 @@ async fn exec_into_a_pod_that_does_not_run_cannot_grade_and_says_why() {
             && message.contains("does not have a host assigned"),
         "{message}"
     );
-    let w = writes(&cp, &learner).await;
+    let w = writes(cp, &learner).await;
     assert!(
         w.iter()
             .all(|w| w.starts_with(&format!("create pods/exec {ns}/curl-0"))),
@@ -426,14 +460,17 @@ async fn exec_into_a_pod_that_does_not_run_cannot_grade_and_says_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_probes_skips_them_and_says_so_in_every_format() {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let learner = cp.fresh_learner();
-    let ns = namespace(&admin).await;
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        ..
+    } = World::new().await;
     let dir = tempfile::tempdir().unwrap();
     let (junit, json) = (dir.path().join("r.xml"), dir.path().join("r.json"));
     let out = grade(
-        &cp.kubeconfig_path(&learner),
+        &kubeconfig,
         &ns,
         "pod-answers",
         &[
@@ -462,7 +499,7 @@ async fn no_probes_skips_them_and_says_so_in_every_format() {
             .contains(r#"<skipped message="probes are not run with --no-probes"/>"#)
     );
     assert!(
-        writes(&cp, &learner).await.is_empty(),
+        writes(cp, &learner).await.is_empty(),
         "--no-probes writes nothing"
     );
 }
