@@ -272,6 +272,41 @@ async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
     assert_eq!(w.len(), 4, "two creates, two deletes: {w:?}");
 }
 
+/// Probes run concurrently: four probe pods that each time out after 2s take about 2s, not 8s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_run_at_once_and_every_probe_pod_is_deleted() {
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let start = std::time::Instant::now();
+    let out = grade(&kubeconfig, &ns, "four-time-out", &["-o", "json"])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    eprintln!("four 2s probe timeouts graded in {took:?}");
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    assert!(
+        took < Duration::from_secs(6),
+        "took {took:?}: not concurrent"
+    );
+    for i in 1..=4 {
+        assert_eq!(check(&json, &format!("deadline-{i}"))["status"], "error");
+    }
+    assert!(
+        pod_names(&pods).await.is_empty(),
+        "probe pods were left behind"
+    );
+    let w = writes(cp, &learner).await;
+    only_probe_pods(&w, &ns);
+    assert_eq!(w.len(), 8, "four creates, four deletes: {w:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
     let World {
