@@ -75,8 +75,14 @@ async fn watches(
             (Some(ns), Scope::Namespaced) => Api::namespaced_with(client.clone(), ns, &ar),
             _ => Api::all_with(client.clone(), &ar),
         };
-        // Changes only: the initial listing is what the first attempt already saw.
-        let stream = watcher(api, watcher::Config::default())
+        // Changes only: the initial listing is what the first attempt already saw. Probe pods
+        // are left out: each re-grade creates and deletes some, which must not trigger the next.
+        let config = watcher::Config::default().labels(&format!(
+            "{}!={}",
+            crate::probe::pod::MANAGED_BY.0,
+            crate::probe::pod::MANAGED_BY.1
+        ));
+        let stream = watcher(api, config)
             .default_backoff()
             .filter_map(|e| {
                 futures::future::ready(

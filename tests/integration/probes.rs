@@ -538,3 +538,94 @@ async fn no_probes_skips_them_and_says_so_in_every_format() {
         "--no-probes writes nothing"
     );
 }
+
+/// The learner's `labctl check` runs the current step's probes the same way, and `--no-probes`
+/// skips them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
+    let World {
+        cp,
+        admin,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+    } = World::new().await;
+    let state = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LABCTL_STATE_DIR", state.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let var = format!("ns={ns}");
+    let (code, out) = run(&["start", LAB, "--profile", "test", "--var", &var]);
+    assert_eq!(code, 0, "{out}");
+    // Step 1 (pod-times-out): its probe pod never runs here.
+    let (code, out) = tokio::task::block_in_place(|| run(&["check"]));
+    assert_eq!(code, 2, "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("did not finish within 2s"), "{out}");
+    assert!(
+        pod_names(&pods).await.is_empty(),
+        "the probe pod was left behind"
+    );
+    let before = writes(cp, &learner).await;
+    only_probe_pods(&before, &ns);
+
+    // `check --wait` re-grades when a watched object changes. Pods in the namespace are watched
+    // here, but not the probe pods each attempt creates and deletes, or every attempt would
+    // trigger the next until the deadline. A bystander pod appearing mid-wait costs exactly one
+    // re-grade: four attempts in all (the first look, `until`'s first attempt, the bystander's,
+    // the one at the deadline), one probe pod each.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    cmd.args(["check", "--wait", "12s"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LABCTL_STATE_DIR", state.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    apply_yaml(
+        &admin,
+        &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: bystander\n  namespace: {ns}\nspec:\n  containers:\n  - {{name: c, image: busybox}}\n"),
+    )
+    .await;
+    let out = finish(child).await;
+    assert_eq!(out.status.code(), Some(2));
+    let waited = writes(cp, &learner).await;
+    only_probe_pods(&waited, &ns);
+    assert_eq!(
+        waited.len(),
+        before.len() + 8,
+        "four attempts, one probe pod each: {waited:?}"
+    );
+    let before = waited;
+
+    let (code, out) = tokio::task::block_in_place(|| run(&["check", "--no-probes"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("1 probe check skipped: probes are not run with --no-probes"),
+        "{out}"
+    );
+    assert_eq!(
+        writes(cp, &learner).await,
+        before,
+        "--no-probes writes nothing"
+    );
+}
