@@ -142,6 +142,18 @@ fn only_probe_pods(writes: &[String], ns: &str) {
     }
 }
 
+/// After a grade: no probe pod left in `ns`, and `user` wrote nothing but probe pods there.
+/// Returns those writes.
+async fn left_clean(cp: &ControlPlane, user: &str, pods: &Api<Pod>, ns: &str) -> Vec<String> {
+    assert!(
+        pod_names(pods).await.is_empty(),
+        "probe pods were left behind"
+    );
+    let w = writes(cp, user).await;
+    only_probe_pods(&w, ns);
+    w
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
     let World {
@@ -189,12 +201,7 @@ async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
         message.contains("did not finish within 2s") && message.contains("labctl-probe-"),
         "{message}"
     );
-    assert!(
-        pod_names(&pods).await.is_empty(),
-        "the probe pod was left behind"
-    );
-    let w = writes(cp, &learner).await;
-    only_probe_pods(&w, &ns);
+    let w = left_clean(cp, &learner, &pods, &ns).await;
     assert_eq!(w.len(), 2, "one create, one delete: {w:?}");
 }
 
@@ -263,12 +270,7 @@ async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
         c["actual"],
         "the probe pod got no istio-proxy sidecar, so it was not inside the mesh"
     );
-    assert!(
-        pod_names(&pods).await.is_empty(),
-        "the probe pod was left behind"
-    );
-    let w = writes(cp, &learner).await;
-    only_probe_pods(&w, &ns);
+    let w = left_clean(cp, &learner, &pods, &ns).await;
     assert_eq!(w.len(), 4, "two creates, two deletes: {w:?}");
 }
 
@@ -298,12 +300,7 @@ async fn probes_run_at_once_and_every_probe_pod_is_deleted() {
     for i in 1..=4 {
         assert_eq!(check(&json, &format!("deadline-{i}"))["status"], "error");
     }
-    assert!(
-        pod_names(&pods).await.is_empty(),
-        "probe pods were left behind"
-    );
-    let w = writes(cp, &learner).await;
-    only_probe_pods(&w, &ns);
+    let w = left_clean(cp, &learner, &pods, &ns).await;
     assert_eq!(w.len(), 8, "four creates, four deletes: {w:?}");
 }
 
@@ -326,11 +323,7 @@ async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert_eq!(stderr.trim(), "error: interrupted");
-    assert!(
-        pod_names(&pods).await.is_empty(),
-        "the probe pod was left behind"
-    );
-    only_probe_pods(&writes(cp, &learner).await, &ns);
+    left_clean(cp, &learner, &pods, &ns).await;
 }
 
 /// A one-request-at-a-time HTTP server answering every request with `body`.
@@ -579,12 +572,7 @@ async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
     assert_eq!(code, 2, "{out}");
     let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flat.contains("did not finish within 2s"), "{out}");
-    assert!(
-        pod_names(&pods).await.is_empty(),
-        "the probe pod was left behind"
-    );
-    let before = writes(cp, &learner).await;
-    only_probe_pods(&before, &ns);
+    let before = left_clean(cp, &learner, &pods, &ns).await;
 
     // `check --wait` re-grades when a watched object changes. Pods in the namespace are watched
     // here, but not the probe pods each attempt creates and deletes, or every attempt would
