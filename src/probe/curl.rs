@@ -18,10 +18,24 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The script: one request with `curl`, then the report. `quit_sidecar` asks an Istio sidecar
-/// to exit afterwards, so that a meshed probe pod finishes.
-pub fn script(url: &str, request_timeout: Duration, quit_sidecar: bool) -> String {
-    let quit = if quit_sidecar {
+/// Where the script runs: its own probe pod, or someone else's container (exec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// A probe pod: report to the termination message too; `mesh` asks the Istio sidecar to
+    /// exit afterwards, so that the pod finishes.
+    ProbePod { mesh: bool },
+    /// An exec into a learner's pod: stdout only, leaving its termination message alone.
+    Exec,
+}
+
+/// The script: one request with `curl`, then the report.
+pub fn script(url: &str, request_timeout: Duration, runner: Runner) -> String {
+    let termination = if matches!(runner, Runner::ProbePod { .. }) {
+        "cat \"$t.out\" >\"${LABCTL_TERMINATION_LOG:-/dev/termination-log}\" 2>/dev/null\n"
+    } else {
+        ""
+    };
+    let quit = if runner == (Runner::ProbePod { mesh: true }) {
         "curl -fsS -o /dev/null -X POST http://127.0.0.1:15020/quitquitquit >/dev/null 2>&1 || true\n"
     } else {
         ""
@@ -32,8 +46,7 @@ curl -sS -o "$t.body" -w '%{{http_code}}' --max-time {secs} {url} >"$t.code" 2>"
 rc=$?
 {{ printf '{MAGIC}\nexit %s\ncode %s\nerror %s\nbody\n' "$rc" "$(cat "$t.code")" "$(head -c 300 "$t.err" | tr '\n' ' ')"; head -c {BODY_BYTES} "$t.body" 2>/dev/null; }} >"$t.out"
 cat "$t.out"
-cat "$t.out" >"${{LABCTL_TERMINATION_LOG:-/dev/termination-log}}" 2>/dev/null
-rm -f "$t.body" "$t.code" "$t.err" "$t.out"
+{termination}rm -f "$t.body" "$t.code" "$t.err" "$t.out"
 {quit}exit 0
 "#,
         secs = request_timeout.as_secs().max(1),
@@ -161,12 +174,24 @@ mod tests {
 
     #[test]
     fn the_script_quotes_the_url_and_reports() {
-        let s = script("http://x/it's", Duration::from_secs(10), true);
+        let s = script(
+            "http://x/it's",
+            Duration::from_secs(10),
+            Runner::ProbePod { mesh: true },
+        );
         assert!(s.contains(r"'http://x/it'\''s'"), "{s}");
         assert!(s.contains("--max-time 10"));
         assert!(s.contains("/dev/termination-log"));
         assert!(s.contains("quitquitquit"));
-        assert!(!script("http://x/", Duration::from_secs(10), false).contains("quitquitquit"));
+        let outside = script(
+            "http://x/",
+            Duration::from_secs(10),
+            Runner::ProbePod { mesh: false },
+        );
+        assert!(!outside.contains("quitquitquit"));
+        // Someone else's container: no termination message of theirs is touched.
+        let exec = script("http://x/", Duration::from_secs(10), Runner::Exec);
+        assert!(!exec.contains("termination-log") && !exec.contains("quitquitquit"));
     }
 
     /// The script really prints a report that `parse` reads, when sh and curl are at hand.
@@ -181,7 +206,11 @@ mod tests {
             "sh",
             [
                 "-c",
-                &script("http://127.0.0.1:1/", Duration::from_secs(5), false),
+                &script(
+                    "http://127.0.0.1:1/",
+                    Duration::from_secs(5),
+                    Runner::ProbePod { mesh: false },
+                ),
             ],
         )
         .env("LABCTL_TERMINATION_LOG", &log)

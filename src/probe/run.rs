@@ -7,6 +7,7 @@ use crate::eval::diagnose::skip_reason;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::probe::ProbeOutcome;
 use crate::plan::resolve::Plan;
+use crate::probe::curl::Runner;
 use crate::probe::exec::Kubectl;
 use crate::probe::{curl, exec, http, pod};
 use crate::spec::lab::{Probe, ProbeFrom, Target};
@@ -168,7 +169,7 @@ impl Prober {
                 Err(e) => ProbeFact::Failed(e),
             },
             ProbeFrom::Pod(p) => {
-                let script = curl::script(&url, request_timeout, p.mesh);
+                let script = curl::script(&url, request_timeout, Runner::ProbePod { mesh: p.mesh });
                 let manifest = pod::manifest(p, &script, &self.run_id, check, probe.timeout);
                 pod::run(&self.client, &manifest, probe.timeout, &self.live).await
             }
@@ -182,7 +183,7 @@ impl Prober {
                     .get(&query)
                     .map_err(|err| err.to_string())
                     .and_then(|pods| exec::pick_pod(e, pods));
-                let script = curl::script(&url, request_timeout, false);
+                let script = curl::script(&url, request_timeout, Runner::Exec);
                 let stdout = match target {
                     Ok(name) => {
                         exec::run(
