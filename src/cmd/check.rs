@@ -11,7 +11,7 @@ use crate::grade::run::{exit_code, grade};
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::resolve::Plan;
 use crate::probe::exec::Kubectl;
-use crate::probe::run::{Prober, planned};
+use crate::probe::run::{Prober, interrupted, planned};
 use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
@@ -137,10 +137,12 @@ pub fn check(
             )
         });
         let prober = prober.as_ref();
-        // Ctrl-C (while a probe pod lives, or while waiting): delete live probe pods, exit 130.
+        // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
+        // pods, exit 130 (143).
         tokio::select! {
             report = check_or_wait(&conn, prober, &plan, &step.id, &info, wait, look) => report,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted {
+            signal = interrupted() => Err(Error::Interrupted {
+                signal,
                 left: match prober {
                     Some(p) => p.clean_up().await,
                     None => Vec::new(),

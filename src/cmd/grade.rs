@@ -189,7 +189,7 @@ pub fn run_probes(
     }
     let prober = Prober::new(conn.client.clone(), kubectl);
     let ran = runtime.block_on(prober.run_all_or_interrupt(&probes, &facts.objects));
-    facts.probes = ran.map_err(|left| Error::Interrupted { left })?;
+    facts.probes = ran.map_err(|(signal, left)| Error::Interrupted { signal, left })?;
     Ok(prober.live.left_behind())
 }
 

@@ -129,16 +129,16 @@ impl Prober {
             .await
     }
 
-    /// [`run_all`](Self::run_all), unless Ctrl-C comes first: then every live probe pod is
-    /// deleted and `Err` holds those that could not be.
+    /// [`run_all`](Self::run_all), unless Ctrl-C or SIGTERM comes first: then every live probe
+    /// pod is deleted and `Err` holds the signal and the pods that could not be deleted.
     pub async fn run_all_or_interrupt(
         &self,
         probes: &[(String, Probe)],
         objects: &ObjectSet,
-    ) -> Result<BTreeMap<Probe, ProbeFact>, Vec<String>> {
+    ) -> Result<BTreeMap<Probe, ProbeFact>, (Signal, Vec<String>)> {
         tokio::select! {
             facts = self.run_all(probes, objects) => Ok(facts),
-            _ = tokio::signal::ctrl_c() => Err(self.clean_up().await),
+            signal = interrupted() => Err((signal, self.clean_up().await)),
         }
     }
 
@@ -208,6 +208,42 @@ impl Prober {
             }
         }
     }
+}
+
+/// A signal that stops a grade while probe pods may be alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`, a CI job's timeout.
+    Terminate,
+}
+
+impl Signal {
+    /// The exit code shells report for it: 128 + the signal number.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => crate::error::EXIT_INTERRUPTED,
+            Signal::Terminate => 143,
+        }
+    }
+}
+
+/// Resolves when Ctrl-C (SIGINT) or SIGTERM arrives. Once polled, labctl handles both itself
+/// (tokio keeps the handlers installed), so callers must end the process when it resolves.
+pub async fn interrupted() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+                _ = term.recv() => Signal::Terminate,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    Signal::Interrupt
 }
 
 /// A short id for this grade's probe pods: time and process id, base 36.

@@ -304,8 +304,10 @@ async fn probes_run_at_once_and_every_probe_pod_is_deleted() {
     assert_eq!(w.len(), 8, "four creates, four deletes: {w:?}");
 }
 
+/// Ctrl-C (SIGINT) and SIGTERM (a CI job's timeout) while a probe pod lives: labctl deletes it
+/// and exits as shells report the signal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
+async fn ctrl_c_and_sigterm_delete_the_live_probe_pod() {
     let World {
         cp,
         learner,
@@ -314,16 +316,21 @@ async fn ctrl_c_deletes_the_live_probe_pod_and_exits_130() {
         pods,
         ..
     } = World::new().await;
-    let child = grade(&kubeconfig, &ns, "pod-answers", &[]).spawn().unwrap();
-    probe_pod(&pods).await;
-    // SAFETY: kill(2) on our own child's pid; no memory is involved.
-    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(sent, 0);
-    let out = finish(child).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert_eq!(stderr.trim(), "error: interrupted");
-    left_clean(cp, &learner, &pods, &ns).await;
+    for (signal, code, said) in [
+        (libc::SIGINT, 130, "error: interrupted"),
+        (libc::SIGTERM, 143, "error: terminated"),
+    ] {
+        let child = grade(&kubeconfig, &ns, "pod-answers", &[]).spawn().unwrap();
+        probe_pod(&pods).await;
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        let sent = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(sent, 0);
+        let out = finish(child).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{stderr}");
+        assert_eq!(stderr.trim(), said);
+        left_clean(cp, &learner, &pods, &ns).await;
+    }
 }
 
 /// A one-request-at-a-time HTTP server answering every request with `body`.
