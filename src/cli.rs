@@ -76,7 +76,7 @@ commands set apart so they copy cleanly, commands for other profiles left out."
 failing check what was expected, what was found, the known cause and the fix. Reads the cluster \
 (get/list), one LIST per kind and namespace. Probe checks send real requests: from labctl, from a \
 pod that already runs (exec), or from a short-lived probe pod — the only thing labctl ever creates, \
-labelled app.kubernetes.io/managed-by=labctl and deleted afterwards, also on Ctrl-C (exit 130). \
+labelled app.kubernetes.io/managed-by=labctl and deleted afterwards, also on Ctrl-C or SIGTERM (exit 130, 143). \
 `--no-probes` skips them; a snapshot grade never runs them. The lab's cleanup step is graded \
 only when asked for with `--step cleanup`.\n\nExit codes: 0 all passed, 1 a check failed, 2 could not \
 grade (cluster unreachable or forbidden, a check that cannot be evaluated), 3 usage error.",
