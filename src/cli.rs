@@ -74,7 +74,10 @@ commands set apart so they copy cleanly, commands for other profiles left out."
     #[command(
         long_about = "Grade a cluster against a lab. For each step: passed or failed; for each \
 failing check what was expected, what was found, the known cause and the fix. Reads the cluster \
-(get/list only; it never writes), one LIST per kind and namespace. The lab's cleanup step is graded \
+(get/list), one LIST per kind and namespace. Probe checks send real requests: from labctl, from a \
+pod that already runs (exec), or from a short-lived probe pod — the only thing labctl ever creates, \
+labelled app.kubernetes.io/managed-by=labctl and deleted afterwards, also on Ctrl-C or SIGTERM (exit 130, 143). \
+`--no-probes` skips them; a snapshot grade never runs them. The lab's cleanup step is graded \
 only when asked for with `--step cleanup`.\n\nExit codes: 0 all passed, 1 a check failed, 2 could not \
 grade (cluster unreachable or forbidden, a check that cannot be evaluated), 3 usage error.",
         after_help = "Examples:\n  labctl grade istio-aks --profile aks\n  labctl grade istio-aks --profile kind --context kind-lab --junit results.xml\n  labctl grade istio-aks --snapshot labs/istio-aks/snapshots/finished-aks.json\n  labctl grade istio-aks --step onboard-mesh -o json"
@@ -134,6 +137,9 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
         /// Keep watching the cluster until the step passes, up to TIMEOUT (default 5m)
         #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "5m", value_parser = parse_duration)]
         wait: Option<std::time::Duration>,
+        /// Do not run the step's probes (real requests from short-lived pods); they are skipped
+        #[arg(long)]
+        no_probes: bool,
         #[command(flatten)]
         learner: LearnerArgs,
     },
@@ -197,6 +203,10 @@ pub struct GradeArgs {
     /// Show passing and skipped checks too
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Do not run probes (real requests; probe pods are the only thing labctl creates, and it
+    /// deletes them); probe checks are reported as skipped
+    #[arg(long)]
+    pub no_probes: bool,
 }
 
 /// Everything `labctl ci` is asked for.
@@ -230,6 +240,9 @@ pub struct CiArgs {
     /// Replace each remote manifest URL the lab declares (`manifests:`) by its local stand-in file
     #[arg(long)]
     pub use_stand_ins: bool,
+    /// Skip probe checks (requests from probe pods, exec, labctl) and say so in every report
+    #[arg(long)]
+    pub no_probes: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

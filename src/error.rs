@@ -7,6 +7,7 @@
 //! | 1 | some check failed (the learner's work is not done yet) |
 //! | 2 | could not grade or validate: invalid lab files, cluster unreachable or forbidden |
 //! | 3 | usage error: unknown command, flag, lab, profile, step or variable |
+//! | 130, 143 | interrupted by Ctrl-C (SIGINT), or SIGTERM, while probes ran; their pods were deleted |
 
 use crate::plan::resolve::PlanError;
 use crate::spec::diag::Diagnostic;
@@ -16,6 +17,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 pub const EXIT_USAGE: i32 = 3;
+/// Interrupted by Ctrl-C (128 + SIGINT, as shells report it); SIGTERM gives 143.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -47,6 +50,28 @@ pub enum Error {
     /// or written by a newer labctl). Exit 2: never reset silently.
     #[error("{message}")]
     State { message: String },
+    /// Ctrl-C or SIGTERM while probes ran: their pods were deleted (those that could not be
+    /// are listed).
+    #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
+    Interrupted {
+        signal: crate::probe::run::Signal,
+        left: Vec<String>,
+    },
+}
+
+fn signal_word(signal: crate::probe::run::Signal) -> &'static str {
+    match signal {
+        crate::probe::run::Signal::Interrupt => "interrupted",
+        crate::probe::run::Signal::Terminate => "terminated",
+    }
+}
+
+fn interrupted_detail(left: &[String]) -> String {
+    if left.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", left.join("; "))
+    }
 }
 
 fn count(n: usize) -> String {
@@ -68,6 +93,7 @@ impl Error {
             | Error::State { .. }
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
+            Error::Interrupted { signal, .. } => signal.exit_code(),
         }
     }
 }

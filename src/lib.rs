@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod grade;
 pub mod learner;
 pub mod plan;
+pub mod probe;
 pub mod render;
 pub mod report;
 pub mod spec;

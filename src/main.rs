@@ -51,7 +51,11 @@ fn main() {
         Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
         Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
         Command::Reset { step, learner } => labctl::cmd::learn::reset(step.as_deref(), &learner),
-        Command::Check { wait, learner } => labctl::cmd::check::check(wait, &learner, look),
+        Command::Check {
+            wait,
+            no_probes,
+            learner,
+        } => labctl::cmd::check::check(wait, no_probes, &learner, look),
         Command::Solve { step, yes, learner } => {
             labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
         }

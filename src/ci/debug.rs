@@ -9,7 +9,7 @@ use crate::report::event::StepReport;
 use crate::spec::lab::Target;
 use crate::view::live::sanitize_object;
 use crate::view::objects::ObjectSet;
-use crate::view::query::query_of;
+use crate::view::query::queries_of;
 use k8s_openapi::api::core::v1::Event;
 use kube::api::{Api, ListParams};
 use std::collections::BTreeSet;
@@ -29,7 +29,8 @@ pub async fn collect(
     let namespaces: BTreeSet<String> = step
         .checks
         .iter()
-        .filter_map(|c| query_of(&c.check.body)?.namespace)
+        .flat_map(|c| queries_of(&c.check.body))
+        .filter_map(|q| q.namespace)
         .collect();
     for ns in &namespaces {
         let _ = writeln!(out, "── events in namespace {ns} (latest last)");
@@ -88,7 +89,7 @@ pub fn failing_objects(step: &PlannedStep, graded: &StepReport, objects: &Object
             continue;
         };
         let (Target::Resource(sel), Some(query)) =
-            (&pc.check.body.target, query_of(&pc.check.body))
+            (&pc.check.body.target, queries_of(&pc.check.body).pop())
         else {
             continue;
         };

@@ -10,7 +10,7 @@ use crate::eval::resource::select;
 use crate::plan::resolve::Plan;
 use crate::spec::lab::{Selector, Target};
 use crate::view::objects::ObjectSet;
-use crate::view::query::{Query, query_of};
+use crate::view::query::{Query, queries_of};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -44,7 +44,7 @@ pub fn scope(plan: &Plan) -> BTreeMap<Query, Vec<Selector>> {
         std::iter::once(&pc.check.body).chain(pc.check.diagnoses.iter().flat_map(|d| &d.when))
     });
     for body in bodies {
-        if let (Target::Resource(sel), Some(q)) = (&body.target, query_of(body)) {
+        if let (Target::Resource(sel), Some(q)) = (&body.target, queries_of(body).pop()) {
             out.entry(q).or_default().push(sel.clone());
         }
     }

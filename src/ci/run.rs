@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::eval::result::Status;
 use crate::grade::live::{FETCH_TIMEOUT, grade_step};
 use crate::plan::resolve::{Plan, PlannedStep};
+use crate::probe::run::Prober;
 use crate::report::event::{RunInfo, StepReport};
 use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
@@ -39,6 +40,7 @@ pub struct CiOptions {
 
 struct Engine<'a, 'r> {
     conn: &'a Connection,
+    prober: Option<&'a Prober>,
     lab: &'a Lab,
     plan: &'a Plan,
     opts: &'a CiOptions,
@@ -46,9 +48,11 @@ struct Engine<'a, 'r> {
     reporters: &'a mut [&'r mut dyn CiReporter],
 }
 
-/// Replay `plan` against the cluster behind `conn`.
+/// Replay `plan` against the cluster behind `conn`; `prober` runs the checks' probes (`None`:
+/// they are skipped, `--no-probes`).
 pub async fn run(
     conn: &Connection,
+    prober: Option<&Prober>,
     lab: &Lab,
     plan: &Plan,
     opts: &CiOptions,
@@ -64,9 +68,11 @@ pub async fn run(
         snapshot: None,
         learner: None,
         started_at: now_rfc3339(),
+        warnings: Vec::new(),
     };
     let mut e = Engine {
         conn,
+        prober,
         lab,
         plan,
         opts,
@@ -308,7 +314,8 @@ impl Engine<'_, '_> {
     /// Grade the step now, and if it does not pass, again on every change until the timeout.
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
-        let (first, objects) = grade_step(self.conn, self.plan, &step.id, &self.info).await?;
+        let (first, objects) =
+            grade_step(self.conn, self.prober, self.plan, &step.id, &self.info).await?;
         if first.status == Status::Passed {
             return Ok((only_step(first.steps), objects));
         }
@@ -321,9 +328,10 @@ impl Engine<'_, '_> {
             || {
                 let last = &last;
                 async move {
-                    let (r, objects) = grade_step(self.conn, self.plan, &step.id, &self.info)
-                        .await
-                        .ok()?;
+                    let (r, objects) =
+                        grade_step(self.conn, self.prober, self.plan, &step.id, &self.info)
+                            .await
+                            .ok()?;
                     let passed = r.status == Status::Passed;
                     if let Ok(mut l) = last.lock() {
                         *l = (only_step(r.steps), objects);

@@ -2,16 +2,19 @@
 //! cluster; on success mark it done and show the next one.
 
 use crate::cli::LearnerArgs;
+use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
 use crate::grade::live::grade_step;
 use crate::grade::run::exit_code;
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::resolve::Plan;
+use crate::probe::exec::Kubectl;
+use crate::probe::run::{Prober, interrupted};
 use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
-use crate::view::connect::Connection;
+use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
@@ -36,14 +39,6 @@ fn session(which: &LearnerArgs) -> Result<Session, Error> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
-}
-
 /// The first failing check, in one line, for the spinner: "app-pods-injected: 3 of 4 selected satisfy".
 fn waiting_for(report: &GradeReport) -> String {
     report
@@ -64,8 +59,13 @@ fn waiting_for(report: &GradeReport) -> String {
         .unwrap_or_default()
 }
 
-pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<i32, Error> {
-    let mut s = session(which)?;
+pub fn check(
+    wait: Option<Duration>,
+    no_probes: bool,
+    which: &LearnerArgs,
+    look: Look,
+) -> Result<i32, Error> {
+    let s = session(which)?;
     let Some(step) = s.plan.steps.get(s.progress.current).cloned() else {
         println!(
             "You have finished {}. `labctl status` shows your progress; `labctl reset` starts over.",
@@ -82,61 +82,106 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
         snapshot: None,
         learner: None,
         started_at: now_rfc3339(),
+        warnings: Vec::new(),
     };
     let context = s.progress.context.clone();
     let plan = s.plan.clone();
     let report = runtime()?.block_on(async {
         let conn = Connection::open(None, context.as_deref()).await?;
-        let first = grade_step(&conn, &plan, &step.id, &info).await?.0;
-        let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
-            return Ok::<_, Error>(first);
-        };
-        let spinner = indicatif::ProgressBar::new_spinner();
-        if std::io::stderr().is_terminal() && look.color {
-            spinner.enable_steady_tick(Duration::from_millis(120));
-        } else {
-            spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        let prober = (!no_probes).then(|| {
+            let context =
+                (conn.context_name != IN_CLUSTER_CONTEXT).then(|| conn.context_name.clone());
+            Prober::new(
+                conn.client.clone(),
+                Kubectl {
+                    kubeconfig: None,
+                    context,
+                },
+            )
+        });
+        let prober = prober.as_ref();
+        // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
+        // pods, exit 130 (143).
+        tokio::select! {
+            report = check_or_wait(&conn, prober, &plan, &step.id, &info, wait, look) => report,
+            signal = interrupted() => Err(Error::Interrupted {
+                signal,
+                left: match prober {
+                    Some(p) => p.clean_up().await,
+                    None => Vec::new(),
+                },
+            }),
         }
-        spinner.set_message(format!("waiting for {}", waiting_for(&first)));
-        // The latest failing report, shown if time runs out.
-        let last = std::sync::Mutex::new(first);
-        let passed = crate::grade::wait::until(
-            &conn.client,
-            &queries(&plan, Some(&step.id)),
-            timeout,
-            || {
-                let (conn, plan, info, spinner, last) = (&conn, &plan, &info, &spinner, &last);
-                let id = step.id.clone();
-                async move {
-                    match grade_step(conn, plan, &id, info).await.map(|(r, _)| r) {
-                        Ok(r) if r.status == Status::Passed => Some(r),
-                        Ok(r) => {
-                            spinner.set_message(format!("waiting for {}", waiting_for(&r)));
-                            if let Ok(mut l) = last.lock() {
-                                *l = r;
-                            }
-                            None
-                        }
-                        Err(_) => None, // a passing blip of the network is not the learner's answer
-                    }
-                }
-            },
-        )
-        .await;
-        spinner.finish_and_clear();
-        Ok(match passed {
-            Some(p) => p,
-            None => last
-                .into_inner()
-                .map_err(|_| Error::Usage("internal error: poisoned lock".into()))?,
-        })
     })?;
+    record(s, &step.id, report, wait.is_some(), look)
+}
 
+/// Grade the step once; with `wait`, keep re-grading on every change until it passes.
+async fn check_or_wait(
+    conn: &Connection,
+    prober: Option<&Prober>,
+    plan: &Plan,
+    step_id: &str,
+    info: &RunInfo,
+    wait: Option<Duration>,
+    look: Look,
+) -> Result<GradeReport, Error> {
+    let first = grade_step(conn, prober, plan, step_id, info).await?.0;
+    let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
+        return Ok(first);
+    };
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() && look.color {
+        spinner.enable_steady_tick(Duration::from_millis(120));
+    } else {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.set_message(format!("waiting for {}", waiting_for(&first)));
+    // The latest failing report, shown if time runs out.
+    let last = std::sync::Mutex::new(first);
+    let passed =
+        crate::grade::wait::until(&conn.client, &queries(plan, Some(step_id)), timeout, || {
+            let (spinner, last) = (&spinner, &last);
+            async move {
+                match grade_step(conn, prober, plan, step_id, info)
+                    .await
+                    .map(|(r, _)| r)
+                {
+                    Ok(r) if r.status == Status::Passed => Some(r),
+                    Ok(r) => {
+                        spinner.set_message(format!("waiting for {}", waiting_for(&r)));
+                        if let Ok(mut l) = last.lock() {
+                            *l = r;
+                        }
+                        None
+                    }
+                    Err(_) => None, // a passing blip of the network is not the learner's answer
+                }
+            }
+        })
+        .await;
+    spinner.finish_and_clear();
+    match passed {
+        Some(p) => Ok(p),
+        None => last
+            .into_inner()
+            .map_err(|_| Error::Usage("internal error: poisoned lock".into())),
+    }
+}
+
+/// Show the report, remember the result, and on success move on to the next step.
+fn record(
+    mut s: Session,
+    step_id: &str,
+    report: GradeReport,
+    waited: bool,
+    look: Look,
+) -> Result<i32, Error> {
     print!(
         "{}",
         terminal_report(&report, look.color, look.width, false)
     );
-    let entry = s.progress.steps.entry(step.id.clone()).or_default();
+    let entry = s.progress.steps.entry(step_id.to_owned()).or_default();
     entry.status = Some(report.status);
     entry.checks_run += 1;
     entry.last_checked_at = Some(now());
@@ -165,7 +210,7 @@ pub fn check(wait: Option<Duration>, which: &LearnerArgs, look: Look) -> Result<
             }
             None => println!("\n✔ That was the last step: {} is complete.", s.plan.lab),
         }
-    } else if wait.is_some() {
+    } else if waited {
         println!(
             "\nStill not passing after waiting. `labctl hint` gives a nudge; `labctl solve` shows the commands."
         );
@@ -260,7 +305,7 @@ pub fn solve(
     }
     println!("{}\n", "─".repeat(look.width));
     if index == s.progress.current {
-        check(None, which, look)
+        check(None, false, which, look)
     } else {
         println!("Done. Run `labctl check` when you are on that step.");
         Ok(EXIT_OK)

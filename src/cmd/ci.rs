@@ -11,9 +11,11 @@ use crate::cli::CiArgs;
 use crate::cmd::grade::load_lab;
 use crate::error::Error;
 use crate::plan::resolve::{Plan, parse_vars};
+use crate::probe::exec::Kubectl;
+use crate::probe::run::{Prober, interrupted};
 use crate::render::terminal::Look;
 use crate::spec::lab::StepType;
-use crate::view::connect::Connection;
+use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -56,7 +58,28 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(async {
         let conn = Connection::open(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        replay(&conn, &lab, &plan, &opts, &mut reporters).await
+        let prober = (!args.no_probes).then(|| {
+            let context = (conn.context_name != IN_CLUSTER_CONTEXT)
+                .then(|| conn.context_name.clone())
+                .or(args.context.clone());
+            let kubectl = Kubectl {
+                kubeconfig: args.kubeconfig.clone(),
+                context,
+            };
+            Prober::new(conn.client.clone(), kubectl)
+        });
+        // Ctrl-C or SIGTERM (a CI job's timeout): delete live probe pods, exit 130 (143). The
+        // solve command running then gets the terminal's SIGINT itself.
+        tokio::select! {
+            report = replay(&conn, prober.as_ref(), &lab, &plan, &opts, &mut reporters) => report,
+            signal = interrupted() => Err(Error::Interrupted {
+                signal,
+                left: match &prober {
+                    Some(p) => p.clean_up().await,
+                    None => Vec::new(),
+                },
+            }),
+        }
     })?;
     Ok(report.exit_code())
 }

@@ -4,17 +4,20 @@
 pub use crate::cli::GradeArgs;
 use crate::cli::{ClusterArgs, Output, PlanArgs};
 use crate::error::Error;
+use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::facts::{Facts, StaticFacts};
 use crate::grade::commands::LiveFacts;
 use crate::grade::run::{exit_code, grade};
 use crate::plan::resolve::{Plan, parse_vars};
+use crate::probe::exec::Kubectl;
+use crate::probe::run::{Prober, planned};
 use crate::report::event::{Reporter, RunInfo};
 use crate::report::json::{JsonReporter, json_report};
 use crate::report::junit::JunitReporter;
 use crate::report::terminal::TerminalReporter;
 use crate::spec::lab::{Lab, StepType};
 use crate::spec::load;
-use crate::view::connect::Connection;
+use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
@@ -86,6 +89,7 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
         snapshot: None,
         learner: args.learner.clone(),
         started_at: now_rfc3339(),
+        warnings: Vec::new(),
     };
     let facts: Box<dyn Facts> = match snapshot {
         Some(snap) => {
@@ -97,9 +101,27 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
             ))
         }
         None => {
-            let (conn, objects) = fetch_live(&plan, args.step.as_deref(), &args.cluster)?;
+            let runtime = runtime()?;
+            let (conn, objects) = fetch_live(&runtime, &plan, args.step.as_deref(), &args.cluster)?;
+            let mut facts = LiveFacts::new(objects);
+            if args.no_probes {
+                facts.probes_skipped = Some(PROBES_DISABLED.into());
+            } else {
+                let kubectl = Kubectl {
+                    kubeconfig: args.cluster.kubeconfig.clone(),
+                    context: args.cluster.context.clone(),
+                };
+                info.warnings = run_probes(
+                    &runtime,
+                    &conn,
+                    kubectl,
+                    &plan,
+                    args.step.as_deref(),
+                    &mut facts,
+                )?;
+            }
             info.context = Some(conn.context_name);
-            Box::new(LiveFacts::new(objects))
+            Box::new(facts)
         }
     };
 
@@ -138,17 +160,46 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
     Ok(exit_code(&report))
 }
 
+/// The async runtime for talking to a cluster: two workers (requests wait, they do not compute).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Run the plan's probes (all at once) into `facts`; returns the probe pods it could not
+/// delete. Ctrl-C meanwhile deletes the live probe pods and ends the grade (exit 130).
+pub fn run_probes(
+    runtime: &tokio::runtime::Runtime,
+    conn: &Connection,
+    mut kubectl: Kubectl,
+    plan: &Plan,
+    step: Option<&str>,
+    facts: &mut LiveFacts,
+) -> Result<Vec<String>, Error> {
+    let probes = planned(plan, step, facts);
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    // kubectl (the exec fallback) must use the very context labctl resolved.
+    if conn.context_name != IN_CLUSTER_CONTEXT {
+        kubectl.context = Some(conn.context_name.clone());
+    }
+    let prober = Prober::new(conn.client.clone(), kubectl);
+    let ran = runtime.block_on(prober.run_all_or_interrupt(&probes, &facts.objects));
+    facts.probes = ran.map_err(|(signal, left)| Error::Interrupted { signal, left })?;
+    Ok(prober.live.left_behind())
+}
+
 /// Connect and fetch what the plan needs; a cluster that answers nothing at all is an error.
 fn fetch_live(
+    runtime: &tokio::runtime::Runtime,
     plan: &Plan,
     step: Option<&str>,
     cluster: &ClusterArgs,
 ) -> Result<(Connection, ObjectSet), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let conn =
             Connection::open(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
@@ -175,7 +226,7 @@ pub fn snapshot(
         plan_args.profile.as_deref(),
         &parse_vars(&plan_args.vars)?,
     )?;
-    let (conn, objects) = fetch_live(&plan, None, cluster)?;
+    let (conn, objects) = fetch_live(&runtime()?, &plan, None, cluster)?;
     let snap = Snapshot::capture(&plan, Some(conn.context_name), &objects);
     match output {
         Some(path) => {

@@ -4,7 +4,7 @@
 use crate::eval::facts::Facts;
 use crate::eval::resource::Outcome;
 use crate::eval::result::{CheckResult, Status};
-use crate::eval::{command, diagnose, resource};
+use crate::eval::{command, diagnose, probe, resource};
 use crate::plan::resolve::PlannedCheck;
 use crate::spec::lab::{Body, Target};
 use std::time::Instant;
@@ -15,13 +15,17 @@ pub fn evaluate_body(
     actual: Option<&str>,
     facts: &dyn Facts,
 ) -> Result<Option<Outcome>, String> {
-    match &body.target {
-        Target::Resource(sel) => resource::evaluate(sel, &body.expect, actual, facts).map(Some),
-        Target::Command(cmd) => match command::evaluate(cmd, &body.expect, facts)? {
-            command::Verdict::Judged(o) => Ok(Some(o)),
-            command::Verdict::Skipped(_) => Ok(None),
-        },
-    }
+    let verdict = match &body.target {
+        Target::Resource(sel) => {
+            return resource::evaluate(sel, &body.expect, actual, facts).map(Some);
+        }
+        Target::Command(cmd) => command::evaluate(cmd, &body.expect, facts)?,
+        Target::Probe(p) => probe::evaluate(p, &body.expect, facts)?,
+    };
+    Ok(match verdict {
+        command::Verdict::Judged(o) => Some(o),
+        command::Verdict::Skipped(_) => None,
+    })
 }
 
 pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
@@ -39,20 +43,28 @@ pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
         ));
         return result;
     }
-    let outcome = match &check.body.target {
-        Target::Command(cmd) => match command::evaluate(cmd, &check.body.expect, facts) {
-            Ok(command::Verdict::Judged(o)) => Ok(o),
-            Ok(command::Verdict::Skipped(reason)) => {
-                result.status = Status::Skipped;
-                result.message = Some(reason);
-                result.duration = start.elapsed();
-                return result;
-            }
-            Err(e) => Err(e),
-        },
+    if let Some(reason) = diagnose::skip_reason(check, facts) {
+        result.status = Status::Skipped;
+        result.message = Some(reason);
+        return result;
+    }
+    let verdict = match &check.body.target {
+        Target::Command(cmd) => command::evaluate(cmd, &check.body.expect, facts),
+        Target::Probe(p) => probe::evaluate(p, &check.body.expect, facts),
         Target::Resource(sel) => {
             resource::evaluate(sel, &check.body.expect, check.actual.as_deref(), facts)
+                .map(command::Verdict::Judged)
         }
+    };
+    let outcome = match verdict {
+        Ok(command::Verdict::Judged(o)) => Ok(o),
+        Ok(command::Verdict::Skipped(reason)) => {
+            result.status = Status::Skipped;
+            result.message = Some(reason);
+            result.duration = start.elapsed();
+            return result;
+        }
+        Err(e) => Err(e),
     };
     match outcome {
         Ok(o) => {
@@ -70,4 +82,123 @@ pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
     }
     result.duration = start.elapsed();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::facts::{PROBES_OFFLINE, ProbeFact, StaticFacts};
+    use crate::eval::probe::{ProbeOutcome, Reply};
+    use crate::spec::lab::{
+        Check, Expect, HttpRequest, HttpTarget, Probe, ProbeFrom, ProbePod, Quantifier, Selector,
+        Skip,
+    };
+    use crate::view::objects::ObjectSet;
+    use crate::view::query::Query;
+    use std::time::Duration;
+
+    fn probe() -> Probe {
+        Probe {
+            from: ProbeFrom::Pod(ProbePod {
+                namespace: "default".into(),
+                image: "curlimages/curl:8.11.1".into(),
+                mesh: false,
+            }),
+            http: HttpRequest {
+                target: HttpTarget::Url("http://store-front.pets/".into()),
+                port: None,
+                path: String::new(),
+            },
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// "Plaintext is accepted", skipped once a STRICT PeerAuthentication exists in pets.
+    fn plaintext_accepted() -> PlannedCheck {
+        let strict = Body {
+            target: Target::Resource(Selector {
+                api_version: "security.istio.io/v1".into(),
+                kind: "PeerAuthentication".into(),
+                namespace: Some("pets".into()),
+                name: None,
+                labels: None,
+            }),
+            expect: Expect {
+                quantifier: Quantifier::Any,
+                cel: Some("object.spec.mtls.mode == 'STRICT'".into()),
+                ..Expect::default()
+            },
+        };
+        PlannedCheck {
+            check: Check {
+                id: "plaintext-accepted".into(),
+                title: "plaintext accepted".into(),
+                profiles: None,
+                body: Body {
+                    target: Target::Probe(probe()),
+                    expect: Expect {
+                        status: Some(200),
+                        ..Expect::default()
+                    },
+                },
+                actual: None,
+                fix: None,
+                diagnoses: Vec::new(),
+                skip: Some(Skip {
+                    when: vec![strict],
+                    reason: "STRICT is on by now".into(),
+                }),
+                origin: "lab.yaml:1".into(),
+            },
+            missing: Vec::new(),
+        }
+    }
+
+    fn facts(mode: &str) -> StaticFacts {
+        let q = Query {
+            api_version: "security.istio.io/v1".into(),
+            kind: "PeerAuthentication".into(),
+            namespace: Some("pets".into()),
+        };
+        let pa = serde_json::json!({"metadata": {"name": "pets-mtls", "namespace": "pets"}, "spec": {"mtls": {"mode": mode}}});
+        let mut set = ObjectSet::default();
+        set.insert(q, Ok(vec![pa]));
+        StaticFacts::offline(set, "offline")
+    }
+
+    #[test]
+    fn a_check_is_skipped_when_its_skip_conditions_hold() {
+        let r = evaluate(&plaintext_accepted(), &facts("STRICT"));
+        assert_eq!(r.status, Status::Skipped);
+        assert_eq!(r.message.as_deref(), Some("STRICT is on by now"));
+    }
+
+    #[test]
+    fn otherwise_the_probe_is_judged_or_skipped_offline() {
+        let mut f = facts("PERMISSIVE");
+        let r = evaluate(&plaintext_accepted(), &f);
+        assert_eq!(r.status, Status::Skipped);
+        assert_eq!(r.message.as_deref(), Some(PROBES_OFFLINE));
+        f.probes.insert(
+            probe(),
+            ProbeFact::Ran(ProbeOutcome {
+                reply: Reply::Http {
+                    status: 200,
+                    body: String::new(),
+                },
+                sidecar: Some(false),
+            }),
+        );
+        assert_eq!(evaluate(&plaintext_accepted(), &f).status, Status::Passed);
+        f.probes.insert(
+            probe(),
+            ProbeFact::Failed("probe pod did not finish".into()),
+        );
+        let r = evaluate(&plaintext_accepted(), &f);
+        assert_eq!(r.status, Status::Error);
+        assert!(
+            r.message.unwrap().contains("probe pod did not finish"),
+            "could-not-grade says why"
+        );
+    }
 }

@@ -77,8 +77,13 @@ fn describe(m: &TextMatch) -> String {
 }
 
 fn quote(s: &str) -> String {
+    quote_at_most(s, 200)
+}
+
+/// `s` as a quoted string, cut after `max` characters (with `…`), for messages.
+pub(crate) fn quote_at_most(s: &str, max: usize) -> String {
     let s = s.trim_end();
-    let cut: String = s.chars().take(200).collect();
+    let cut: String = s.chars().take(max).collect();
     if cut.len() < s.len() {
         format!("{cut:?}…")
     } else {

@@ -1,8 +1,9 @@
 //! What evaluation may know about the world: listed objects per query and the outcome of
-//! commands. Live grading runs commands; snapshot grading says they are unavailable. Keeping
+//! commands and probes. Live grading runs commands; snapshot grading says they are unavailable. Keeping
 //! this behind a trait keeps `eval` pure and unit-testable with inline YAML.
 
-use crate::spec::lab::Command;
+use crate::eval::probe::ProbeOutcome;
+use crate::spec::lab::{Command, Probe};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;
@@ -21,10 +22,27 @@ pub enum CommandFact {
     Failed(String),
 }
 
+/// What a probe found: a request made (its reply), skipped on purpose, or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeFact {
+    Ran(ProbeOutcome),
+    /// Not run on purpose (a snapshot, `--no-probes`); the reason is shown as a skip.
+    Unavailable(String),
+    /// Could not probe (probe pod forbidden or never finished, no pod to exec into…): the
+    /// check cannot be evaluated.
+    Failed(String),
+}
+
 pub trait Facts {
     fn list(&self, query: &Query) -> Result<&[Value], FetchError>;
     fn run(&self, command: &Command) -> CommandFact;
+    fn probe(&self, probe: &Probe) -> ProbeFact;
 }
+
+/// Why probes are skipped when grading a snapshot.
+pub const PROBES_OFFLINE: &str = "probes are not run when grading a snapshot";
+/// Why probes are skipped with `--no-probes`.
+pub const PROBES_DISABLED: &str = "probes are not run with --no-probes";
 
 /// Facts from an object set, with command outcomes given up front (tests, snapshots).
 pub struct StaticFacts {
@@ -32,6 +50,8 @@ pub struct StaticFacts {
     /// Outcomes by command line; a command not listed is `Unavailable(reason)`.
     pub commands: BTreeMap<String, CommandFact>,
     pub unavailable_reason: String,
+    /// Probe outcomes; a probe not listed is `Unavailable(PROBES_OFFLINE)`.
+    pub probes: BTreeMap<Probe, ProbeFact>,
 }
 
 impl StaticFacts {
@@ -40,6 +60,7 @@ impl StaticFacts {
             objects,
             commands: BTreeMap::new(),
             unavailable_reason: reason.to_owned(),
+            probes: BTreeMap::new(),
         }
     }
 }
@@ -53,5 +74,11 @@ impl Facts for StaticFacts {
             .get(&command.run)
             .cloned()
             .unwrap_or_else(|| CommandFact::Unavailable(self.unavailable_reason.clone()))
+    }
+    fn probe(&self, probe: &Probe) -> ProbeFact {
+        self.probes
+            .get(probe)
+            .cloned()
+            .unwrap_or_else(|| ProbeFact::Unavailable(PROBES_OFFLINE.into()))
     }
 }

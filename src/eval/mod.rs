@@ -5,5 +5,6 @@ pub mod command;
 pub mod diagnose;
 pub mod facts;
 pub mod matcher;
+pub mod probe;
 pub mod resource;
 pub mod result;

@@ -1,8 +1,8 @@
 //! Facts for live grading: listed objects, plus commands run for real (bash, via duct) with a
 //! timeout each. A command is run at most once per grade, however many checks ask for it.
 
-use crate::eval::facts::{CommandFact, Facts};
-use crate::spec::lab::Command;
+use crate::eval::facts::{CommandFact, Facts, ProbeFact};
+use crate::spec::lab::{Command, Probe};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;
@@ -12,6 +12,10 @@ use std::sync::Mutex;
 pub struct LiveFacts {
     pub objects: ObjectSet,
     ran: Mutex<BTreeMap<String, CommandFact>>,
+    /// Probe outcomes, gathered before evaluation by [`crate::probe::run::Prober`] (concurrently).
+    pub probes: BTreeMap<Probe, ProbeFact>,
+    /// Set when probes are not run on purpose (`--no-probes`): every probe is skipped with it.
+    pub probes_skipped: Option<String>,
 }
 
 impl LiveFacts {
@@ -19,6 +23,8 @@ impl LiveFacts {
         LiveFacts {
             objects,
             ran: Mutex::new(BTreeMap::new()),
+            probes: BTreeMap::new(),
+            probes_skipped: None,
         }
     }
 }
@@ -43,20 +49,38 @@ impl Facts for LiveFacts {
         }
         fact
     }
+
+    fn probe(&self, probe: &Probe) -> ProbeFact {
+        if let Some(reason) = &self.probes_skipped {
+            return ProbeFact::Unavailable(reason.clone());
+        }
+        self.probes.get(probe).cloned().unwrap_or_else(|| {
+            ProbeFact::Failed("internal error: the probe was not run before grading".into())
+        })
+    }
 }
 
 /// Run `bash -c RUN` with the command's timeout; the process is killed when time runs out.
 pub fn run_command(command: &Command) -> CommandFact {
-    let expr = duct::cmd("bash", ["-c", command.run.as_str()])
+    run_with_timeout(
+        duct::cmd("bash", ["-c", command.run.as_str()]),
+        command.timeout,
+    )
+}
+
+/// Run a program with captured output; it is killed when `timeout` runs out. Also used to run
+/// `kubectl exec` when the API server will not speak the exec WebSocket protocol.
+pub fn run_with_timeout(expr: duct::Expression, timeout: std::time::Duration) -> CommandFact {
+    let expr = expr
         .stdin_null()
         .stdout_capture()
         .stderr_capture()
         .unchecked();
     let handle = match expr.start() {
         Ok(h) => h,
-        Err(e) => return CommandFact::Failed(format!("cannot start bash: {e}")),
+        Err(e) => return CommandFact::Failed(format!("cannot start it: {e}")),
     };
-    match handle.wait_timeout(command.timeout) {
+    match handle.wait_timeout(timeout) {
         Ok(Some(out)) => CommandFact::Ran {
             exit_code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -64,7 +88,7 @@ pub fn run_command(command: &Command) -> CommandFact {
         },
         Ok(None) => {
             let _ = handle.kill();
-            CommandFact::Failed(format!("timed out after {}s", command.timeout.as_secs()))
+            CommandFact::Failed(format!("timed out after {}s", timeout.as_secs()))
         }
         Err(e) => CommandFact::Failed(e.to_string()),
     }

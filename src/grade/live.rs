@@ -1,10 +1,12 @@
-//! One look at a live cluster for one step: fetch what the step's checks read, then grade
-//! them. `labctl check` and `labctl ci` call this on every attempt of a wait.
+//! One look at a live cluster for one step: fetch what the step's checks read, run its probes,
+//! then grade them. `labctl check` and `labctl ci` call this on every attempt of a wait.
 
 use crate::error::Error;
+use crate::eval::facts::PROBES_DISABLED;
 use crate::grade::commands::LiveFacts;
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
+use crate::probe::run::{Prober, planned};
 use crate::report::event::{GradeReport, RunInfo};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
@@ -15,10 +17,12 @@ use std::time::Duration;
 /// How long one look at the cluster may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Grade `step` against the cluster as it is now; also returns the objects it read (for debug
-/// output). A cluster that answers nothing at all is an `Err`.
+/// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`;
+/// also returns the objects it read (for debug output). A cluster that answers nothing at all
+/// is an `Err`.
 pub async fn grade_step(
     conn: &Connection,
+    prober: Option<&Prober>,
     plan: &Plan,
     step: &str,
     info: &RunInfo,
@@ -28,13 +32,21 @@ pub async fn grade_step(
     if let Some(fatal) = first_fatal(&fetched.objects) {
         return Err(Error::Cluster(fatal.clone()));
     }
-    let facts = LiveFacts::new(fetched.objects.clone());
+    let mut facts = LiveFacts::new(fetched.objects.clone());
+    let mut info = info.clone();
+    match prober {
+        Some(prober) => {
+            let probes = planned(plan, Some(step), &facts);
+            facts.probes = prober.run_all(&probes, &facts.objects).await;
+            info.warnings = prober.live.left_behind();
+        }
+        None => facts.probes_skipped = Some(PROBES_DISABLED.into()),
+    }
     // Command checks block while they run; keep them off the async workers' hot path.
-    let report =
-        tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info.clone(), &mut []))
-            .map_err(|source| Error::Write {
-                path: "<report>".into(),
-                source,
-            })?;
+    let report = tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info, &mut []))
+        .map_err(|source| Error::Write {
+            path: "<report>".into(),
+            source,
+        })?;
     Ok((report, fetched.objects))
 }

@@ -2,6 +2,7 @@
 //! read (kube watch streams, not a sleep loop), and re-grade when any of them changes, until the
 //! step passes or the timeout ends. A slow safety re-check covers kinds that cannot be watched
 //! (not served yet, e.g. before Istio's CRDs exist) and command checks.
+//! [`for_object`] waits for one object (a probe pod) the same way.
 
 use crate::view::query::Query;
 use futures::StreamExt;
@@ -74,8 +75,14 @@ async fn watches(
             (Some(ns), Scope::Namespaced) => Api::namespaced_with(client.clone(), ns, &ar),
             _ => Api::all_with(client.clone(), &ar),
         };
-        // Changes only: the initial listing is what the first attempt already saw.
-        let stream = watcher(api, watcher::Config::default())
+        // Changes only: the initial listing is what the first attempt already saw. Probe pods
+        // are left out: each re-grade creates and deletes some, which must not trigger the next.
+        let config = watcher::Config::default().labels(&format!(
+            "{}!={}",
+            crate::probe::pod::MANAGED_BY.0,
+            crate::probe::pod::MANAGED_BY.1
+        ));
+        let stream = watcher(api, config)
             .default_backoff()
             .filter_map(|e| {
                 futures::future::ready(
@@ -89,4 +96,29 @@ async fn watches(
     // select_all needs at least one stream to wait on; a pending one waits for the timeout.
     streams.push(futures::stream::pending().boxed());
     streams
+}
+
+/// Watch one object until `done` holds for it: `Ok(Some(object))`, or `Ok(None)` when `timeout`
+/// runs out first (the object may also have been deleted meanwhile: it is then never done).
+pub async fn for_object<K>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    done: impl Fn(&K) -> bool + Send + 'static,
+) -> Result<Option<K>, kube::runtime::wait::Error>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send,
+{
+    let condition = move |o: Option<&K>| o.is_some_and(&done);
+    match tokio::time::timeout(
+        timeout,
+        kube::runtime::wait::await_condition(api.clone(), name, condition),
+    )
+    .await
+    {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Ok(None),
+    }
 }

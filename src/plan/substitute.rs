@@ -1,7 +1,7 @@
 //! Applies a string transformation (variable substitution) to every string a check carries,
 //! including strings nested in `match` documents and diagnosis conditions.
 
-use crate::spec::lab::{Body, Check, Expect, Target, TextMatch};
+use crate::spec::lab::{Body, Check, Expect, HttpTarget, Probe, ProbeFrom, Target, TextMatch};
 use serde_json::Value;
 
 /// Something whose strings can be rewritten in place.
@@ -43,11 +43,38 @@ impl MapStrings for Expect {
             m.map_strings(f);
         }
         map_opt(&mut self.cel, f);
+        map_opt(&mut self.body_contains, f);
         for tm in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
             match tm {
                 TextMatch::Equals(s) | TextMatch::Contains(s) | TextMatch::Matches(s) => map(s, f),
             }
         }
+    }
+}
+
+impl MapStrings for Probe {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        match &mut self.from {
+            ProbeFrom::Labctl => {}
+            ProbeFrom::Pod(pod) => {
+                map(&mut pod.namespace, f);
+                map(&mut pod.image, f);
+            }
+            ProbeFrom::Exec(exec) => {
+                map(&mut exec.namespace, f);
+                map(&mut exec.labels, f);
+                map_opt(&mut exec.container, f);
+            }
+        }
+        match &mut self.http.target {
+            HttpTarget::Url(url) => map(url, f),
+            HttpTarget::Service { namespace, name } => {
+                map(namespace, f);
+                map(name, f);
+            }
+        }
+        map_opt(&mut self.http.port, f);
+        map(&mut self.http.path, f);
     }
 }
 
@@ -62,6 +89,7 @@ impl MapStrings for Body {
                 map_opt(&mut sel.labels, f);
             }
             Target::Command(cmd) => map(&mut cmd.run, f),
+            Target::Probe(probe) => probe.map_strings(f),
         }
         self.expect.map_strings(f);
     }
@@ -73,6 +101,10 @@ impl MapStrings for Check {
         self.body.map_strings(f);
         map_opt(&mut self.actual, f);
         map_opt(&mut self.fix, f);
+        if let Some(skip) = &mut self.skip {
+            map(&mut skip.reason, f);
+            skip.when.iter_mut().for_each(|b| b.map_strings(f));
+        }
         for d in &mut self.diagnoses {
             map(&mut d.cause, f);
             map(&mut d.fix, f);

@@ -226,6 +226,7 @@ pub(crate) mod fixture {
             snapshot: None,
             learner: Some("ada".into()),
             started_at: "2025-05-14T09:30:00Z".into(),
+            warnings: Vec::new(),
         }
     }
 

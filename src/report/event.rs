@@ -20,6 +20,9 @@ pub struct RunInfo {
     pub learner: Option<String>,
     /// RFC 3339 UTC time the run started.
     pub started_at: String,
+    /// Problems to point out that are not check results: probe pods that could not be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -40,6 +40,8 @@ struct Document {
     status: Status,
     duration_ms: u64,
     summary: Summary,
+    /// Problems that are not check results: probe pods labctl could not delete.
+    warnings: Vec<String>,
     steps: Vec<Step>,
 }
 
@@ -111,6 +113,7 @@ impl From<&GradeReport> for Document {
             started_at: plain(&info.started_at),
             status: r.status,
             duration_ms: ms(r.duration),
+            warnings: info.warnings.iter().map(|w| plain(w)).collect(),
             summary: Summary {
                 steps: r.steps.len(),
                 steps_passed: r
@@ -233,6 +236,7 @@ mod tests {
                 "status",
                 "durationMs",
                 "summary",
+                "warnings",
                 "steps"
             ]
         );

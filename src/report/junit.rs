@@ -31,8 +31,13 @@ pub fn junit_xml(report: &GradeReport) -> String {
     let mut junit = Report::new(text(&report.info.lab));
     junit.set_time(report.duration);
     let timestamp = rfc3339(&report.info.started_at);
-    for step in &report.steps {
-        junit.add_test_suite(suite(&report.info, timestamp.as_deref(), step));
+    for (i, step) in report.steps.iter().enumerate() {
+        let mut suite = suite(&report.info, timestamp.as_deref(), step);
+        // Run-wide warnings (probe pods left behind) go once, on the first suite.
+        if i == 0 && !report.info.warnings.is_empty() {
+            suite.set_system_err(text(&report.info.warnings.join("\n")));
+        }
+        junit.add_test_suite(suite);
     }
     junit
         .to_string()
@@ -361,5 +366,17 @@ mod tests {
         assert!(!path.exists());
         r.event(&Event::RunFinished(&report)).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), junit_xml(&report));
+    }
+
+    #[test]
+    fn warnings_go_to_system_err_once() {
+        let mut report = fixture::report();
+        report.info.warnings = vec!["probe pod default/labctl-probe-x could not be deleted".into()];
+        let xml = junit_xml(&report);
+        assert_eq!(xml.matches("<system-err>").count(), 1, "{xml}");
+        assert!(xml.contains("probe pod default/labctl-probe-x could not be deleted"));
+        if let Some(valid) = xmllint(&xml) {
+            valid.unwrap();
+        }
     }
 }

@@ -20,6 +20,7 @@
 
 use super::collect::{plain_text, replay};
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
+use crate::eval::facts::{PROBES_DISABLED, PROBES_OFFLINE};
 use crate::eval::result::{CheckResult, Status};
 use crate::render::terminal::wrap;
 use console::Style;
@@ -238,7 +239,7 @@ impl TerminalReporter {
             if n > 0 { style(p, &text) } else { text }
         };
         let errors_word = if errors == 1 { "error" } else { "errors" };
-        format!(
+        let mut out = format!(
             "{} (profile {}): {steps_passed}/{} steps passed · {}, {}, {}, {}\n",
             p.bold(&report.info.lab),
             report.info.profile,
@@ -247,7 +248,28 @@ impl TerminalReporter {
             count(failed, "failed", Paint::bad),
             count(skipped, "skipped", Paint::dim),
             count(errors, errors_word, Paint::warn),
-        )
+        );
+        // Say why probes did not run even without --verbose: a grade without them proves less.
+        for reason in [PROBES_OFFLINE, PROBES_DISABLED] {
+            let n = report
+                .steps
+                .iter()
+                .flat_map(|s| &s.checks)
+                .filter(|c| c.status == Status::Skipped && c.message.as_deref() == Some(reason))
+                .count();
+            if n > 0 {
+                let what = if n == 1 {
+                    "probe check"
+                } else {
+                    "probe checks"
+                };
+                out.push_str(&p.dim(&format!("{n} {what} skipped: {reason}\n")));
+            }
+        }
+        for w in &report.info.warnings {
+            out.push_str(&format!("{} {w}\n", p.warn("warning:")));
+        }
+        out
     }
 
     fn write(&mut self, text: &str) -> io::Result<()> {
@@ -460,5 +482,24 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(999)), "999ms");
         assert_eq!(human_duration(Duration::from_millis(1234)), "1.2s");
         assert_eq!(human_duration(Duration::from_secs(125)), "2m05s");
+    }
+
+    #[test]
+    fn probe_skips_and_warnings_are_said_without_verbose() {
+        let mut report = fixture::report();
+        let c = &mut report.steps[0].checks[0];
+        c.status = Status::Skipped;
+        c.message = Some(PROBES_DISABLED.into());
+        report.info.warnings =
+            vec!["probe pod default/labctl-probe-x could not be deleted: boom".into()];
+        let out = terminal_report(&report, false, 100, false);
+        assert!(
+            out.contains("1 probe check skipped: probes are not run with --no-probes\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("warning: probe pod default/labctl-probe-x could not be deleted: boom\n"),
+            "{out}"
+        );
     }
 }

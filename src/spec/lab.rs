@@ -69,6 +69,8 @@ pub struct Check {
     pub actual: Option<String>,
     pub fix: Option<String>,
     pub diagnoses: Vec<Diagnosis>,
+    /// When the check does not apply, and why.
+    pub skip: Option<Skip>,
     /// `file:line` where the check is defined, for error messages.
     pub origin: String,
 }
@@ -92,6 +94,91 @@ pub struct Body {
 pub enum Target {
     Resource(Selector),
     Command(Command),
+    Probe(Probe),
+}
+
+/// A functional probe: one HTTP request, made from labctl itself, from a short-lived probe pod,
+/// or from inside an existing pod (exec). The result is judged by `Expect`'s probe fields.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Probe {
+    pub from: ProbeFrom,
+    pub http: HttpRequest,
+    /// The whole probe, probe pod start-up included; the pod's `activeDeadlineSeconds`.
+    pub timeout: Duration,
+}
+
+/// Where the request is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProbeFrom {
+    /// labctl's own process (e.g. the ingress gateway's external address).
+    Labctl,
+    /// A short-lived pod labctl creates, runs once, and deletes.
+    Pod(ProbePod),
+    /// A pod that already runs (picked by labels), through `pods/exec`.
+    Exec(ProbeExec),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbePod {
+    pub namespace: String,
+    pub image: String,
+    /// `false`: labelled `sidecar.istio.io/inject: "false"`, so it is outside the mesh whatever
+    /// the namespace says; `true`: the namespace's injection decides, and a pod that got no
+    /// sidecar is reported.
+    pub mesh: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProbeExec {
+    pub namespace: String,
+    pub labels: String,
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HttpRequest {
+    pub target: HttpTarget,
+    /// Overrides the URL's or the Service's port (a string: it may be a `{{ variable }}`).
+    pub port: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HttpTarget {
+    Url(String),
+    /// The external address of a LoadBalancer Service (`status.loadBalancer.ingress[0]`).
+    Service {
+        namespace: String,
+        name: String,
+    },
+}
+
+/// How a request failed below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnError {
+    Refused,
+    Reset,
+    Timeout,
+    Dns,
+    Tls,
+    /// The server closed the connection without a reply.
+    Empty,
+    Other,
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnError::Refused => "connection refused",
+            ConnError::Reset => "connection reset",
+            ConnError::Timeout => "timed out",
+            ConnError::Dns => "host name not resolved",
+            ConnError::Tls => "TLS handshake failed",
+            ConnError::Empty => "empty reply",
+            ConnError::Other => "request failed",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +206,14 @@ pub struct Expect {
     pub exit_code: i32,
     pub stdout: Option<TextMatch>,
     pub stderr: Option<TextMatch>,
+    /// Probe: the HTTP status the response must have.
+    pub status: Option<u16>,
+    /// Probe: text the response body must contain.
+    pub body_contains: Option<String>,
+    /// Probe: the request must not succeed (a connection error, or a status of 400 or more).
+    pub fails: bool,
+    /// Probe: the request must fail below HTTP in this way.
+    pub error: Option<ConnError>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +278,13 @@ impl std::fmt::Display for Count {
         };
         write!(f, "{op} {}", self.n)
     }
+}
+
+/// `skip:` — the check is skipped (with `reason`) when every condition in `when` holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skip {
+    pub when: Vec<Body>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

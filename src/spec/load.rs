@@ -5,11 +5,13 @@
 use crate::spec::diag::{Diagnostic, did_you_mean};
 use crate::spec::drift;
 use crate::spec::lab::{
-    self, Body, Check, Command, Count, Diagnosis, Expect, Lab, Selector, Step, Target, TextMatch,
+    self, Body, Check, Command, Count, Diagnosis, Expect, Lab, Probe, Selector, Step, Target,
+    TextMatch,
 };
 use crate::spec::markdown::{self, CodeBlock};
 use crate::spec::model::{
-    CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ResourceDecl, S, StepType,
+    CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ProbeDecl, ResourceDecl, S,
+    StepType,
 };
 use crate::spec::{manifest, template};
 use serde_saphyr::Spanned;
@@ -479,8 +481,10 @@ impl Loader {
         if c.id.is_some()
             || c.resource.is_some()
             || c.command.is_some()
+            || c.probe.is_some()
             || c.expect.is_some()
             || !c.diagnoses.is_empty()
+            || c.skip.is_some()
             || c.title.is_some()
         {
             let d = self.at(use_id, "a `use:` entry takes no other fields; define the check in its library file instead");
@@ -612,6 +616,7 @@ impl Loader {
             entry.referenced.column() as u32,
             &c.resource,
             &c.command,
+            c.probe.as_ref(),
             &c.expect,
         )?;
         for p in c.profiles.iter().flatten() {
@@ -667,8 +672,30 @@ impl Loader {
                 fix: decl.fix.clone(),
             });
         }
+        let skip = c.skip.as_ref().map(|s| {
+            if s.value.when.is_empty() {
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    s.referenced.line() as u32,
+                    s.referenced.column() as u32,
+                    "`skip` has no conditions in `when`",
+                );
+                self.diags.push(d);
+            }
+            lab::Skip {
+                when: s
+                    .value
+                    .when
+                    .iter()
+                    .filter_map(|cond| self.condition(file, text, cond))
+                    .collect(),
+                reason: s.value.reason.clone(),
+            }
+        });
         Some(Check {
             id: id.value.clone(),
+            skip,
             title: c.title.clone().unwrap_or_else(|| id.value.clone()),
             profiles: c
                 .profiles
@@ -696,6 +723,7 @@ impl Loader {
             cond.referenced.column() as u32,
             &c.resource,
             &c.command,
+            None,
             &c.expect,
         )
     }
@@ -709,42 +737,68 @@ impl Loader {
         col: u32,
         resource: &Option<ResourceDecl>,
         command: &Option<CommandDecl>,
+        probe: Option<&Spanned<ProbeDecl>>,
         expect: &Option<ExpectDecl>,
     ) -> Option<Body> {
-        let target = match (resource, command) {
-            (Some(r), None) => Target::Resource(self.selector(file, text, r)),
-            (None, Some(c)) => Target::Command(self.command(file, text, c)),
-            (Some(_), Some(_)) => {
-                self.diags.push(Diagnostic::at(
-                    file,
-                    text,
-                    line,
-                    col,
-                    "a check has either `resource` or `command`, not both",
-                ));
-                return None;
-            }
-            (None, None) => {
+        let target = match (resource, command, probe) {
+            (Some(r), None, None) => Target::Resource(self.selector(file, text, r)),
+            (None, Some(c), None) => Target::Command(self.command(file, text, c)),
+            (None, None, Some(p)) => Target::Probe(self.probe(file, text, p)?),
+            (None, None, None) => {
                 let d = Diagnostic::at(
                     file,
                     text,
                     line,
                     col,
-                    "a check needs `resource` (look at objects) or `command` (run a command)",
+                    "a check needs `resource` (look at objects), `command` (run a command) or `probe` (send a request)",
                 );
                 self.diags.push(d);
                 return None;
             }
+            _ => {
+                self.diags.push(Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    col,
+                    "a check has exactly one of `resource`, `command` and `probe`",
+                ));
+                return None;
+            }
         };
-        let expect = self.expect(
+        let kind = match target {
+            Target::Resource(_) => CheckKind::Resource,
+            Target::Command(_) => CheckKind::Command,
+            Target::Probe(_) => CheckKind::Probe,
+        };
+        let expect = self.expect(file, text, line, col, expect.as_ref(), kind);
+        Some(Body { target, expect })
+    }
+
+    fn probe(&mut self, file: &Path, text: &str, decl: &Spanned<ProbeDecl>) -> Option<Probe> {
+        let timeout = self.duration(
             file,
             text,
-            line,
-            col,
-            expect.as_ref(),
-            matches!(target, Target::Resource(_)),
+            decl.value.timeout.as_ref(),
+            crate::spec::probe::DEFAULT_TIMEOUT,
         );
-        Some(Body { target, expect })
+        crate::spec::probe::Lint {
+            file,
+            text,
+            sample_values: &self.sample_values,
+            diags: &mut self.diags,
+        }
+        .probe(decl, timeout)
+    }
+
+    fn lint_probe_expect(&mut self, file: &Path, text: &str, line: u32, col: u32, e: &ExpectDecl) {
+        crate::spec::probe::Lint {
+            file,
+            text,
+            sample_values: &self.sample_values,
+            diags: &mut self.diags,
+        }
+        .expect(line, col, e);
     }
 
     fn selector(&mut self, file: &Path, text: &str, r: &ResourceDecl) -> Selector {
@@ -782,27 +836,37 @@ impl Loader {
     }
 
     fn command(&mut self, file: &Path, text: &str, c: &CommandDecl) -> Command {
-        let timeout = match &c.timeout {
-            Some(t) => parse_duration(&t.value).unwrap_or_else(|| {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    t.referenced.line() as u32,
-                    t.referenced.column() as u32,
-                    format!("`{}` is not a duration", t.value),
-                );
-                self.diags.push(
-                    d.underline_token()
-                        .help("write e.g. `30s`, `2m` or `1m30s`"),
-                );
-                Duration::from_secs(30)
-            }),
-            None => Duration::from_secs(30),
-        };
         Command {
             run: c.run.clone(),
-            timeout,
+            timeout: self.duration(file, text, c.timeout.as_ref(), Duration::from_secs(30)),
         }
+    }
+
+    /// A `timeout:` value, or `default` when absent (or invalid, which is reported).
+    fn duration(
+        &mut self,
+        file: &Path,
+        text: &str,
+        value: Option<&S>,
+        default: Duration,
+    ) -> Duration {
+        let Some(t) = value else {
+            return default;
+        };
+        parse_duration(&t.value).unwrap_or_else(|| {
+            let d = Diagnostic::at(
+                file,
+                text,
+                t.referenced.line() as u32,
+                t.referenced.column() as u32,
+                format!("`{}` is not a duration", t.value),
+            );
+            self.diags.push(
+                d.underline_token()
+                    .help("write e.g. `30s`, `2m` or `1m30s`"),
+            );
+            default
+        })
     }
 
     fn expect(
@@ -812,49 +876,45 @@ impl Loader {
         line: u32,
         col: u32,
         e: Option<&ExpectDecl>,
-        resource: bool,
+        kind: CheckKind,
     ) -> Expect {
         let Some(e) = e else {
             return Expect::default();
         };
         let wrong = |field: &str| {
-            let kind = if resource { "resource" } else { "command" };
-            let fits = if resource {
-                "quantifier, count, match, cel, absent"
-            } else {
-                "exitCode, stdout, stderr"
-            };
             Diagnostic::at(
                 file,
                 text,
                 line,
                 col,
-                format!("`expect.{field}` does not apply to a {kind} check"),
+                format!("`expect.{field}` does not apply to a {} check", kind.name()),
             )
-            .help(format!("a {kind} check expects: {fits}"))
+            .help(format!(
+                "a {} check expects: {}",
+                kind.name(),
+                kind.fields()
+            ))
         };
-        if resource {
-            for (set, field) in [
-                (e.exit_code.is_some(), "exitCode"),
-                (e.stdout.is_some(), "stdout"),
-                (e.stderr.is_some(), "stderr"),
-            ] {
-                if set {
-                    self.diags.push(wrong(field));
-                }
+        for (set, field, fits) in [
+            (e.quantifier.is_some(), "quantifier", CheckKind::Resource),
+            (e.count.is_some(), "count", CheckKind::Resource),
+            (e.match_.is_some(), "match", CheckKind::Resource),
+            (e.cel.is_some(), "cel", CheckKind::Resource),
+            (e.absent.is_some(), "absent", CheckKind::Resource),
+            (e.exit_code.is_some(), "exitCode", CheckKind::Command),
+            (e.stdout.is_some(), "stdout", CheckKind::Command),
+            (e.stderr.is_some(), "stderr", CheckKind::Command),
+            (e.status.is_some(), "status", CheckKind::Probe),
+            (e.body_contains.is_some(), "bodyContains", CheckKind::Probe),
+            (e.fails.is_some(), "fails", CheckKind::Probe),
+            (e.error.is_some(), "error", CheckKind::Probe),
+        ] {
+            if set && fits != kind {
+                self.diags.push(wrong(field));
             }
-        } else {
-            for (set, field) in [
-                (e.quantifier.is_some(), "quantifier"),
-                (e.count.is_some(), "count"),
-                (e.match_.is_some(), "match"),
-                (e.cel.is_some(), "cel"),
-                (e.absent.is_some(), "absent"),
-            ] {
-                if set {
-                    self.diags.push(wrong(field));
-                }
-            }
+        }
+        if kind == CheckKind::Probe {
+            self.lint_probe_expect(file, text, line, col, e);
         }
         if e.absent == Some(true)
             && (e.match_.is_some()
@@ -950,6 +1010,10 @@ impl Loader {
             exit_code: e.exit_code.unwrap_or(0),
             stdout,
             stderr,
+            status: e.status.as_ref().map(|s| s.value),
+            body_contains: e.body_contains.clone(),
+            fails: e.fails.unwrap_or(false),
+            error: e.error,
         }
     }
 
@@ -1098,6 +1162,31 @@ impl Loader {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The three kinds of check body, for linting which `expect` fields fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CheckKind {
+    Resource,
+    Command,
+    Probe,
+}
+
+impl CheckKind {
+    fn name(self) -> &'static str {
+        match self {
+            CheckKind::Resource => "resource",
+            CheckKind::Command => "command",
+            CheckKind::Probe => "probe",
+        }
+    }
+    fn fields(self) -> &'static str {
+        match self {
+            CheckKind::Resource => "quantifier, count, match, cel, absent",
+            CheckKind::Command => "exitCode, stdout, stderr",
+            CheckKind::Probe => "status, bodyContains, fails, error",
         }
     }
 }

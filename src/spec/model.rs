@@ -98,6 +98,8 @@ pub struct CheckDecl {
     #[serde(default)]
     pub command: Option<CommandDecl>,
     #[serde(default)]
+    pub probe: Option<Spanned<ProbeDecl>>,
+    #[serde(default)]
     pub expect: Option<ExpectDecl>,
     #[serde(default)]
     pub actual: Option<S>,
@@ -105,6 +107,16 @@ pub struct CheckDecl {
     pub fix: Option<String>,
     #[serde(default)]
     pub diagnoses: Vec<Spanned<DiagnosisDecl>>,
+    #[serde(default)]
+    pub skip: Option<Spanned<SkipDecl>>,
+}
+
+/// `skip: {when: [conditions], reason}` — a state in which the check does not apply.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SkipDecl {
+    pub when: Vec<Spanned<ConditionDecl>>,
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -157,6 +169,75 @@ pub struct ExpectDecl {
     pub stdout: Option<TextMatchDecl>,
     #[serde(default)]
     pub stderr: Option<TextMatchDecl>,
+    #[serde(default)]
+    pub status: Option<Spanned<u16>>,
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    #[serde(default)]
+    pub fails: Option<bool>,
+    #[serde(default)]
+    pub error: Option<crate::spec::lab::ConnError>,
+}
+
+/// A functional probe as written: where from (`pod`, `exec`, or neither: labctl itself) and
+/// which request (`http`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeDecl {
+    #[serde(default)]
+    pub pod: Option<Spanned<ProbePodDecl>>,
+    #[serde(default)]
+    pub exec: Option<Spanned<ProbeExecDecl>>,
+    pub http: Spanned<HttpDecl>,
+    #[serde(default)]
+    pub timeout: Option<S>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbePodDecl {
+    pub namespace: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub mesh: bool,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeExecDecl {
+    pub namespace: String,
+    pub labels: S,
+    #[serde(default)]
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpDecl {
+    #[serde(default)]
+    pub url: Option<S>,
+    #[serde(default)]
+    pub service: Option<ServiceRefDecl>,
+    #[serde(default)]
+    pub port: Option<PortDecl>,
+    #[serde(default)]
+    pub path: Option<S>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceRefDecl {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// A port: a number, or a string (which may be a `{{ variable }}`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum PortDecl {
+    Number(u16),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]

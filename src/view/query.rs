@@ -3,7 +3,7 @@
 //! cost one request, not ten.
 
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Body, Target};
+use crate::spec::lab::{Body, HttpTarget, Probe, ProbeFrom, Target};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -26,16 +26,35 @@ impl std::fmt::Display for Query {
     }
 }
 
-/// The query that serves a resource body, or `None` for command checks.
-pub fn query_of(body: &Body) -> Option<Query> {
+/// The queries that serve a body: one for a resource, none for a command, what a probe reads.
+pub fn queries_of(body: &Body) -> Vec<Query> {
     match &body.target {
-        Target::Resource(sel) => Some(Query {
+        Target::Resource(sel) => vec![Query {
             api_version: sel.api_version.clone(),
             kind: sel.kind.clone(),
             namespace: sel.namespace.clone(),
-        }),
-        Target::Command(_) => None,
+        }],
+        Target::Command(_) => Vec::new(),
+        Target::Probe(p) => probe_queries(p),
     }
+}
+
+/// What a probe reads before it runs: the pods it may exec into, or the Service whose external
+/// address it calls. Read through the plan's LISTs, so snapshots capture them too.
+pub fn probe_queries(probe: &Probe) -> Vec<Query> {
+    let core = |kind: &str, ns: &str| Query {
+        api_version: "v1".into(),
+        kind: kind.into(),
+        namespace: Some(ns.to_owned()),
+    };
+    let mut out = Vec::new();
+    if let HttpTarget::Service { namespace, .. } = &probe.http.target {
+        out.push(core("Service", namespace));
+    }
+    if let ProbeFrom::Exec(exec) = &probe.from {
+        out.push(core("Pod", &exec.namespace));
+    }
+    out
 }
 
 /// Every query the plan's checks and diagnoses need (optionally for one step only). Checks
@@ -48,9 +67,12 @@ pub fn queries(plan: &Plan, step: Option<&str>) -> BTreeSet<Query> {
         .filter(|s| step.is_none_or(|id| s.id == id))
     {
         for pc in s.checks.iter().filter(|c| c.missing.is_empty()) {
-            out.extend(query_of(&pc.check.body));
+            out.extend(queries_of(&pc.check.body));
             for d in &pc.check.diagnoses {
-                out.extend(d.when.iter().filter_map(query_of));
+                out.extend(d.when.iter().flat_map(queries_of));
+            }
+            if let Some(s) = &pc.check.skip {
+                out.extend(s.when.iter().flat_map(queries_of));
             }
         }
     }

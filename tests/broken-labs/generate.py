@@ -46,6 +46,24 @@ EOF
 
 CHECKS_BLOCK = LAB[LAB.index("    checks:\n      - id: namespace-labelled"):LAB.index("  - id: cleanup")]
 
+PROBE = """      - id: plaintext-refused
+        title: Plaintext from outside the mesh is refused
+        probe:
+          pod:
+            namespace: default
+          http:
+            url: "http://store-front.{{ appNamespace }}/"
+        expect:
+          fails: true
+"""
+
+
+def probe(old, new):
+    """Add the probe check to step onboard, with one mistake in it."""
+    assert old in PROBE, old
+    return [("lab.yaml", "  - id: cleanup\n", PROBE.replace(old, new, 1) + "  - id: cleanup\n")]
+
+
 CASES = {
     "unannotated-write": [("steps/01-onboard.md", None, f"\nRestart the workloads so they get a sidecar:\n\n{FENCE}bash\nkubectl get pods -n {{{{ appNamespace }}}}\nkubectl rollout restart deployment -n {{{{ appNamespace }}}}\n{FENCE}\n")],
     "unknown-field": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    chekcs:\n      - id: namespace-labelled")],
@@ -73,6 +91,12 @@ CASES = {
     "name-mismatch": [("lab.yaml", "name: name-mismatch", "name: istio-lab")],
     "unknown-profile-in-block": [("steps/01-onboard.md", FENCE + "bash solve\n", FENCE + "bash solve profile=kidn\n")],
     "expect-field-for-wrong-kind": [("lab.yaml", "          match:\n            metadata:", "          exitCode: 0\n          match:\n            metadata:")],
+    "probe-unknown-field": probe("          http:\n", "          htpp:\n"),
+    "probe-pod-and-exec": probe("          http:\n", "          exec:\n            namespace: default\n            labels: app=curl\n          http:\n"),
+    "probe-fails-with-status": probe("          fails: true\n", "          fails: true\n          status: 200\n"),
+    "probe-unknown-error-kind": probe("          fails: true\n", "          error: rest\n"),
+    "probe-status-on-resource-check": [("lab.yaml", "          match:\n            metadata:", "          status: 200\n          match:\n            metadata:")],
+    "probe-url-not-http": probe('url: "http://', 'url: "tcp://'),
 }
 
 if __name__ == "__main__":

@@ -204,6 +204,8 @@ async fn replay_istio_aks(profile: Profile) -> Run {
         "--var",
         &istio_version,
         "--use-stand-ins",
+        // Probe pods never run on this server (no kubelet); tests/integration/probes.rs covers them.
+        "--no-probes",
         "--timeout",
         "90s",
         "--command-timeout",

@@ -28,6 +28,7 @@ pub fn info(plan: &Plan) -> RunInfo {
         snapshot: Some("fixtures".into()),
         learner: None,
         started_at: "2026-11-23T10:00:00Z".into(),
+        warnings: Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@ mod harness;
 mod harness_tests;
 mod learner_flow;
 mod learner_state;
+mod probes;
 mod validate;
 mod view_tests;
 mod workflows;

@@ -15,6 +15,7 @@ fn bundled_labs_are_valid() {
         run.stdout
     );
     assert_eq!(labctl(&["validate", "tests/labs-ok/minimal"]).code, 0);
+    assert_eq!(labctl(&["validate", "tests/labs-ok/probes"]).code, 0);
 }
 
 #[test]
