@@ -5,6 +5,7 @@
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
 
 pub mod cli;
+pub mod class;
 pub mod cmd;
 pub mod error;
 pub mod eval;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns the exit code or an `Error`.
 pub mod check;
+pub mod class;
 pub mod grade;
 pub mod learn;
 pub mod list;
