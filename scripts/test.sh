@@ -18,6 +18,8 @@ source scripts/setup.sh
 need kubectl kubernetes-client
 # xmllint validates JUnit output against the XSD in tests/junit/.
 need xmllint libxml2-utils
+# Headless Chromium renders the class report's HTML (tests/integration/class_report.rs).
+need chromium chromium
 kube_binaries
 
 cargo test --locked --all-targets --no-fail-fast "$@"

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bundled;
+mod class_report;
 mod cli;
 mod fixture_states;
 mod fixture_tests;
