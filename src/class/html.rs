@@ -110,7 +110,12 @@ fn room(h: &mut String, r: &ClassReport, s: &Summary) {
         f.learners,
         escape(&f.check)
     );
-    let _ = write!(h, "<div>{}</div>", escape(&f.title));
+    let _ = write!(
+        h,
+        "<div>{} <small>(as seen by {})</small></div>",
+        escape(&f.title),
+        escape(&f.example)
+    );
     match &f.diagnosis {
         Some(d) => {
             let _ = write!(
@@ -157,6 +162,14 @@ fn matrix(h: &mut String, r: &ClassReport) {
     for c in [Cell::Passed, Cell::Failed, Cell::NotReached, Cell::Error, Cell::Unreachable] {
         let _ = write!(h, "<span><i class=\"cell {}\">{}</i>{}</span>", class_of(c), symbol(c), c.label());
     }
+    h.push_str("</div>\n<div class=\"legend\" style=\"margin-top:6px\">Steps: ");
+    let names: Vec<String> = r
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("<b>{}</b> {}", i + 1, escape(&s.id)))
+        .collect();
+    h.push_str(&names.join(" · "));
     h.push_str("</div><br>\n<table id=\"matrix\"><thead><tr><th>Learner</th><th>Progress</th>");
     for (i, st) in r.steps.iter().enumerate() {
         let _ = write!(h, "<th class=\"step\" title=\"{}\">{}</th>", escape(&format!("{} · {}", st.id, st.title)), i + 1);

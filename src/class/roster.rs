@@ -130,6 +130,7 @@ pub fn lint(parsed: Parsed, lab: &Lab, lab_arg: Option<&str>) -> Result<Roster, 
             learners.push(found);
         }
     }
+    l.diags.sort_by_key(|d| (d.line, d.col));
     if l.diags.is_empty() {
         Ok(Roster {
             file: parsed.file.clone(),
@@ -177,7 +178,8 @@ impl Linter<'_> {
                 if p.name != LEARNER_PLACEHOLDER && !names.contains(&p.name.as_str()) {
                     let msg = format!("unknown placeholder `{{{{ {} }}}}`", p.name);
                     let candidates = names.iter().copied().chain([LEARNER_PLACEHOLDER]);
-                    let d = self.at(value, msg).underline_token().suggest(&p.name, candidates);
+                    let d = self.at(value, msg).suggest(&p.name, candidates);
+                    let d = at_placeholder(d, &value.value, &p);
                     self.push(d.help(
                         "a roster value may use `{{ learner }}` (the learner's name) and the lab's variables",
                     ));
@@ -191,7 +193,8 @@ impl Linter<'_> {
         let v = s.value.trim();
         match (v.strip_prefix("~/"), std::env::var_os("HOME")) {
             (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-            _ => self.base.join(v),
+            // `./x` reads better in messages as `<folder>/x`.
+            _ => self.base.join(v.trim_start_matches("./")),
         }
     }
 
@@ -222,7 +225,7 @@ impl Linter<'_> {
         .collect();
         if given.len() != 1 {
             let what = if given.is_empty() {
-                format!("learner `{name}` says where to grade them neither by cluster, kubeconfig nor snapshot")
+                format!("learner `{name}` has no cluster, kubeconfig or snapshot")
             } else {
                 format!("learner `{name}` has both {}", given.join(" and "))
             };
@@ -272,7 +275,7 @@ impl Linter<'_> {
             .any(|(_, v)| mentions_learner(&v.value));
         if uses_name && !dns_label(name) {
             let msg = format!("learner name `{name}` cannot stand in a Kubernetes name");
-            let d = self.at(&ld.name, msg).underline_token();
+            let d = self.at(&ld.name, msg).width(name.chars().count());
             self.push(d.help("`{{ learner }}` puts it into variables such as namespaces: use lowercase letters, digits and `-`"));
         }
         let expand = |m: &SpannedMap<S>| -> Vec<(String, String)> {
@@ -287,6 +290,21 @@ impl Linter<'_> {
             own_variables: expand(&ld.variables),
         })
     }
+}
+
+/// Move the caret from the start of a value to the placeholder in it, when the value is written
+/// on one line (quoted or not).
+fn at_placeholder(mut d: Diagnostic, value: &str, p: &template::Placeholder) -> Diagnostic {
+    let token: String = value.lines().nth(p.line as usize - 1).unwrap_or("").chars().skip(p.col as usize - 1).take(p.len).collect();
+    let found = d.source_line.as_deref().and_then(|line| {
+        let from = line.char_indices().nth(d.col as usize - 1).map_or(0, |(i, _)| i);
+        line[from..].find(&token).map(|i| line[..from + i].chars().count())
+    });
+    if let Some(col) = found {
+        d.col = col as u32 + 1;
+        d.width = token.chars().count();
+    }
+    d
 }
 
 fn mentions_learner(value: &str) -> bool {

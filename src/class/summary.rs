@@ -3,7 +3,7 @@
 //! explain to the room.
 
 use super::report::{ClassReport, LearnerResult};
-use crate::eval::result::Found;
+use crate::eval::result::{CheckResult, Found};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -43,6 +43,8 @@ pub struct TopFailure {
     /// The diagnosis found most often for it, and for how many of them.
     pub diagnosis: Option<Found>,
     pub diagnosed: usize,
+    /// The learner whose failure is shown (texts name their namespaces).
+    pub example: String,
     /// The check's own fix, for when no diagnosis matched.
     pub fix: Option<String>,
 }
@@ -94,38 +96,49 @@ fn passes(l: &LearnerResult, i: usize) -> bool {
     l.cells(i + 1).get(i) == Some(&super::report::Cell::Passed)
 }
 
-/// Counts by key, keeping the first-seen order on ties (the lab's order of checks).
-fn most_common<K: Ord + Clone>(keys: impl Iterator<Item = K>) -> Option<(K, usize)> {
-    let mut counts: BTreeMap<K, (usize, usize)> = BTreeMap::new();
-    for (order, k) in keys.enumerate() {
-        let e = counts.entry(k).or_insert((0, order));
+/// The key seen most often, then the one whose items say most (`weight`), then the first seen
+/// (the lab's order of checks); with its count.
+fn most_common<T, K: Ord + Clone>(
+    items: &[T],
+    key: impl Fn(&T) -> K,
+    weight: impl Fn(&T) -> usize,
+) -> Option<(K, usize)> {
+    let mut counts: BTreeMap<K, (usize, usize, usize)> = BTreeMap::new();
+    for (order, item) in items.iter().enumerate() {
+        let e = counts.entry(key(item)).or_insert((0, 0, usize::MAX - order));
         e.0 += 1;
+        e.1 += weight(item);
     }
     counts
         .into_iter()
-        .max_by(|a, b| (a.1.0).cmp(&b.1.0).then((b.1.1).cmp(&a.1.1)))
-        .map(|(k, (n, _))| (k, n))
+        .max_by_key(|(_, c)| *c)
+        .map(|(k, (n, _, _))| (k, n))
 }
 
 fn top_failure(on: &[&LearnerResult]) -> Option<TopFailure> {
-    let blocking: Vec<_> = on.iter().flat_map(|l| l.blocking()).collect();
-    let (check, learners) = most_common(blocking.iter().map(|c| c.id.clone()))?;
-    let failing: Vec<_> = blocking.iter().filter(|c| c.id == check).collect();
-    let first = failing[0];
-    let diag = most_common(failing.iter().flat_map(|c| c.diagnoses.iter().map(|d| d.id.clone())));
-    let diagnosis = diag.as_ref().and_then(|(id, _)| {
-        failing
-            .iter()
-            .flat_map(|c| &c.diagnoses)
-            .find(|d| &d.id == id)
-            .cloned()
-    });
+    let blocking: Vec<(&str, &CheckResult)> = on
+        .iter()
+        .flat_map(|l| l.blocking().into_iter().map(|c| (l.name.as_str(), c)))
+        .collect();
+    // Of two checks that fail as often, the one with a known cause is the one to explain.
+    let (check, learners) = most_common(&blocking, |(_, c)| c.id.clone(), |(_, c)| c.diagnoses.len())?;
+    let failing: Vec<_> = blocking.iter().filter(|(_, c)| c.id == check).collect();
+    let (_, first) = failing[0];
+    let found: Vec<(&str, &Found)> = failing
+        .iter()
+        .flat_map(|(l, c)| c.diagnoses.iter().map(move |d| (*l, d)))
+        .collect();
+    let diag = most_common(&found, |(_, d)| d.id.clone(), |_| 0);
+    let example = diag
+        .as_ref()
+        .and_then(|(id, _)| found.iter().find(|(_, d)| &d.id == id));
     Some(TopFailure {
         check,
         title: first.title.clone(),
         learners,
-        diagnosis,
+        diagnosis: example.map(|(_, d)| (*d).clone()),
         diagnosed: diag.map_or(0, |(_, n)| n),
+        example: example.map_or(failing[0].0, |(l, _)| l).to_owned(),
         fix: first.fix.clone(),
     })
 }

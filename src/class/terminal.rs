@@ -71,7 +71,12 @@ pub fn whereabouts(l: &LearnerResult, r: &ClassReport) -> String {
     }
     let step = l.current().and_then(|i| r.steps.get(i)).map_or("?", |s| s.id.as_str());
     let blocking = l.blocking();
-    let Some(first) = blocking.first() else {
+    // The first failing check with a known cause says most; else the first failing check.
+    let Some(first) = blocking
+        .iter()
+        .find(|c| !c.diagnoses.is_empty())
+        .or(blocking.first())
+    else {
         return step.to_owned();
     };
     let mut s = format!("{step}: {}", first.id);
@@ -161,7 +166,7 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
             let _ = writeln!(out, "  {}{line}", if j == 0 { "" } else { "  " });
         }
     };
-    para("check", &f.title);
+    para(&format!("check (as seen by {})", f.example), &f.title);
     match &f.diagnosis {
         Some(d) => {
             para(&format!("cause ({} of {})", f.diagnosed, f.learners), &d.cause);

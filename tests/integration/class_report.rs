@@ -289,3 +289,47 @@ fn chromium(args: &[&str], page: &Path) -> String {
     assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+#[test]
+fn every_roster_mistake_is_explained_at_its_place() {
+    for roster in ["tests/class/bad-roster.yaml", "tests/class/typo-roster.yaml"] {
+        let (code, stdout, stderr, _) = labctl(&["class", "report", roster]);
+        assert_eq!(code, 2, "{roster}: {stdout}{stderr}");
+        let name = Path::new(roster).file_stem().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(name, stderr);
+    }
+    let (code, _, stderr, _) = labctl(&["class", "report", "tests/class/aks-snapshots.yaml", "--lab", "other"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no lab named `other`"), "{stderr}");
+}
+
+#[test]
+fn snapshots_are_graded_offline_and_command_checks_are_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("class.json");
+    let (code, stdout, stderr, _) = labctl(&[
+        "class", "report", "tests/class/aks-snapshots.yaml", "--json", json.to_str().unwrap(),
+        "--watch", "1s", "--rounds", "2",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // Not a terminal: each round is printed in turn.
+    assert_eq!(stdout.matches("Class report · ").count(), 2, "{stdout}");
+    assert!(stdout.contains("──── round 2 ────"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let alice = &report["learners"][0];
+    assert_eq!((alice["name"].as_str(), alice["status"].as_str()), (Some("alice"), Some("done")));
+    let skipped: Vec<&Value> = alice["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap())
+        .filter(|c| c["id"] == "addon-revision")
+        .collect();
+    assert!(!skipped.is_empty());
+    for c in skipped {
+        assert_eq!((c["status"].as_str(), c["message"].as_str()), (Some("skipped"), Some("not run in class reports")));
+    }
+    let bob = &report["learners"][1];
+    assert_eq!(bob["status"], "error");
+    assert_eq!(bob["message"], "the snapshot was captured for profile `kind`, not `aks`");
+}
