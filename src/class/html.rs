@@ -25,36 +25,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-const CSS: &str = r#"
-:root{--pass:#1f9d55;--fail:#d64541;--todo:#dfe3e8;--err:#e0a100;--down:#8e44ad;--ink:#1c2430;--mute:#5f6b7a}
-*{box-sizing:border-box}
-body{margin:0;padding:28px 36px;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--ink);background:#f6f8fa}
-h1{margin:0 0 4px;font-size:28px}
-h2{margin:28px 0 10px;font-size:20px}
-.sub{color:var(--mute);margin-bottom:14px}
-.chips span{display:inline-block;margin:0 8px 8px 0;padding:4px 12px;border-radius:999px;background:#fff;border:1px solid #d8dee4;font-weight:600}
-.room{background:#fff8e1;border-left:6px solid var(--err);padding:14px 18px;border-radius:6px;margin:10px 0 6px}
-.room b.big{font-size:19px;display:block;margin-bottom:6px}
-.room code,.details code{background:#0000000d;padding:1px 5px;border-radius:4px}
-pre{white-space:pre-wrap;margin:4px 0;background:#1c2430;color:#e6edf3;padding:8px 10px;border-radius:6px;font-size:14px}
-table{border-collapse:collapse;background:#fff;border-radius:8px;overflow:hidden;box-shadow:0 1px 3px #0002}
-th,td{padding:6px 10px;text-align:left;border-bottom:1px solid #eef1f4;vertical-align:middle}
-th{background:#eef1f4;font-size:13px;text-transform:uppercase;letter-spacing:.03em;color:var(--mute)}
-td.name{font-weight:600;white-space:nowrap}
-td.where{color:var(--mute);font-size:14px;max-width:520px}
-.bar{width:150px;height:14px;background:var(--todo);border-radius:7px;overflow:hidden}
-.bar i{display:block;height:100%;background:var(--pass)}
-.cell{display:inline-block;width:26px;height:26px;border-radius:5px;text-align:center;line-height:26px;color:#fff;font-weight:700;font-size:15px}
-.passed{background:var(--pass)}.failed{background:var(--fail)}.notReached{background:var(--todo);color:#8a94a3}
-.error{background:var(--err)}.unreachable{background:var(--down)}
-th.step{text-align:center;width:34px;padding:6px 2px}
-td.c{text-align:center;padding:4px 2px}
-.legend span{margin-right:16px;font-size:14px}.legend .cell{width:18px;height:18px;line-height:18px;font-size:12px;vertical-align:middle;margin-right:4px}
-.details details{background:#fff;margin:6px 0;padding:8px 12px;border-radius:6px;box-shadow:0 1px 2px #0001}
-.details summary{cursor:pointer;font-weight:600}
-.check{margin:8px 0 4px 8px}.check .k{color:var(--mute);display:inline-block;min-width:76px}
-.fix{margin-left:8px}
-"#;
+/// Inlined into the page: nothing is fetched.
+const CSS: &str = include_str!("report.css");
 
 pub fn class_html(report: &ClassReport) -> String {
     let s = summarize(report);

@@ -8,8 +8,9 @@
 
 use super::fetch::{Fetched, fetch_shared};
 use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
-use super::roster::{Learner, Roster, Source};
-use crate::eval::facts::{CommandFact, Facts};
+use super::prepare::{Prepared, chain, prepare};
+use super::roster::{Roster, Source};
+use super::facts::LearnerFacts;
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
 use crate::report::event::RunInfo;
@@ -17,16 +18,14 @@ use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
 use crate::view::live::FetchOptions;
 use crate::view::objects::FetchError;
-use crate::view::query::{Query, queries};
-use crate::view::snapshot::{now_rfc3339, read_snapshot};
+use crate::view::query::Query;
+use crate::view::snapshot::now_rfc3339;
 use futures::StreamExt;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Why command checks are skipped in a class report.
-pub const NOT_RUN: &str = "not run in class reports";
+pub use super::facts::NOT_RUN;
 
 #[derive(Debug, Clone)]
 pub struct ClassOptions {
@@ -48,15 +47,6 @@ pub struct RunStats {
     pub widened: usize,
     pub fetch: Duration,
     pub grade: Duration,
-}
-
-/// A learner ready to grade, or the reason they cannot be.
-struct Prepared<'r> {
-    learner: &'r Learner,
-    source: String,
-    plan: Result<(Plan, BTreeSet<Query>, Option<PathBuf>), String>,
-    /// For snapshot learners: what the snapshot holds.
-    snapshot: Option<Fetched>,
 }
 
 /// The profile the class is graded with.
@@ -121,14 +111,27 @@ pub fn grade_class(
         fetch: fetch_started.elapsed(),
         ..RunStats::default()
     };
-    let mut by_learner: BTreeMap<usize, (&str, &Fetched)> = BTreeMap::new();
+    // On a shared cluster, the namespaces any of its learners query (see `facts`).
+    let namespaces: Vec<Option<BTreeSet<String>>> = fetched
+        .iter()
+        .map(|(members, _)| {
+            (members.len() > 1).then(|| {
+                members
+                    .iter()
+                    .filter_map(|i| prepared[*i].plan.as_ref().ok())
+                    .flat_map(|(_, q, _)| q.iter().filter_map(|q| q.namespace.clone()))
+                    .collect()
+            })
+        })
+        .collect();
+    let mut by_learner: BTreeMap<usize, Live> = BTreeMap::new();
     let mut failed: BTreeMap<usize, &str> = BTreeMap::new();
-    for (members, res) in &fetched {
+    for ((members, res), shared) in fetched.iter().zip(&namespaces) {
         match res {
             Ok((context, f)) => {
                 stats.lists += f.lists;
                 stats.widened += f.widened;
-                by_learner.extend(members.iter().map(|i| (*i, (context.as_str(), f))));
+                by_learner.extend(members.iter().map(|i| (*i, (context.as_str(), f, shared.as_ref()))));
             }
             Err(message) => failed.extend(members.iter().map(|i| (*i, message.as_str()))),
         }
@@ -180,53 +183,6 @@ pub fn grade_class(
     Ok((report, stats))
 }
 
-fn describe(source: &Source) -> String {
-    let file = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
-    match source {
-        Source::Cluster { shared: Some(name), .. } => format!("cluster {name}"),
-        Source::Cluster { kubeconfig, context, .. } => {
-            let mut s = kubeconfig.as_ref().map_or_else(|| "kubeconfig".to_owned(), |k| format!("kubeconfig {}", file(k)));
-            if let Some(c) = context {
-                s.push_str(&format!(" ({c})"));
-            }
-            s
-        }
-        Source::Snapshot(p) => format!("snapshot {}", file(p)),
-    }
-}
-
-/// The learner's plan (variables layered as the roster docs say) and the queries it needs.
-fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'r> {
-    let mut snapshot = None;
-    let plan = (|| {
-        let mut vars = learner.variables.clone();
-        let mut snap_path = None;
-        if let Source::Snapshot(path) = &learner.source {
-            let snap = read_snapshot(path).map_err(|e| chain(&e))?;
-            if snap.lab != lab.name {
-                return Err(format!("the snapshot is of lab `{}`, not `{}`", snap.lab, lab.name));
-            }
-            if snap.profile != profile {
-                return Err(format!("the snapshot was captured for profile `{}`, not `{profile}`", snap.profile));
-            }
-            vars.extend(snap.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
-            snapshot = Some(Fetched::from_set(snap.to_object_set()));
-            snap_path = Some(path.clone());
-        }
-        vars.extend(learner.own_variables.iter().cloned());
-        let mut plan = Plan::new(lab, Some(profile), &vars).map_err(|e| e.to_string())?;
-        plan.steps.retain(|s| s.step_type != StepType::Cleanup);
-        let q = queries(&plan, None);
-        Ok((plan, q, snap_path))
-    })();
-    Prepared {
-        learner,
-        source: describe(&learner.source),
-        plan,
-        snapshot,
-    }
-}
-
 async fn fetch_group(
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
@@ -246,26 +202,18 @@ async fn fetch_group(
     Ok((conn.context_name, fetched))
 }
 
-/// Facts from fetched objects; commands are not run (see the module docs).
-struct ClassFacts<'a>(&'a Fetched);
+/// A learner's cluster: its context name, what was fetched, and the namespaces of all learners
+/// on it when it is shared.
+type Live<'a> = (&'a str, &'a Fetched, Option<&'a BTreeSet<String>>);
 
-impl Facts for ClassFacts<'_> {
-    fn list(&self, query: &Query) -> Result<&[Value], FetchError> {
-        self.0.get(query)
-    }
-    fn run(&self, _: &crate::spec::lab::Command) -> CommandFact {
-        CommandFact::Unavailable(NOT_RUN.to_owned())
-    }
-}
-
-fn grade_one(p: &Prepared, live: Option<(&str, &Fetched)>, started_at: &str) -> Outcome {
+fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     let (plan, queries, snap_path) = match &p.plan {
         Ok(x) => x,
         Err(message) => return Outcome::Error { message: message.clone() },
     };
-    let (context, fetched) = match (live, &p.snapshot) {
-        (Some((c, f)), _) => (Some(c.to_owned()), f),
-        (None, Some(f)) => (None, f),
+    let (context, fetched, shared) = match (live, &p.snapshot) {
+        (Some((c, f, shared)), _) => (Some(c.to_owned()), f, shared),
+        (None, Some(f)) => (None, f, None),
         (None, None) => return Outcome::Error { message: "nothing was fetched".into() },
     };
     match fetched.fatal(queries) {
@@ -283,19 +231,9 @@ fn grade_one(p: &Prepared, live: Option<(&str, &Fetched)>, started_at: &str) -> 
         learner: Some(p.learner.name.clone()),
         started_at: started_at.to_owned(),
     };
-    match grade(plan, None, &ClassFacts(fetched), info, &mut []) {
+    let facts = LearnerFacts::new(fetched, queries, shared);
+    match grade(plan, None, &facts, info, &mut []) {
         Ok(report) => Outcome::Graded { report },
         Err(e) => Outcome::Error { message: e.to_string() },
     }
-}
-
-/// An error and its causes on one line (never credentials: see `view::connect`).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(&format!(": {s}"));
-        cur = s.source();
-    }
-    out
 }

@@ -2,6 +2,7 @@
 //! processes — the `labctl` binary and, where a cluster is needed, a real kube-apiserver + etcd.
 
 mod bench;
+mod bench_class;
 mod bundled;
 mod class_report;
 mod cli;
