@@ -57,6 +57,11 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
         vars.extend(learner.own_variables.iter().cloned());
         let mut plan = Plan::new(lab, Some(profile), &vars).map_err(|e| e.to_string())?;
         plan.steps.retain(|s| s.step_type != StepType::Cleanup);
+        // Instructions, code blocks and hints are for the learner's terminal, not for grading:
+        // 200 copies of them would be most of a class report's plans.
+        for s in &mut plan.steps {
+            (s.markdown, s.blocks, s.hints) = (String::new(), Vec::new(), Vec::new());
+        }
         let q = queries(&plan, None);
         Ok((plan, q, snap_path))
     })();

@@ -75,15 +75,22 @@ pub fn grade_class(
             title: s.title.clone(),
         })
         .collect();
-    let prepared: Vec<Prepared> = roster
+    // Snapshot learners are prepared by the grading threads, one at a time each: their objects
+    // are theirs alone, and need not all be in memory at once.
+    let profile = class_plan.profile.as_str();
+    let prepared: Vec<Option<Prepared>> = roster
         .learners
         .iter()
-        .map(|l| prepare(lab, &class_plan.profile, l))
+        .map(|l| match l.source {
+            Source::Snapshot(_) => None,
+            Source::Cluster { .. } => Some(prepare(lab, profile, l)),
+        })
         .collect();
 
     // One fetch per connection: learners with the same kubeconfig and context share it.
     let mut groups: BTreeMap<(Option<PathBuf>, Option<String>), Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
+        let Some(p) = p else { continue };
         if let (Source::Cluster { kubeconfig, context, .. }, Ok(_)) = (&p.learner.source, &p.plan) {
             groups.entry((kubeconfig.clone(), context.clone())).or_default().push(i);
         }
@@ -94,7 +101,7 @@ pub fn grade_class(
             .map(|((kubeconfig, context), members)| {
                 let wanted: BTreeSet<Query> = members
                     .iter()
-                    .filter_map(|i| prepared[*i].plan.as_ref().ok())
+                    .filter_map(|i| prepared[*i].as_ref()?.plan.as_ref().ok())
                     .flat_map(|(_, q, _)| q.iter().cloned())
                     .collect();
                 let widen = opts.cluster_wide_lists && members.len() > 1;
@@ -118,7 +125,7 @@ pub fn grade_class(
             (members.len() > 1).then(|| {
                 members
                     .iter()
-                    .filter_map(|i| prepared[*i].plan.as_ref().ok())
+                    .filter_map(|i| prepared[*i].as_ref()?.plan.as_ref().ok())
                     .flat_map(|(_, q, _)| q.iter().filter_map(|q| q.namespace.clone()))
                     .collect()
             })
@@ -152,6 +159,14 @@ pub fn grade_class(
                         .enumerate()
                         .map(|(j, p)| {
                             let i = c * chunk + j;
+                            let later;
+                            let p = match p {
+                                Some(p) => p,
+                                None => {
+                                    later = prepare(lab, profile, &roster.learners[i]);
+                                    &later
+                                }
+                            };
                             let live = by_learner.get(&i).copied();
                             let outcome = match failed.get(&i) {
                                 Some(m) => Outcome::Error { message: (*m).to_owned() },
