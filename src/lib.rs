@@ -4,8 +4,8 @@
 //! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
 
-pub mod cli;
 pub mod class;
+pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod eval;

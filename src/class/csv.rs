@@ -13,7 +13,10 @@ pub fn class_csv(report: &ClassReport) -> String {
     head.push("details");
     let mut out = row(head.iter().copied());
     for l in &report.learners {
-        let current = l.current().and_then(|i| report.steps.get(i)).map_or("", |s| s.id.as_str());
+        let current = l
+            .current()
+            .and_then(|i| report.steps.get(i))
+            .map_or("", |s| s.id.as_str());
         let score = l.score().to_string();
         let total = n.to_string();
         let cells: Vec<&str> = l.cells(n).into_iter().map(|c| c.label()).collect();

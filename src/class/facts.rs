@@ -25,10 +25,17 @@ pub struct LearnerFacts<'a> {
 
 impl<'a> LearnerFacts<'a> {
     /// `shared`: every namespace the learners on this cluster query, when there are several.
-    pub fn new(fetched: &'a Fetched, queries: &BTreeSet<Query>, shared: Option<&BTreeSet<String>>) -> Self {
+    pub fn new(
+        fetched: &'a Fetched,
+        queries: &BTreeSet<Query>,
+        shared: Option<&BTreeSet<String>>,
+    ) -> Self {
         let mut own = BTreeMap::new();
         if let Some(all) = shared {
-            let mine: BTreeSet<&str> = queries.iter().filter_map(|q| q.namespace.as_deref()).collect();
+            let mine: BTreeSet<&str> = queries
+                .iter()
+                .filter_map(|q| q.namespace.as_deref())
+                .collect();
             let foreign = |ns: &str| all.contains(ns) && !mine.contains(ns);
             for q in queries.iter().filter(|q| q.namespace.is_none()) {
                 let Ok(items) = fetched.get(q) else { continue };
@@ -39,7 +46,9 @@ impl<'a> LearnerFacts<'a> {
                         match meta["namespace"].as_str() {
                             Some(ns) => !foreign(ns),
                             // Cluster-scoped: a Namespace object is another learner's if its name is.
-                            None if q.kind == "Namespace" => !foreign(meta["name"].as_str().unwrap_or("")),
+                            None if q.kind == "Namespace" => {
+                                !foreign(meta["name"].as_str().unwrap_or(""))
+                            }
                             None => true,
                         }
                     })
@@ -71,28 +80,63 @@ mod tests {
     use serde_json::json;
 
     fn q(kind: &str, ns: Option<&str>) -> Query {
-        Query { api_version: "v1".into(), kind: kind.into(), namespace: ns.map(str::to_owned) }
+        Query {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: ns.map(str::to_owned),
+        }
     }
 
     #[test]
     fn other_learners_namespaces_are_invisible() {
         let mut set = ObjectSet::default();
         let deploy = |ns: &str| json!({"metadata": {"namespace": ns, "name": "store-front"}});
-        set.insert(q("Deployment", None), Ok(vec![deploy("kube-system"), deploy("pets-a"), deploy("pets-b")]));
+        set.insert(
+            q("Deployment", None),
+            Ok(vec![
+                deploy("kube-system"),
+                deploy("pets-a"),
+                deploy("pets-b"),
+            ]),
+        );
         let ns = |n: &str| json!({"metadata": {"name": n}});
-        set.insert(q("Namespace", None), Ok(vec![ns("kube-system"), ns("pets-a"), ns("pets-b")]));
+        set.insert(
+            q("Namespace", None),
+            Ok(vec![ns("kube-system"), ns("pets-a"), ns("pets-b")]),
+        );
         let fetched = Fetched::from_set(set);
-        let mine: BTreeSet<Query> = [q("Deployment", None), q("Namespace", None), q("Pod", Some("pets-a"))].into();
+        let mine: BTreeSet<Query> = [
+            q("Deployment", None),
+            q("Namespace", None),
+            q("Pod", Some("pets-a")),
+        ]
+        .into();
         let all: BTreeSet<String> = ["pets-a".to_owned(), "pets-b".to_owned()].into();
         let facts = LearnerFacts::new(&fetched, &mine, Some(&all));
         let names = |kind: &str| -> Vec<String> {
-            facts.list(&q(kind, None)).unwrap().iter().map(|o| format!("{}/{}", o["metadata"]["namespace"].as_str().unwrap_or(""), o["metadata"]["name"].as_str().unwrap())).collect()
+            facts
+                .list(&q(kind, None))
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{}",
+                        o["metadata"]["namespace"].as_str().unwrap_or(""),
+                        o["metadata"]["name"].as_str().unwrap()
+                    )
+                })
+                .collect()
         };
-        assert_eq!(names("Deployment"), ["kube-system/store-front", "pets-a/store-front"]);
+        assert_eq!(
+            names("Deployment"),
+            ["kube-system/store-front", "pets-a/store-front"]
+        );
         assert_eq!(names("Namespace"), ["/kube-system", "/pets-a"]);
         // Alone on a cluster, a learner sees everything.
         let alone = LearnerFacts::new(&fetched, &mine, None);
         assert_eq!(alone.list(&q("Deployment", None)).unwrap().len(), 3);
-        assert!(matches!(alone.run(&crate::spec::lab::Command { run: "true".into(), timeout: std::time::Duration::from_secs(1) }), CommandFact::Unavailable(r) if r == NOT_RUN));
+        assert!(
+            matches!(alone.run(&crate::spec::lab::Command { run: "true".into(), timeout: std::time::Duration::from_secs(1) }), CommandFact::Unavailable(r) if r == NOT_RUN)
+        );
     }
 }

@@ -193,14 +193,22 @@ mod tests {
         assert_eq!(namespace_range(&items, "a"), 0..1);
         assert_eq!(namespace_range(&items, "b"), 1..3);
         assert_eq!(namespace_range(&items, "zz"), 4..4);
-        let nodes = vec![json!({"metadata": {"name": "n1"}}), json!({"metadata": {"name": "n2"}})];
+        let nodes = vec![
+            json!({"metadata": {"name": "n1"}}),
+            json!({"metadata": {"name": "n2"}}),
+        ];
         assert_eq!(namespace_range(&nodes, "a"), 0..2);
 
         let mut set = ObjectSet::default();
         set.insert(q(None), Ok(items));
         let mut f = Fetched::from_set(set);
         f.views.insert(q(Some("b")), (q(None), 1..3));
-        let names: Vec<&str> = f.get(&q(Some("b"))).unwrap().iter().map(|v| v["metadata"]["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = f
+            .get(&q(Some("b")))
+            .unwrap()
+            .iter()
+            .map(|v| v["metadata"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["1", "2"]);
         assert_eq!(f.get(&q(None)).unwrap().len(), 4);
         assert_eq!(f.get(&q(Some("x"))), Err(FetchError::NotInSnapshot));
@@ -208,7 +216,9 @@ mod tests {
 
     #[test]
     fn fatal_only_when_nothing_answered() {
-        let down = FetchError::Unreachable { message: "refused".into() };
+        let down = FetchError::Unreachable {
+            message: "refused".into(),
+        };
         let mut set = ObjectSet::default();
         set.insert(q(Some("a")), Err(down.clone()));
         set.insert(q(Some("b")), Err(down.clone()));

@@ -58,20 +58,38 @@ pub fn class_html(report: &ClassReport) -> String {
 }
 
 fn chips(h: &mut String, s: &Summary) {
-    let _ = write!(h, "<div class=\"chips\"><span id=\"count-learners\">{} learners</span>", s.learners);
-    let _ = write!(h, "<span>{} graded</span><span>{} finished</span>", s.graded, s.done);
+    let _ = write!(
+        h,
+        "<div class=\"chips\"><span id=\"count-learners\">{} learners</span>",
+        s.learners
+    );
+    let _ = write!(
+        h,
+        "<span>{} graded</span><span>{} finished</span>",
+        s.graded, s.done
+    );
     if s.unreachable > 0 {
-        let _ = write!(h, "<span style=\"color:var(--down)\">{} unreachable</span>", s.unreachable);
+        let _ = write!(
+            h,
+            "<span style=\"color:var(--down)\">{} unreachable</span>",
+            s.unreachable
+        );
     }
     if s.errors > 0 {
-        let _ = write!(h, "<span style=\"color:#a77700\">{} could not be graded</span>", s.errors);
+        let _ = write!(
+            h,
+            "<span style=\"color:#a77700\">{} could not be graded</span>",
+            s.errors
+        );
     }
     h.push_str("</div>\n");
 }
 
 fn room(h: &mut String, r: &ClassReport, s: &Summary) {
     let Some(i) = s.headline else { return };
-    let Some(f) = &s.steps[i].top_failure else { return };
+    let Some(f) = &s.steps[i].top_failure else {
+        return;
+    };
     let _ = write!(
         h,
         "<div class=\"room\" id=\"explain\"><b class=\"big\">To explain to the room: {} of {} learners are on step {} “{}”; {} fail <code>{}</code></b>",
@@ -131,8 +149,20 @@ fn class_of(c: Cell) -> &'static str {
 fn matrix(h: &mut String, r: &ClassReport) {
     let n = r.steps.len();
     h.push_str("<h2>Learners</h2>\n<div class=\"legend\">");
-    for c in [Cell::Passed, Cell::Failed, Cell::NotReached, Cell::Error, Cell::Unreachable] {
-        let _ = write!(h, "<span><i class=\"cell {}\">{}</i>{}</span>", class_of(c), symbol(c), c.label());
+    for c in [
+        Cell::Passed,
+        Cell::Failed,
+        Cell::NotReached,
+        Cell::Error,
+        Cell::Unreachable,
+    ] {
+        let _ = write!(
+            h,
+            "<span><i class=\"cell {}\">{}</i>{}</span>",
+            class_of(c),
+            symbol(c),
+            c.label()
+        );
     }
     h.push_str("</div>\n<div class=\"legend\" style=\"margin-top:6px\">Steps: ");
     let names: Vec<String> = r
@@ -144,11 +174,16 @@ fn matrix(h: &mut String, r: &ClassReport) {
     h.push_str(&names.join(" · "));
     h.push_str("</div><br>\n<table id=\"matrix\"><thead><tr><th>Learner</th><th>Progress</th>");
     for (i, st) in r.steps.iter().enumerate() {
-        let _ = write!(h, "<th class=\"step\" title=\"{}\">{}</th>", escape(&format!("{} · {}", st.id, st.title)), i + 1);
+        let _ = write!(
+            h,
+            "<th class=\"step\" title=\"{}\">{}</th>",
+            escape(&format!("{} · {}", st.id, st.title)),
+            i + 1
+        );
     }
     h.push_str("<th>Score</th><th>Where</th></tr></thead><tbody>\n");
     for l in &r.learners {
-        let pct = if n == 0 { 0 } else { l.progress() * 100 / n };
+        let pct = l.progress() * 100 / n.max(1);
         let _ = write!(
             h,
             "<tr class=\"learner\" data-learner=\"{}\" data-progress=\"{}\"><td class=\"name\" title=\"{}\">{}</td><td><div class=\"bar\" title=\"{pct}%\"><i style=\"width:{pct}%\"></i></div></td>",
@@ -171,7 +206,11 @@ fn matrix(h: &mut String, r: &ClassReport) {
             Some(_) => format!("{}/{n}", l.score()),
             None => "–".into(),
         };
-        let _ = writeln!(h, "<td>{score}</td><td class=\"where\">{}</td></tr>", escape(&whereabouts(l, r)));
+        let _ = writeln!(
+            h,
+            "<td>{score}</td><td class=\"where\">{}</td></tr>",
+            escape(&whereabouts(l, r))
+        );
     }
     h.push_str("</tbody></table>\n");
 }
@@ -179,11 +218,15 @@ fn matrix(h: &mut String, r: &ClassReport) {
 fn steps(h: &mut String, r: &ClassReport, s: &Summary) {
     h.push_str("<h2>Steps</h2>\n<table id=\"steps\"><thead><tr><th>#</th><th>Step</th><th>Finished</th><th></th><th>On it now</th><th>Most common failure there</th></tr></thead><tbody>\n");
     for (i, st) in s.steps.iter().enumerate() {
-        let pct = if s.learners == 0 { 0 } else { st.finished * 100 / s.learners };
+        let pct = st.finished * 100 / s.learners.max(1);
         let failure = match &st.top_failure {
             None => String::new(),
             Some(f) => {
-                let mut t = format!("<code>{}</code> ({} learners)", escape(&f.check), f.learners);
+                let mut t = format!(
+                    "<code>{}</code> ({} learners)",
+                    escape(&f.check),
+                    f.learners
+                );
                 if let Some(d) = &f.diagnosis {
                     let _ = write!(t, " — {} ({}×)", escape(&d.cause), f.diagnosed);
                 }
@@ -205,12 +248,27 @@ fn steps(h: &mut String, r: &ClassReport, s: &Summary) {
 }
 
 fn learner_details(h: &mut String, r: &ClassReport, l: &LearnerResult) {
-    let _ = write!(h, "<details><summary>{} — {}</summary>", escape(&l.name), escape(&whereabouts(l, r)));
+    let _ = write!(
+        h,
+        "<details><summary>{} — {}</summary>",
+        escape(&l.name),
+        escape(&whereabouts(l, r))
+    );
     if let Some(p) = l.problem() {
-        let _ = write!(h, "<div class=\"check\">{} ({})</div>", escape(p), escape(&l.source));
+        let _ = write!(
+            h,
+            "<div class=\"check\">{} ({})</div>",
+            escape(p),
+            escape(&l.source)
+        );
     }
     for c in l.blocking() {
-        let _ = write!(h, "<div class=\"check\"><b>{}</b> <code>{}</code>", escape(&c.title), escape(&c.id));
+        let _ = write!(
+            h,
+            "<div class=\"check\"><b>{}</b> <code>{}</code>",
+            escape(&c.title),
+            escape(&c.id)
+        );
         for (k, v) in [("expected", &c.expected), ("actual", &c.actual)] {
             if !v.is_empty() {
                 let _ = write!(h, "<div><span class=\"k\">{k}</span> {}</div>", escape(v));
@@ -220,12 +278,21 @@ fn learner_details(h: &mut String, r: &ClassReport, l: &LearnerResult) {
             let _ = write!(h, "<div><span class=\"k\">note</span> {}</div>", escape(m));
         }
         for d in &c.diagnoses {
-            let _ = write!(h, "<div><span class=\"k\">cause</span> {}</div><div class=\"fix\"><pre>{}</pre></div>", escape(&d.cause), escape(d.fix.trim()));
+            let _ = write!(
+                h,
+                "<div><span class=\"k\">cause</span> {}</div><div class=\"fix\"><pre>{}</pre></div>",
+                escape(&d.cause),
+                escape(d.fix.trim())
+            );
         }
         if c.diagnoses.is_empty()
             && let Some(fix) = &c.fix
         {
-            let _ = write!(h, "<div class=\"fix\"><pre>{}</pre></div>", escape(fix.trim()));
+            let _ = write!(
+                h,
+                "<div class=\"fix\"><pre>{}</pre></div>",
+                escape(fix.trim())
+            );
         }
         h.push_str("</div>");
     }
@@ -260,6 +327,9 @@ mod tests {
             assert!(!outside_text.contains(external), "{external} in the page");
         }
         assert!(html.contains("id=\"explain\""));
-        assert_eq!(escape("<a href='x'>\"&\"</a>\u{7}"), "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href='x'>\"&\"</a>\u{7}"),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
     }
 }

@@ -57,13 +57,32 @@ mod tests {
     fn rows_summary_and_full_reports() {
         let v: Value = serde_json::from_str(&class_json(&sample())).unwrap();
         assert_eq!(v["learners"].as_array().unwrap().len(), 6);
-        let bob = v["learners"].as_array().unwrap().iter().find(|l| l["name"] == "bob").unwrap();
+        let bob = v["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "bob")
+            .unwrap();
         assert_eq!(bob["cells"], json!(["passed", "failed", "notReached"]));
-        assert_eq!((bob["status"].as_str(), bob["currentStep"].as_str()), (Some("inProgress"), Some("s2")));
-        assert_eq!(bob["steps"][1]["checks"][0]["diagnoses"][0]["id"], "injection-label-ignored");
-        let erin = v["learners"].as_array().unwrap().iter().find(|l| l["name"] == "erin").unwrap();
+        assert_eq!(
+            (bob["status"].as_str(), bob["currentStep"].as_str()),
+            (Some("inProgress"), Some("s2"))
+        );
+        assert_eq!(
+            bob["steps"][1]["checks"][0]["diagnoses"][0]["id"],
+            "injection-label-ignored"
+        );
+        let erin = v["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "erin")
+            .unwrap();
         assert_eq!(erin["status"], "unreachable");
         assert!(erin.get("steps").is_none());
-        assert_eq!(v["summary"]["steps"][1]["topFailure"]["check"], "namespace-rev-label");
+        assert_eq!(
+            v["summary"]["steps"][1]["topFailure"]["check"],
+            "namespace-rev-label"
+        );
     }
 }

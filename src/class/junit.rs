@@ -6,7 +6,9 @@
 
 use super::report::{Cell, ClassReport, LearnerResult};
 use crate::report::collect::plain_text;
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+};
 use std::fmt::Write as _;
 
 pub fn class_junit(report: &ClassReport) -> String {
@@ -42,7 +44,11 @@ fn suite(report: &ClassReport, l: &LearnerResult) -> TestSuite {
                 s
             }
             Cell::Failed | Cell::Error => {
-                let kind = if cell == Cell::Failed { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                let kind = if cell == Cell::Failed {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
                 let mut s = TestCaseStatus::non_success(kind);
                 let blocking = l.blocking();
                 let ids: Vec<&str> = blocking.iter().map(|c| c.id.as_str()).collect();
@@ -86,7 +92,12 @@ fn text(s: &str) -> XmlString {
 }
 
 fn attr(s: &str) -> XmlString {
-    XmlString::new(plain_text(s).split_whitespace().collect::<Vec<_>>().join(" "))
+    XmlString::new(
+        plain_text(s)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::fetch::Fetched;
 use super::roster::{Learner, Source};
 use crate::plan::resolve::Plan;
 use crate::spec::lab::{Lab, StepType};
+pub(crate) use crate::view::live::chain;
 use crate::view::query::{Query, queries};
 use crate::view::snapshot::read_snapshot;
 use std::collections::BTreeSet;
@@ -22,11 +23,25 @@ pub struct Prepared<'r> {
 }
 
 fn describe(source: &Source) -> String {
-    let file = |p: &PathBuf| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file = |p: &PathBuf| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
     match source {
-        Source::Cluster { shared: Some(name), .. } => format!("cluster {name}"),
-        Source::Cluster { kubeconfig, context, .. } => {
-            let mut s = kubeconfig.as_ref().map_or_else(|| "kubeconfig".to_owned(), |k| format!("kubeconfig {}", file(k)));
+        Source::Cluster {
+            shared: Some(name), ..
+        } => format!("cluster {name}"),
+        Source::Cluster {
+            kubeconfig,
+            context,
+            ..
+        } => {
+            let mut s = kubeconfig.as_ref().map_or_else(
+                || "kubeconfig".to_owned(),
+                |k| format!("kubeconfig {}", file(k)),
+            );
             if let Some(c) = context {
                 s.push_str(&format!(" ({c})"));
             }
@@ -45,10 +60,16 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
         if let Source::Snapshot(path) = &learner.source {
             let snap = read_snapshot(path).map_err(|e| chain(&e))?;
             if snap.lab != lab.name {
-                return Err(format!("the snapshot is of lab `{}`, not `{}`", snap.lab, lab.name));
+                return Err(format!(
+                    "the snapshot is of lab `{}`, not `{}`",
+                    snap.lab, lab.name
+                ));
             }
             if snap.profile != profile {
-                return Err(format!("the snapshot was captured for profile `{}`, not `{profile}`", snap.profile));
+                return Err(format!(
+                    "the snapshot was captured for profile `{}`, not `{profile}`",
+                    snap.profile
+                ));
             }
             vars.extend(snap.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
             snapshot = Some(Fetched::from_set(snap.to_object_set()));
@@ -71,15 +92,4 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
         plan,
         snapshot,
     }
-}
-
-/// An error and its causes on one line (never credentials: see `view::connect`).
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        out.push_str(&format!(": {s}"));
-        cur = s.source();
-    }
-    out
 }

@@ -49,11 +49,17 @@ pub struct LearnerResult {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum Outcome {
-    Graded { report: GradeReport },
+    Graded {
+        report: Box<GradeReport>,
+    },
     /// Nothing could be read: the cluster did not answer or rejected the credentials.
-    Unreachable { message: String },
+    Unreachable {
+        message: String,
+    },
     /// Could not be graded for another reason (bad kubeconfig, snapshot of another lab, ...).
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// One cell of the learner × step matrix.
@@ -87,7 +93,7 @@ fn finished(status: Status) -> bool {
 impl LearnerResult {
     pub fn report(&self) -> Option<&GradeReport> {
         match &self.outcome {
-            Outcome::Graded { report } => Some(report),
+            Outcome::Graded { report } => Some(report.as_ref()),
             _ => None,
         }
     }
@@ -95,7 +101,10 @@ impl LearnerResult {
     /// Index of the first unfinished step; `None` when graded and every step is finished, or
     /// when not graded at all.
     pub fn current(&self) -> Option<usize> {
-        self.report()?.steps.iter().position(|s| !finished(s.status))
+        self.report()?
+            .steps
+            .iter()
+            .position(|s| !finished(s.status))
     }
 
     /// Steps finished before the first unfinished one (all of them when done).
@@ -197,7 +206,7 @@ pub(crate) mod tests {
             name: name.into(),
             source: "cluster test".into(),
             outcome: Outcome::Graded {
-                report: GradeReport {
+                report: Box::new(GradeReport {
                     info: RunInfo {
                         lab: "lab".into(),
                         title: "Lab".into(),
@@ -211,7 +220,7 @@ pub(crate) mod tests {
                     status: Status::Failed,
                     duration: Duration::ZERO,
                     steps,
-                },
+                }),
             },
         }
     }
@@ -236,7 +245,34 @@ pub(crate) mod tests {
                 });
             }
         }
-        let mut r = ClassReport {
+        let mut r = class(vec![
+            graded("alice", &[P, P, P]),
+            stuck,
+            stuck2,
+            graded("dan", &[E, F, F]),
+            LearnerResult {
+                name: "erin".into(),
+                source: "kubeconfig erin.yaml (kind-erin)".into(),
+                outcome: Outcome::Unreachable {
+                    message: "cluster unreachable: connection refused at https://127.0.0.1:1"
+                        .into(),
+                },
+            },
+            LearnerResult {
+                name: "frank".into(),
+                source: "snapshot frank.json".into(),
+                outcome: Outcome::Error {
+                    message: "the snapshot is of lab `other`, not `istio-aks`".into(),
+                },
+            },
+        ]);
+        r.sort();
+        r
+    }
+
+    /// A three-step class of these learners.
+    pub fn class(learners: Vec<LearnerResult>) -> ClassReport {
+        ClassReport {
             lab: "istio-aks".into(),
             title: "Istio service mesh add-on on AKS".into(),
             profile: "kind".into(),
@@ -248,29 +284,8 @@ pub(crate) mod tests {
                     title: format!("Step {i}"),
                 })
                 .collect(),
-            learners: vec![
-                graded("alice", &[P, P, P]),
-                stuck,
-                stuck2,
-                graded("dan", &[E, F, F]),
-                LearnerResult {
-                    name: "erin".into(),
-                    source: "kubeconfig erin.yaml (kind-erin)".into(),
-                    outcome: Outcome::Unreachable {
-                        message: "cluster unreachable: connection refused at https://127.0.0.1:1".into(),
-                    },
-                },
-                LearnerResult {
-                    name: "frank".into(),
-                    source: "snapshot frank.json".into(),
-                    outcome: Outcome::Error {
-                        message: "the snapshot is of lab `other`, not `istio-aks`".into(),
-                    },
-                },
-            ],
-        };
-        r.sort();
-        r
+            learners,
+        }
     }
 
     #[test]
@@ -293,7 +308,10 @@ pub(crate) mod tests {
             },
         };
         assert_eq!(down.cells(2), [Unreachable, Unreachable]);
-        assert_eq!((down.progress(), down.score(), down.is_done()), (0, 0, false));
+        assert_eq!(
+            (down.progress(), down.score(), down.is_done()),
+            (0, 0, false)
+        );
     }
 
     #[test]

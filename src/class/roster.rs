@@ -97,7 +97,10 @@ pub fn lint(parsed: Parsed, lab: &Lab, lab_arg: Option<&str>) -> Result<Roster, 
     {
         let names: Vec<&str> = lab.profiles.iter().map(|x| x.name.as_str()).collect();
         let msg = format!("lab `{}` has no profile `{}`", lab.name, p.value);
-        let diag = l.at(p, msg).underline_token().suggest(&p.value, names.clone());
+        let diag = l
+            .at(p, msg)
+            .underline_token()
+            .suggest(&p.value, names.clone());
         l.push(diag.help(format!("profiles: {}", names.join(", "))));
     }
     l.variables(&d.variables);
@@ -107,7 +110,10 @@ pub fn lint(parsed: Parsed, lab: &Lab, lab_arg: Option<&str>) -> Result<Roster, 
             l.file_exists(k, "kubeconfig");
         }
         if cluster.value.kubeconfig.is_none() && cluster.value.context.is_none() {
-            let msg = format!("cluster `{}` names neither a kubeconfig nor a context", name.value);
+            let msg = format!(
+                "cluster `{}` names neither a kubeconfig nor a context",
+                name.value
+            );
             l.push(l.at(name, msg).underline_token().help(
                 "give `kubeconfig:` (a file) and/or `context:` (a context of $KUBECONFIG or ~/.kube/config)",
             ));
@@ -171,7 +177,10 @@ impl Linter<'_> {
         for (key, value) in &vars.0 {
             if !names.contains(&key.value.as_str()) {
                 let msg = format!("lab `{}` has no variable `{}`", self.lab.name, key.value);
-                let d = self.at(key, msg).underline_token().suggest(&key.value, names.clone());
+                let d = self
+                    .at(key, msg)
+                    .underline_token()
+                    .suggest(&key.value, names.clone());
                 self.push(d.help(format!("variables: {}", names.join(", "))));
             }
             for p in template::placeholders(&value.value) {
@@ -234,17 +243,27 @@ impl Linter<'_> {
             return None;
         }
         if let (Some(c), None) = (&ld.context, &ld.kubeconfig) {
-            let d = self.at(c, "`context` goes with `kubeconfig`").underline_token();
+            let d = self
+                .at(c, "`context` goes with `kubeconfig`")
+                .underline_token();
             self.push(d.help("a shared cluster's context is set under `clusters:`"));
         }
         let roster = &self.parsed.decl;
         let mut layers: Vec<&SpannedMap<S>> = vec![&roster.variables];
         let source = if let Some(c) = &ld.cluster {
-            let names: Vec<&str> = roster.clusters.0.iter().map(|(k, _)| k.value.as_str()).collect();
+            let names: Vec<&str> = roster
+                .clusters
+                .0
+                .iter()
+                .map(|(k, _)| k.value.as_str())
+                .collect();
             let Some((_, cluster)) = roster.clusters.0.iter().find(|(k, _)| k.value == c.value)
             else {
                 let msg = format!("no cluster `{}` in this roster", c.value);
-                let d = self.at(c, msg).underline_token().suggest(&c.value, names.clone());
+                let d = self
+                    .at(c, msg)
+                    .underline_token()
+                    .suggest(&c.value, names.clone());
                 let help = if names.is_empty() {
                     "declare it under `clusters:` (kubeconfig, context, variables)".to_owned()
                 } else {
@@ -295,10 +314,22 @@ impl Linter<'_> {
 /// Move the caret from the start of a value to the placeholder in it, when the value is written
 /// on one line (quoted or not).
 fn at_placeholder(mut d: Diagnostic, value: &str, p: &template::Placeholder) -> Diagnostic {
-    let token: String = value.lines().nth(p.line as usize - 1).unwrap_or("").chars().skip(p.col as usize - 1).take(p.len).collect();
+    let token: String = value
+        .lines()
+        .nth(p.line as usize - 1)
+        .unwrap_or("")
+        .chars()
+        .skip(p.col as usize - 1)
+        .take(p.len)
+        .collect();
     let found = d.source_line.as_deref().and_then(|line| {
-        let from = line.char_indices().nth(d.col as usize - 1).map_or(0, |(i, _)| i);
-        line[from..].find(&token).map(|i| line[..from + i].chars().count())
+        let from = line
+            .char_indices()
+            .nth(d.col as usize - 1)
+            .map_or(0, |(i, _)| i);
+        line[from..]
+            .find(&token)
+            .map(|i| line[..from + i].chars().count())
     });
     if let Some(col) = found {
         d.col = col as u32 + 1;
@@ -324,7 +355,8 @@ pub fn with_learner(value: &str, name: &str) -> String {
 fn dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

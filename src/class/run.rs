@@ -6,11 +6,11 @@
 //! Command checks and probes are not run: they would run on the instructor's machine against
 //! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
 
-use super::fetch::{Fetched, fetch_shared};
-use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
-use super::prepare::{Prepared, chain, prepare};
-use super::roster::{Roster, Source};
 use super::facts::LearnerFacts;
+use super::fetch::{Fetched, fetch_shared};
+use super::prepare::{Prepared, chain, prepare};
+use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
+use super::roster::{Roster, Source};
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
 use crate::report::event::RunInfo;
@@ -50,8 +50,15 @@ pub struct RunStats {
 }
 
 /// The profile the class is graded with.
-pub fn class_profile<'a>(lab: &'a Lab, roster: &'a Roster, opts: &'a ClassOptions) -> Option<&'a str> {
-    opts.profile.as_deref().or(roster.profile.as_deref()).or(lab.profiles.first().map(|p| p.name.as_str()))
+pub fn class_profile<'a>(
+    lab: &'a Lab,
+    roster: &'a Roster,
+    opts: &'a ClassOptions,
+) -> Option<&'a str> {
+    opts.profile
+        .as_deref()
+        .or(roster.profile.as_deref())
+        .or(lab.profiles.first().map(|p| p.name.as_str()))
 }
 
 /// Grade everyone (see the module docs). `Err` only for what makes the whole report
@@ -91,12 +98,23 @@ pub fn grade_class(
     let mut groups: BTreeMap<(Option<PathBuf>, Option<String>), Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
         let Some(p) = p else { continue };
-        if let (Source::Cluster { kubeconfig, context, .. }, Ok(_)) = (&p.learner.source, &p.plan) {
-            groups.entry((kubeconfig.clone(), context.clone())).or_default().push(i);
+        if let (
+            Source::Cluster {
+                kubeconfig,
+                context,
+                ..
+            },
+            Ok(_),
+        ) = (&p.learner.source, &p.plan)
+        {
+            groups
+                .entry((kubeconfig.clone(), context.clone()))
+                .or_default()
+                .push(i);
         }
     }
     let fetch_started = Instant::now();
-    let fetched: Vec<(Vec<usize>, Result<(String, Fetched), String>)> = runtime.block_on(
+    let fetched: Vec<GroupFetch> = runtime.block_on(
         futures::stream::iter(groups)
             .map(|((kubeconfig, context), members)| {
                 let wanted: BTreeSet<Query> = members
@@ -138,7 +156,11 @@ pub fn grade_class(
             Ok((context, f)) => {
                 stats.lists += f.lists;
                 stats.widened += f.widened;
-                by_learner.extend(members.iter().map(|i| (*i, (context.as_str(), f, shared.as_ref()))));
+                by_learner.extend(
+                    members
+                        .iter()
+                        .map(|i| (*i, (context.as_str(), f, shared.as_ref()))),
+                );
             }
             Err(message) => failed.extend(members.iter().map(|i| (*i, message.as_str()))),
         }
@@ -146,7 +168,9 @@ pub fn grade_class(
 
     // Grading is CPU work: spread the learners over the cores.
     let grade_started = Instant::now();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
     let chunk = prepared.len().div_ceil(threads).max(1);
     let learners: Vec<LearnerResult> = std::thread::scope(|s| {
         let handles: Vec<_> = prepared
@@ -169,7 +193,9 @@ pub fn grade_class(
                             };
                             let live = by_learner.get(&i).copied();
                             let outcome = match failed.get(&i) {
-                                Some(m) => Outcome::Error { message: (*m).to_owned() },
+                                Some(m) => Outcome::Error {
+                                    message: (*m).to_owned(),
+                                },
                                 None => grade_one(p, live, generated_at),
                             };
                             LearnerResult {
@@ -182,7 +208,10 @@ pub fn grade_class(
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     stats.grade = grade_started.elapsed();
     let mut report = ClassReport {
@@ -209,13 +238,21 @@ async fn fetch_group(
     let conn = match tokio::time::timeout(opts.timeout, open).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return Err(format!("cannot connect: {}", chain(&e))),
-        Err(_) => return Err(format!("cannot connect: no credentials within {:?}", opts.timeout)),
+        Err(_) => {
+            return Err(format!(
+                "cannot connect: no credentials within {:?}",
+                opts.timeout
+            ));
+        }
     };
     let mut fo = FetchOptions::new(opts.timeout).server_url(conn.server_url.clone());
     fo.concurrency = opts.concurrency.max(1);
     let fetched = fetch_shared(&conn.client, wanted, &fo, widen).await;
     Ok((conn.context_name, fetched))
 }
+
+/// One connection's learners (indices) and its context name and objects, or why there are none.
+type GroupFetch = (Vec<usize>, Result<(String, Fetched), String>);
 
 /// A learner's cluster: its context name, what was fetched, and the namespaces of all learners
 /// on it when it is shared.
@@ -224,16 +261,32 @@ type Live<'a> = (&'a str, &'a Fetched, Option<&'a BTreeSet<String>>);
 fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     let (plan, queries, snap_path) = match &p.plan {
         Ok(x) => x,
-        Err(message) => return Outcome::Error { message: message.clone() },
+        Err(message) => {
+            return Outcome::Error {
+                message: message.clone(),
+            };
+        }
     };
     let (context, fetched, shared) = match (live, &p.snapshot) {
         (Some((c, f, shared)), _) => (Some(c.to_owned()), f, shared),
         (None, Some(f)) => (None, f, None),
-        (None, None) => return Outcome::Error { message: "nothing was fetched".into() },
+        (None, None) => {
+            return Outcome::Error {
+                message: "nothing was fetched".into(),
+            };
+        }
     };
     match fetched.fatal(queries) {
-        Some(e @ FetchError::Unreachable { .. }) => return Outcome::Unreachable { message: e.to_string() },
-        Some(e) => return Outcome::Error { message: e.to_string() },
+        Some(e @ FetchError::Unreachable { .. }) => {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        Some(e) => {
+            return Outcome::Error {
+                message: e.to_string(),
+            };
+        }
         None => {}
     }
     let info = RunInfo {
@@ -248,7 +301,11 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     };
     let facts = LearnerFacts::new(fetched, queries, shared);
     match grade(plan, None, &facts, info, &mut []) {
-        Ok(report) => Outcome::Graded { report },
-        Err(e) => Outcome::Error { message: e.to_string() },
+        Ok(report) => Outcome::Graded {
+            report: Box::new(report),
+        },
+        Err(e) => Outcome::Error {
+            message: e.to_string(),
+        },
     }
 }

@@ -105,7 +105,9 @@ fn most_common<T, K: Ord + Clone>(
 ) -> Option<(K, usize)> {
     let mut counts: BTreeMap<K, (usize, usize, usize)> = BTreeMap::new();
     for (order, item) in items.iter().enumerate() {
-        let e = counts.entry(key(item)).or_insert((0, 0, usize::MAX - order));
+        let e = counts
+            .entry(key(item))
+            .or_insert((0, 0, usize::MAX - order));
         e.0 += 1;
         e.1 += weight(item);
     }
@@ -121,7 +123,8 @@ fn top_failure(on: &[&LearnerResult]) -> Option<TopFailure> {
         .flat_map(|l| l.blocking().into_iter().map(|c| (l.name.as_str(), c)))
         .collect();
     // Of two checks that fail as often, the one with a known cause is the one to explain.
-    let (check, learners) = most_common(&blocking, |(_, c)| c.id.clone(), |(_, c)| c.diagnoses.len())?;
+    let (check, learners) =
+        most_common(&blocking, |(_, c)| c.id.clone(), |(_, c)| c.diagnoses.len())?;
     let failing: Vec<_> = blocking.iter().filter(|(_, c)| c.id == check).collect();
     let (_, first) = failing[0];
     let found: Vec<(&str, &Found)> = failing
@@ -146,12 +149,16 @@ fn top_failure(on: &[&LearnerResult]) -> Option<TopFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::class::report::tests::graded;
-    use crate::class::report::{Outcome, StepHead};
+    use crate::class::report::Outcome;
+    use crate::class::report::tests::{class, graded};
     use crate::eval::result::Status::{Failed as F, Passed as P};
-    use std::time::Duration;
 
-    fn with_diagnosis(mut l: LearnerResult, step: usize, check: &str, diag: Option<&str>) -> LearnerResult {
+    fn with_diagnosis(
+        mut l: LearnerResult,
+        step: usize,
+        check: &str,
+        diag: Option<&str>,
+    ) -> LearnerResult {
         if let Outcome::Graded { report } = &mut l.outcome {
             let c = &mut report.steps[step].checks[0];
             c.id = check.into();
@@ -169,26 +176,13 @@ mod tests {
 
     #[test]
     fn counts_steps_and_finds_what_to_explain() {
-        let report = ClassReport {
-            lab: "lab".into(),
-            title: "Lab".into(),
-            profile: "kind".into(),
-            generated_at: String::new(),
-            duration: Duration::ZERO,
-            steps: (1..=3)
-                .map(|i| StepHead {
-                    id: format!("s{i}"),
-                    title: format!("Step {i}"),
-                })
-                .collect(),
-            learners: vec![
-                graded("done", &[P, P, P]),
-                with_diagnosis(graded("a", &[P, F, F]), 1, "label", Some("wrong-label")),
-                with_diagnosis(graded("b", &[P, F, F]), 1, "label", Some("wrong-label")),
-                with_diagnosis(graded("c", &[P, F, F]), 1, "label", None),
-                with_diagnosis(graded("d", &[F, F, F]), 0, "istiod", Some("pending")),
-            ],
-        };
+        let report = class(vec![
+            graded("done", &[P, P, P]),
+            with_diagnosis(graded("a", &[P, F, F]), 1, "label", Some("wrong-label")),
+            with_diagnosis(graded("b", &[P, F, F]), 1, "label", Some("wrong-label")),
+            with_diagnosis(graded("c", &[P, F, F]), 1, "label", None),
+            with_diagnosis(graded("d", &[F, F, F]), 0, "istiod", Some("pending")),
+        ]);
         let s = summarize(&report);
         assert_eq!((s.learners, s.graded, s.done), (5, 5, 1));
         let finished: Vec<usize> = s.steps.iter().map(|x| x.finished).collect();
@@ -196,7 +190,10 @@ mod tests {
         assert_eq!((finished, current), (vec![4, 1, 1], vec![1, 3, 0]));
         assert_eq!(s.headline, Some(1));
         let top = s.steps[1].top_failure.as_ref().unwrap();
-        assert_eq!((top.check.as_str(), top.learners, top.diagnosed), ("label", 3, 2));
+        assert_eq!(
+            (top.check.as_str(), top.learners, top.diagnosed),
+            ("label", 3, 2)
+        );
         assert_eq!(top.diagnosis.as_ref().unwrap().id, "wrong-label");
         assert_eq!(s.steps[2].top_failure, None);
     }

@@ -43,7 +43,10 @@ fn fit(s: &str, n: usize) -> String {
 }
 
 fn header(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
-    let title = format!("Class report · {} ({}) · profile {}", r.title, r.lab, r.profile);
+    let title = format!(
+        "Class report · {} ({}) · profile {}",
+        r.title, r.lab, r.profile
+    );
     let _ = writeln!(out, "{}", look.paint(Style::new().bold(), &title));
     let mut counts = format!("{} learners: {} graded", s.learners, s.graded);
     if s.unreachable > 0 {
@@ -69,7 +72,10 @@ pub fn whereabouts(l: &LearnerResult, r: &ClassReport) -> String {
     if l.is_done() {
         return "done".into();
     }
-    let step = l.current().and_then(|i| r.steps.get(i)).map_or("?", |s| s.id.as_str());
+    let step = l
+        .current()
+        .and_then(|i| r.steps.get(i))
+        .map_or("?", |s| s.id.as_str());
     let blocking = l.blocking();
     // The first failing check with a known cause says most; else the first failing check.
     let Some(first) = blocking
@@ -82,7 +88,11 @@ pub fn whereabouts(l: &LearnerResult, r: &ClassReport) -> String {
     let mut s = format!("{step}: {}", first.id);
     if let Some(d) = first.diagnoses.first() {
         s.push_str(&format!(" ({})", d.id));
-    } else if let Some(m) = first.message.as_deref().filter(|_| first.status == crate::eval::result::Status::Error) {
+    } else if let Some(m) = first
+        .message
+        .as_deref()
+        .filter(|_| first.status == crate::eval::result::Status::Error)
+    {
         s.push_str(&format!(" ({m})"));
     }
     if blocking.len() > 1 {
@@ -93,14 +103,24 @@ pub fn whereabouts(l: &LearnerResult, r: &ClassReport) -> String {
 
 fn matrix(out: &mut String, r: &ClassReport, look: Look) {
     let n = r.steps.len();
-    let name_w = r.learners.iter().map(|l| l.name.chars().count()).max().unwrap_or(7).clamp(7, 20);
+    let name_w = r
+        .learners
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 20);
     let numbers: String = (1..=n).map(|i| format!("{:<2}", i % 100)).collect();
     let head = format!("{:<name_w$}  {numbers} score  where", "learner");
     let _ = writeln!(out, "{}", look.paint(Style::new().bold(), head.trim_end()));
     let used = name_w + 2 + 2 * n + 8;
     let rest = look.width.saturating_sub(used).max(20);
     for l in &r.learners {
-        let cells: String = l.cells(n).into_iter().map(|c| format!("{} ", symbol(c, look))).collect();
+        let cells: String = l
+            .cells(n)
+            .into_iter()
+            .map(|c| format!("{} ", symbol(c, look)))
+            .collect();
         let score = match l.report() {
             Some(_) => format!("{}/{n}", l.score()),
             None => "-".into(),
@@ -112,9 +132,15 @@ fn matrix(out: &mut String, r: &ClassReport, look: Look) {
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let legend = [Cell::Passed, Cell::Failed, Cell::NotReached, Cell::Error, Cell::Unreachable]
-        .map(|c| format!("{} {}", symbol(c, look), c.label()))
-        .join("  ");
+    let legend = [
+        Cell::Passed,
+        Cell::Failed,
+        Cell::NotReached,
+        Cell::Error,
+        Cell::Unreachable,
+    ]
+    .map(|c| format!("{} {}", symbol(c, look), c.label()))
+    .join("  ");
     let _ = writeln!(out, "\n{legend}\n");
 }
 
@@ -128,11 +154,18 @@ fn failure_text(f: &TopFailure) -> String {
 
 fn steps(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
     let id_w = r.steps.iter().map(|s| s.id.len()).max().unwrap_or(4).max(4) + 3;
-    let head = format!("{:<id_w$}  finished  on it  most common failure there", "step");
+    let head = format!(
+        "{:<id_w$}  finished  on it  most common failure there",
+        "step"
+    );
     let _ = writeln!(out, "{}", look.paint(Style::new().bold(), &head));
     let rest = look.width.saturating_sub(id_w + 19).max(20);
     for (i, st) in s.steps.iter().enumerate() {
-        let failure = st.top_failure.as_ref().map(failure_text).unwrap_or_default();
+        let failure = st
+            .top_failure
+            .as_ref()
+            .map(failure_text)
+            .unwrap_or_default();
         let line = format!(
             "{:<id_w$}  {:>8}  {:>5}  {}",
             format!("{} {}", i + 1, st.id),
@@ -150,7 +183,13 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
     };
     let st = &s.steps[i];
     let Some(f) = &st.top_failure else { return };
-    let learners = |n: usize| if n == 1 { "1 learner".to_owned() } else { format!("{n} learners") };
+    let learners = |n: usize| {
+        if n == 1 {
+            "1 learner".to_owned()
+        } else {
+            format!("{n} learners")
+        }
+    };
     let title = format!(
         "To explain to the room: {} on step {} {}, {} failing `{}`",
         learners(st.current),
@@ -159,17 +198,27 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
         f.learners,
         f.check
     );
-    let _ = writeln!(out, "\n{}", look.paint(Style::new().bold().yellow(), &title));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        look.paint(Style::new().bold().yellow(), &title)
+    );
     let width = look.width.saturating_sub(4).max(30);
     let mut para = |label: &str, text: &str| {
-        for (j, line) in wrap(&format!("{label}: {}", plain_text(text)), width).iter().enumerate() {
+        for (j, line) in wrap(&format!("{label}: {}", plain_text(text)), width)
+            .iter()
+            .enumerate()
+        {
             let _ = writeln!(out, "  {}{line}", if j == 0 { "" } else { "  " });
         }
     };
     para(&format!("check (as seen by {})", f.example), &f.title);
     match &f.diagnosis {
         Some(d) => {
-            para(&format!("cause ({} of {})", f.diagnosed, f.learners), &d.cause);
+            para(
+                &format!("cause ({} of {})", f.diagnosed, f.learners),
+                &d.cause,
+            );
             para("fix", &d.fix);
         }
         None => {
@@ -187,15 +236,30 @@ mod tests {
 
     #[test]
     fn golden_matrix_summary_and_headline() {
-        let look = Look { color: false, width: 100 };
+        let look = Look {
+            color: false,
+            width: 100,
+        };
         insta::assert_snapshot!(class_terminal(&sample(), look));
     }
 
     #[test]
     fn colours_only_when_asked() {
-        let plain = class_terminal(&sample(), Look { color: false, width: 80 });
+        let plain = class_terminal(
+            &sample(),
+            Look {
+                color: false,
+                width: 80,
+            },
+        );
         assert!(!plain.contains('\x1b'));
-        let colored = class_terminal(&sample(), Look { color: true, width: 80 });
+        let colored = class_terminal(
+            &sample(),
+            Look {
+                color: true,
+                width: 80,
+            },
+        );
         assert!(colored.contains("\x1b["));
         assert_eq!(console::strip_ansi_codes(&colored), plain);
     }

@@ -9,6 +9,9 @@ use crate::render::terminal::Look;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+/// A reporter that renders the whole class report as one file.
+type Render = fn(&crate::class::report::ClassReport) -> String;
+
 pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let parsed = roster::parse(&args.roster).map_err(Error::InvalidRoster)?;
     let lab_name = match (args.lab.as_deref(), parsed.lab()) {
@@ -21,8 +24,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         }
     };
     let lab = super::grade::load_lab(&lab_name, labs_dir)?;
-    let roster =
-        roster::lint(parsed, &lab, args.lab.as_deref()).map_err(Error::InvalidRoster)?;
+    let roster = roster::lint(parsed, &lab, args.lab.as_deref()).map_err(Error::InvalidRoster)?;
     let opts = ClassOptions {
         profile: args.profile.clone(),
         concurrency: args.concurrency as usize,
@@ -39,7 +41,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
     loop {
         round += 1;
         let (report, stats) = grade_class(&lab, &roster, &opts, &runtime)?;
-        let files: [(&Option<PathBuf>, fn(&_) -> String); 4] = [
+        let files: [(&Option<PathBuf>, Render); 4] = [
             (&args.html, html::class_html),
             (&args.csv, csv::class_csv),
             (&args.json, json::class_json),
@@ -47,8 +49,12 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         ];
         for (path, render) in files {
             if let Some(path) = path {
-                crate::fsutil::write_atomic(path, render(&report).as_bytes())
-                    .map_err(|source| Error::Write { path: path.clone(), source })?;
+                crate::fsutil::write_atomic(path, render(&report).as_bytes()).map_err(
+                    |source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    },
+                )?;
             }
         }
         let text = terminal::class_terminal(&report, look);

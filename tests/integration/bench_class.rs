@@ -30,6 +30,7 @@ fn runs() -> usize {
 }
 
 /// Runs labctl; returns wall time, peak RSS in MiB, stdout and stderr.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also reports its peak RSS
 fn measured(args: &[String]) -> (Duration, f64, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
@@ -52,8 +53,15 @@ fn measured(args: &[String]) -> (Duration, f64, String, String) {
     assert_eq!(pid, child.id() as libc::pid_t, "wait4");
     let stdout = std::fs::read_to_string(out).unwrap_or_default();
     let stderr = std::fs::read_to_string(err).unwrap_or_default();
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    assert!(code == 0 || args[0] == "grade", "labctl {args:?} exited {code}:\n{stdout}\n{stderr}");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    assert!(
+        code == 0 || args[0] == "grade",
+        "labctl {args:?} exited {code}:\n{stdout}\n{stderr}"
+    );
     (wall, usage.ru_maxrss as f64 / 1024.0, stdout, stderr)
 }
 
@@ -77,28 +85,57 @@ async fn bench_class_report_200_learners() {
         kubeconfig.display()
     );
     for (name, _, vars) in &learners {
-        writeln!(roster, "  - {{ name: {name}, cluster: workshop, variables: {} }}", variables_yaml(vars)).unwrap();
+        writeln!(
+            roster,
+            "  - {{ name: {name}, cluster: workshop, variables: {} }}",
+            variables_yaml(vars)
+        )
+        .unwrap();
     }
     let roster_path = dir.path().join("class.yaml");
     std::fs::write(&roster_path, &roster).unwrap();
     let html = dir.path().join("class.html");
     let report = |extra: &[&str]| -> Vec<String> {
-        let mut a: Vec<String> = ["class", "report", roster_path.to_str().unwrap(), "--stats", "--html", html.to_str().unwrap()]
-            .map(String::from)
-            .to_vec();
+        let mut a: Vec<String> = [
+            "class",
+            "report",
+            roster_path.to_str().unwrap(),
+            "--stats",
+            "--html",
+            html.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
         a.extend(extra.iter().map(|s| s.to_string()));
         a
     };
     let contenders = [
-        ("`labctl class report` (cluster-wide LISTs, sliced)", report(&[])),
-        ("`labctl class report --per-namespace-lists`", report(&["--per-namespace-lists"])),
+        (
+            "`labctl class report` (cluster-wide LISTs, sliced)",
+            report(&[]),
+        ),
+        (
+            "`labctl class report --per-namespace-lists`",
+            report(&["--per-namespace-lists"]),
+        ),
     ];
     let mut results: Vec<Vec<(Duration, f64, String)>> = vec![Vec::new(); contenders.len()];
     for _ in 0..runs() {
         for (i, (_, args)) in contenders.iter().enumerate() {
             let (wall, rss, stdout, stderr) = measured(args);
-            assert_eq!(stdout.lines().filter(|l| l.starts_with('l') && l.contains("/6")).count(), LEARNERS, "{stdout}");
-            let stats = stderr.lines().find(|l| l.starts_with("stats:")).unwrap_or("").to_owned();
+            assert_eq!(
+                stdout
+                    .lines()
+                    .filter(|l| l.starts_with('l') && l.contains("/6"))
+                    .count(),
+                LEARNERS,
+                "{stdout}"
+            );
+            let stats = stderr
+                .lines()
+                .find(|l| l.starts_with("stats:"))
+                .unwrap_or("")
+                .to_owned();
             results[i].push((wall, rss, stats));
         }
     }
@@ -106,24 +143,49 @@ async fn bench_class_report_200_learners() {
     let start = Instant::now();
     let mut peak: f64 = 0.0;
     for (name, _, vars) in &learners {
-        let mut args: Vec<String> = ["grade", "istio-aks", "--profile", "kind", "--kubeconfig", kubeconfig.to_str().unwrap(), "-o", "json", "--learner", name]
-            .map(String::from)
-            .to_vec();
+        let mut args: Vec<String> = [
+            "grade",
+            "istio-aks",
+            "--profile",
+            "kind",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "-o",
+            "json",
+            "--learner",
+            name,
+        ]
+        .map(String::from)
+        .to_vec();
         for (k, v) in vars.iter() {
             args.push("--var".into());
             args.push(format!("{k}={v}"));
         }
         let (_, rss, stdout, _) = measured(&args);
-        assert!(stdout.contains("\"steps\""), "labctl grade {name}: {stdout}");
+        assert!(
+            stdout.contains("\"steps\""),
+            "labctl grade {name}: {stdout}"
+        );
         peak = peak.max(rss);
     }
     let sequential = start.elapsed();
 
-    let build = if cfg!(debug_assertions) { "DEBUG build: use scripts/bench-class.sh" } else { "release build" };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let build = if cfg!(debug_assertions) {
+        "DEBUG build: use scripts/bench-class.sh"
+    } else {
+        "release build"
+    };
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let mut t = String::new();
     writeln!(t, "\n== labctl class report, {LEARNERS} learners on one control plane ({build}, {cores} cores, {} runs each, interleaved) ==", runs()).unwrap();
-    writeln!(t, "setup: {LEARNERS} learners in mixed fixture states (4 namespaces each) applied in {:.1} s", setup.as_secs_f64()).unwrap();
+    writeln!(
+        t,
+        "setup: {LEARNERS} learners in mixed fixture states (4 namespaces each) applied in {:.1} s",
+        setup.as_secs_f64()
+    )
+    .unwrap();
     writeln!(t, "\n| how | median wall time | peak RSS | x class report | requests |\n|---|---:|---:|---:|---|").unwrap();
     let median = |v: &[(Duration, f64, String)]| {
         let mut d: Vec<Duration> = v.iter().map(|r| r.0).collect();
@@ -134,14 +196,32 @@ async fn bench_class_report_200_learners() {
     for ((label, _), r) in contenders.iter().zip(&results) {
         let rss = r.iter().map(|x| x.1).fold(0.0, f64::max);
         let stats = r.last().map(|x| x.2.clone()).unwrap_or_default();
-        writeln!(t, "| {label} | {} | {rss:.1} MiB | {:.1}x | {stats} |", ms(median(r)), median(r).as_secs_f64() / base).unwrap();
+        writeln!(
+            t,
+            "| {label} | {} | {rss:.1} MiB | {:.1}x | {stats} |",
+            ms(median(r)),
+            median(r).as_secs_f64() / base
+        )
+        .unwrap();
     }
     writeln!(t, "| `labctl grade` per learner, sequential | {} | {peak:.1} MiB (each) | {:.1}x | one process per learner |", ms(sequential), sequential.as_secs_f64() / base).unwrap();
     writeln!(t, "\nper run (wall, peak RSS):").unwrap();
     for ((label, _), r) in contenders.iter().zip(&results) {
-        let runs: Vec<String> = r.iter().map(|(w, m, _)| format!("{} / {m:.1} MiB", ms(*w))).collect();
+        let runs: Vec<String> = r
+            .iter()
+            .map(|(w, m, _)| format!("{} / {m:.1} MiB", ms(*w)))
+            .collect();
         writeln!(t, "  {label}: {}", runs.join(", ")).unwrap();
     }
-    writeln!(t, "aim: <= 2 s and <= 100 MB for {LEARNERS} learners (measured, not asserted): {}", if base <= 2.0 && results[0].iter().all(|r| r.1 <= 100.0) { "met" } else { "NOT met" }).unwrap();
+    writeln!(
+        t,
+        "aim: <= 2 s and <= 100 MB for {LEARNERS} learners (measured, not asserted): {}",
+        if base <= 2.0 && results[0].iter().all(|r| r.1 <= 100.0) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    )
+    .unwrap();
     println!("{t}");
 }

@@ -7,6 +7,7 @@
 //! LISTs than learners; headless Chromium renders the HTML (one row per learner) and keeps a
 //! screenshot at `target/test-artifacts/class-report.png`.
 
+use crate::grade_offline::STEPS;
 use crate::harness::{
     ADMIN, CONTEXT, FixtureIndex, NOBODY, Profile, State, Vars, all_step_states, broken_states,
     fixture_control_plane, free_port, literal_namespaces, try_apply_state,
@@ -19,14 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const WORK_STEPS: [&str; 6] = [
-    "enable-addon",
-    "deploy-app",
-    "onboard-mesh",
-    "strict-mtls",
-    "ingress",
-    "egress",
-];
+/// The steps a class report grades: every step but the final cleanup.
+const WORK_STEPS: &[&str] = STEPS.split_last().expect("steps").1;
 
 /// What the test expects of a learner: their first unfinished step (None: done) and the
 /// diagnosis the report must name there.
@@ -127,10 +122,14 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     let kubeconfig = cp.kubeconfig_path(&instructor);
     let dead = dir.path().join("dead.yaml");
     let text = std::fs::read_to_string(&kubeconfig).unwrap();
-    let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap();
+    let server = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap();
     let dead_url = format!("https://127.0.0.1:{}", free_port());
     std::fs::write(&dead, text.replace(server, &dead_url)).unwrap();
-    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks/snapshots/finished-kind.json");
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks/snapshots/finished-kind.json");
 
     let mut roster = format!(
         "lab: istio-aks\nprofile: kind\nclusters:\n  workshop: {{ kubeconfig: {}, context: {CONTEXT} }}\n  locked: {{ kubeconfig: {} }}\nlearners:\n",
@@ -138,13 +137,28 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
         cp.kubeconfig_path(NOBODY).display()
     );
     for (name, _, vars) in &learners {
-        writeln!(roster, "  - name: {name}\n    cluster: workshop\n    variables: {}", variables_yaml(vars)).unwrap();
+        writeln!(
+            roster,
+            "  - name: {name}\n    cluster: workshop\n    variables: {}",
+            variables_yaml(vars)
+        )
+        .unwrap();
     }
     writeln!(roster, "  - {{ name: dead-port, kubeconfig: ./dead.yaml }}").unwrap();
-    writeln!(roster, "  - {{ name: from-snapshot, snapshot: {} }}", snapshot.display()).unwrap();
+    writeln!(
+        roster,
+        "  - {{ name: from-snapshot, snapshot: {} }}",
+        snapshot.display()
+    )
+    .unwrap();
     for name in ["locked-1", "locked-2"] {
         let vars = Vars::unique(Profile::Kind);
-        writeln!(roster, "  - {{ name: {name}, cluster: locked, variables: {} }}", variables_yaml(&vars)).unwrap();
+        writeln!(
+            roster,
+            "  - {{ name: {name}, cluster: locked, variables: {} }}",
+            variables_yaml(&vars)
+        )
+        .unwrap();
     }
     let roster_path = dir.path().join("class.yaml");
     std::fs::write(&roster_path, &roster).unwrap();
@@ -152,18 +166,27 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     let out = |ext: &str| dir.path().join(format!("class.{ext}"));
     let seen = cp.audit_events(&instructor).await.len();
     let (code, stdout, stderr, wall) = labctl(&[
-        "class", "report", roster_path.to_str().unwrap(),
-        "--html", out("html").to_str().unwrap(),
-        "--csv", out("csv").to_str().unwrap(),
-        "--json", out("json").to_str().unwrap(),
-        "--junit", out("xml").to_str().unwrap(),
-        "--timeout", "20s", "--stats",
+        "class",
+        "report",
+        roster_path.to_str().unwrap(),
+        "--html",
+        out("html").to_str().unwrap(),
+        "--csv",
+        out("csv").to_str().unwrap(),
+        "--json",
+        out("json").to_str().unwrap(),
+        "--junit",
+        out("xml").to_str().unwrap(),
+        "--timeout",
+        "20s",
+        "--stats",
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     println!("{stdout}\n{stderr}\nwall time {wall:?}");
 
     // Every learner's row is what their state says.
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(out("json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out("json")).unwrap()).unwrap();
     let rows: BTreeMap<String, &Value> = report["learners"]
         .as_array()
         .unwrap()
@@ -172,25 +195,38 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
         .collect();
     assert_eq!(rows.len(), 54);
     let mut problems = Vec::new();
-    let mut finished = [0usize; 6];
+    let mut finished = vec![0usize; WORK_STEPS.len()];
     for (name, state, _) in &learners {
         let row = rows[name];
-        let cells: Vec<&str> = row["cells"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let cells: Vec<&str> = row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
         let (current, diagnosis) = expected(state);
         let want_current = current.map(|i| WORK_STEPS[i]);
         if row["currentStep"].as_str() != want_current {
-            problems.push(format!("{name}: current step {}, expected {want_current:?}", row["currentStep"]));
+            problems.push(format!(
+                "{name}: current step {}, expected {want_current:?}",
+                row["currentStep"]
+            ));
             continue;
         }
         let upto = current.unwrap_or(WORK_STEPS.len());
         if cells[..upto].iter().any(|c| *c != "passed") {
-            problems.push(format!("{name}: {cells:?}, expected passed before step {upto}"));
+            problems.push(format!(
+                "{name}: {cells:?}, expected passed before step {upto}"
+            ));
         }
         if let Some(i) = current {
             if cells[i] != "failed" {
                 problems.push(format!("{name}: {cells:?}, expected failed at {i}"));
             }
-            if cells[i + 1..].iter().any(|c| !matches!(*c, "notReached" | "passed")) {
+            if cells[i + 1..]
+                .iter()
+                .any(|c| !matches!(*c, "notReached" | "passed"))
+            {
                 problems.push(format!("{name}: {cells:?} after the current step"));
             }
         }
@@ -212,28 +248,67 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(rows["dead-port"]["status"], "unreachable");
-    assert!(rows["dead-port"]["message"].as_str().unwrap().contains(&format!("connection refused at {dead_url}")), "{}", rows["dead-port"]);
-    assert_eq!(rows["from-snapshot"]["status"], "done", "{}", rows["from-snapshot"]);
+    assert!(
+        rows["dead-port"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("connection refused at {dead_url}")),
+        "{}",
+        rows["dead-port"]
+    );
+    assert_eq!(
+        rows["from-snapshot"]["status"], "done",
+        "{}",
+        rows["from-snapshot"]
+    );
     for c in rows["from-snapshot"]["cells"].as_array().unwrap() {
         assert_eq!(c, "passed");
     }
     for name in ["locked-1", "locked-2"] {
         assert_eq!(rows[name]["status"], "error");
-        assert!(rows[name]["message"].as_str().unwrap().starts_with("forbidden"), "{}", rows[name]);
+        assert!(
+            rows[name]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("forbidden"),
+            "{}",
+            rows[name]
+        );
     }
-    let summary_finished: Vec<u64> = report["summary"]["steps"].as_array().unwrap().iter().map(|s| s["finished"].as_u64().unwrap()).collect();
+    let summary_finished: Vec<u64> = report["summary"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["finished"].as_u64().unwrap())
+        .collect();
     let want: Vec<u64> = finished.iter().map(|n| *n as u64 + 1).collect(); // + the snapshot learner
     assert_eq!(summary_finished, want);
-    assert!(report["summary"]["headline"].is_u64(), "{}", report["summary"]);
+    assert!(
+        report["summary"]["headline"].is_u64(),
+        "{}",
+        report["summary"]
+    );
 
     // The terminal: a row per learner, sorted by progress, and what to explain to the room.
     for name in rows.keys() {
         // Long names are cut to the name column (20 characters here); the prefixes are unique.
         let shown: String = name.chars().take(19).collect();
-        assert_eq!(stdout.lines().filter(|l| l.starts_with(&shown)).count(), 1, "{name}:\n{stdout}");
+        assert_eq!(
+            stdout.lines().filter(|l| l.starts_with(&shown)).count(),
+            1,
+            "{name}:\n{stdout}"
+        );
     }
-    let order: Vec<usize> = report["learners"].as_array().unwrap().iter().map(|l| l["progress"].as_u64().unwrap() as usize).collect();
-    assert!(order.windows(2).all(|w| w[0] >= w[1]), "not sorted by progress: {order:?}");
+    let order: Vec<usize> = report["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["progress"].as_u64().unwrap() as usize)
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] >= w[1]),
+        "not sorted by progress: {order:?}"
+    );
     assert!(stdout.contains("To explain to the room:"), "{stdout}");
 
     // CSV: a header and a row per learner; JUnit: a suite per learner, valid for CI.
@@ -248,11 +323,19 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("xmllint (scripts/test.sh installs it)");
-    assert!(xmllint.status.success(), "{}", String::from_utf8_lossy(&xmllint.stderr));
+    assert!(
+        xmllint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&xmllint.stderr)
+    );
 
     // Only reads, and far fewer LISTs than learners (a kind is listed across all namespaces).
     let events = cp.audit_events(&instructor).await.split_off(seen);
-    let writes: Vec<String> = events.iter().filter(|e| !matches!(e.verb.as_str(), "get" | "list" | "watch")).map(|e| format!("{} {}", e.verb, e.request_uri)).collect();
+    let writes: Vec<String> = events
+        .iter()
+        .filter(|e| !matches!(e.verb.as_str(), "get" | "list" | "watch"))
+        .map(|e| format!("{} {}", e.verb, e.request_uri))
+        .collect();
     assert!(writes.is_empty(), "{writes:?}");
     let lists = events.iter().filter(|e| e.verb == "list").count();
     assert!(lists > 0 && lists < 50, "{lists} LISTs for 50 learners");
@@ -261,13 +344,31 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     let html = artifacts().join("class-report.html");
     std::fs::copy(out("html"), &html).unwrap();
     let dom = chromium(&["--dump-dom"], &html);
-    assert_eq!(dom.matches("class=\"learner\"").count(), 54, "rendered rows");
+    assert_eq!(
+        dom.matches("class=\"learner\"").count(),
+        54,
+        "rendered rows"
+    );
     assert!(dom.contains("To explain to the room"));
     let png = artifacts().join("class-report.png");
     let _ = std::fs::remove_file(&png);
-    chromium(&["--screenshot=".to_owned() + png.to_str().unwrap(), "--window-size=1400,1000".into(), "--hide-scrollbars".into()].iter().map(String::as_str).collect::<Vec<_>>(), &html);
+    chromium(
+        &[
+            "--screenshot=".to_owned() + png.to_str().unwrap(),
+            "--window-size=1400,1000".into(),
+            "--hide-scrollbars".into(),
+        ]
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        &html,
+    );
     let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 10_000, "screenshot {} is {size} bytes", png.display());
+    assert!(
+        size > 10_000,
+        "screenshot {} is {size} bytes",
+        png.display()
+    );
 }
 
 /// Headless Chromium (Debian's package, installed by scripts/test.sh) on a local file, with
@@ -276,29 +377,61 @@ fn chromium(args: &[&str], page: &Path) -> String {
     let profile = tempfile::tempdir().unwrap();
     let program = ["chromium", "chromium-browser"]
         .into_iter()
-        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect("chromium is missing: run `bash scripts/test.sh`, which installs Debian's chromium");
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect(
+            "chromium is missing: run `bash scripts/test.sh`, which installs Debian's chromium",
+        );
     let out = Command::new(program)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(args)
         .arg(format!("file://{}", page.display()))
         .output()
         .expect("run chromium");
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
 fn every_roster_mistake_is_explained_at_its_place() {
-    for roster in ["tests/class/bad-roster.yaml", "tests/class/typo-roster.yaml"] {
+    for roster in [
+        "tests/class/bad-roster.yaml",
+        "tests/class/typo-roster.yaml",
+    ] {
         let (code, stdout, stderr, _) = labctl(&["class", "report", roster]);
         assert_eq!(code, 2, "{roster}: {stdout}{stderr}");
-        let name = Path::new(roster).file_stem().unwrap().to_string_lossy().into_owned();
+        let name = Path::new(roster)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         insta::assert_snapshot!(name, stderr);
     }
-    let (code, _, stderr, _) = labctl(&["class", "report", "tests/class/aks-snapshots.yaml", "--lab", "other"]);
+    let (code, _, stderr, _) = labctl(&[
+        "class",
+        "report",
+        "tests/class/aks-snapshots.yaml",
+        "--lab",
+        "other",
+    ]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("no lab named `other`"), "{stderr}");
 }
@@ -308,8 +441,15 @@ fn snapshots_are_graded_offline_and_command_checks_are_not_run() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("class.json");
     let (code, stdout, stderr, _) = labctl(&[
-        "class", "report", "tests/class/aks-snapshots.yaml", "--json", json.to_str().unwrap(),
-        "--watch", "1s", "--rounds", "2",
+        "class",
+        "report",
+        "tests/class/aks-snapshots.yaml",
+        "--json",
+        json.to_str().unwrap(),
+        "--watch",
+        "1s",
+        "--rounds",
+        "2",
     ]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     // Not a terminal: each round is printed in turn.
@@ -317,7 +457,10 @@ fn snapshots_are_graded_offline_and_command_checks_are_not_run() {
     assert!(stdout.contains("──── round 2 ────"), "{stdout}");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let alice = &report["learners"][0];
-    assert_eq!((alice["name"].as_str(), alice["status"].as_str()), (Some("alice"), Some("done")));
+    assert_eq!(
+        (alice["name"].as_str(), alice["status"].as_str()),
+        (Some("alice"), Some("done"))
+    );
     let skipped: Vec<&Value> = alice["steps"]
         .as_array()
         .unwrap()
@@ -327,9 +470,15 @@ fn snapshots_are_graded_offline_and_command_checks_are_not_run() {
         .collect();
     assert!(!skipped.is_empty());
     for c in skipped {
-        assert_eq!((c["status"].as_str(), c["message"].as_str()), (Some("skipped"), Some("not run in class reports")));
+        assert_eq!(
+            (c["status"].as_str(), c["message"].as_str()),
+            (Some("skipped"), Some("not run in class reports"))
+        );
     }
     let bob = &report["learners"][1];
     assert_eq!(bob["status"], "error");
-    assert_eq!(bob["message"], "the snapshot was captured for profile `kind`, not `aks`");
+    assert_eq!(
+        bob["message"],
+        "the snapshot was captured for profile `kind`, not `aks`"
+    );
 }
