@@ -126,22 +126,27 @@ fn top_failure(on: &[&LearnerResult]) -> Option<TopFailure> {
     let (check, learners) =
         most_common(&blocking, |(_, c)| c.id.clone(), |(_, c)| c.diagnoses.len())?;
     let failing: Vec<_> = blocking.iter().filter(|(_, c)| c.id == check).collect();
-    let (_, first) = failing[0];
     let found: Vec<(&str, &Found)> = failing
         .iter()
         .flat_map(|(l, c)| c.diagnoses.iter().map(move |d| (*l, d)))
         .collect();
     let diag = most_common(&found, |(_, d)| d.id.clone(), |_| 0);
-    let example = diag
+    let diagnosed = diag
         .as_ref()
         .and_then(|(id, _)| found.iter().find(|(_, d)| &d.id == id));
+    // Texts name the learner's namespaces: show the check as the example learner sees it.
+    let example = diagnosed.map_or(failing[0].0, |(l, _)| l);
+    let (_, first) = failing
+        .iter()
+        .find(|(l, _)| *l == example)
+        .unwrap_or(&failing[0]);
     Some(TopFailure {
         check,
         title: first.title.clone(),
         learners,
-        diagnosis: example.map(|(_, d)| (*d).clone()),
+        diagnosis: diagnosed.map(|(_, d)| (*d).clone()),
         diagnosed: diag.map_or(0, |(_, n)| n),
-        example: example.map_or(failing[0].0, |(l, _)| l).to_owned(),
+        example: example.to_owned(),
         fix: first.fix.clone(),
     })
 }
