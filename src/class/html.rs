@@ -4,7 +4,7 @@
 //! the failing checks with expected, actual, the diagnosis and its fix. Every text is escaped.
 
 use super::report::{Cell, ClassReport, LearnerResult};
-use super::summary::{Summary, summarize};
+use super::summary::{Summary, learners, summarize};
 use super::terminal::whereabouts;
 use std::fmt::Write as _;
 
@@ -60,8 +60,8 @@ pub fn class_html(report: &ClassReport) -> String {
 fn chips(h: &mut String, s: &Summary) {
     let _ = write!(
         h,
-        "<div class=\"chips\"><span id=\"count-learners\">{} learners</span>",
-        s.learners
+        "<div class=\"chips\"><span id=\"count-learners\">{}</span>",
+        learners(s.learners)
     );
     let _ = write!(
         h,

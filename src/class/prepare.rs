@@ -67,7 +67,7 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
             }
             if snap.profile != profile {
                 return Err(format!(
-                    "the snapshot was captured for profile `{}`, not `{profile}`",
+                    "the snapshot was captured for profile `{}`, not `{profile}` (set `profile:` in the roster, or --profile)",
                     snap.profile
                 ));
             }

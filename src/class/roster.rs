@@ -68,6 +68,12 @@ impl Parsed {
 pub fn parse(file: &Path) -> Result<Parsed, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| vec![Diagnostic::file(file, format!("cannot read roster: {e}"))])?;
+    if text.trim().is_empty() {
+        let d = Diagnostic::file(file, "the roster is empty");
+        return Err(vec![d.help(
+            "a roster lists `learners:`, e.g. `learners: [{ name: alice, snapshot: alice.json }]`",
+        )]);
+    }
     let decl: RosterFile =
         serde_saphyr::from_str(&text).map_err(|e| vec![yaml_error(file, &text, &e)])?;
     Ok(Parsed {

@@ -49,6 +49,15 @@ pub struct TopFailure {
     pub fix: Option<String>,
 }
 
+/// `1 learner`, `2 learners`.
+pub fn learners(n: usize) -> String {
+    if n == 1 {
+        "1 learner".into()
+    } else {
+        format!("{n} learners")
+    }
+}
+
 pub fn summarize(report: &ClassReport) -> Summary {
     let n = report.steps.len();
     let ls = &report.learners;

@@ -3,7 +3,7 @@
 //! the room. Colours only when asked for; learner names are shown as plain text.
 
 use super::report::{Cell, ClassReport, LearnerResult};
-use super::summary::{Summary, TopFailure, summarize};
+use super::summary::{Summary, TopFailure, learners, summarize};
 use crate::render::terminal::{Look, wrap};
 use crate::report::collect::plain_text;
 use console::Style;
@@ -48,7 +48,7 @@ fn header(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
         r.title, r.lab, r.profile
     );
     let _ = writeln!(out, "{}", look.paint(Style::new().bold(), &title));
-    let mut counts = format!("{} learners: {} graded", s.learners, s.graded);
+    let mut counts = format!("{}: {} graded", learners(s.learners), s.graded);
     if s.unreachable > 0 {
         counts.push_str(&format!(", {} unreachable", s.unreachable));
     }
@@ -183,13 +183,6 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
     };
     let st = &s.steps[i];
     let Some(f) = &st.top_failure else { return };
-    let learners = |n: usize| {
-        if n == 1 {
-            "1 learner".to_owned()
-        } else {
-            format!("{n} learners")
-        }
-    };
     let title = format!(
         "To explain to the room: {} on step {} {}, {} failing `{}`",
         learners(st.current),
