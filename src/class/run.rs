@@ -82,35 +82,33 @@ pub fn grade_class(
             title: s.title.clone(),
         })
         .collect();
-    // Snapshot learners are prepared by the grading threads, one at a time each: their objects
-    // are theirs alone, and need not all be in memory at once.
+    // What each learner on a cluster needs fetched. Their plans are made again by the grading
+    // threads, one learner at a time each (200 plans held at once are ~30 MB); so are snapshot
+    // learners' objects, which are theirs alone.
     let profile = class_plan.profile.as_str();
-    let prepared: Vec<Option<Prepared>> = roster
+    let needs: Vec<Option<BTreeSet<Query>>> = roster
         .learners
         .iter()
         .map(|l| match l.source {
             Source::Snapshot(_) => None,
-            Source::Cluster { .. } => Some(prepare(lab, profile, l)),
+            Source::Cluster { .. } => prepare(lab, profile, l).plan.ok().map(|(_, q, _)| q),
         })
         .collect();
 
     // One fetch per connection: learners with the same kubeconfig and context share it.
     let mut groups: BTreeMap<(Option<PathBuf>, Option<String>), Vec<usize>> = BTreeMap::new();
-    for (i, p) in prepared.iter().enumerate() {
-        let Some(p) = p else { continue };
+    for (i, (learner, need)) in roster.learners.iter().zip(&needs).enumerate() {
         if let (
             Source::Cluster {
                 kubeconfig,
                 context,
                 ..
             },
-            Ok(_),
-        ) = (&p.learner.source, &p.plan)
+            Some(_),
+        ) = (&learner.source, need)
         {
-            groups
-                .entry((kubeconfig.clone(), context.clone()))
-                .or_default()
-                .push(i);
+            let key = (kubeconfig.clone(), context.clone());
+            groups.entry(key).or_default().push(i);
         }
     }
     let fetch_started = Instant::now();
@@ -119,8 +117,8 @@ pub fn grade_class(
             .map(|((kubeconfig, context), members)| {
                 let wanted: BTreeSet<Query> = members
                     .iter()
-                    .filter_map(|i| prepared[*i].as_ref()?.plan.as_ref().ok())
-                    .flat_map(|(_, q, _)| q.iter().cloned())
+                    .filter_map(|i| needs[*i].as_ref())
+                    .flat_map(|q| q.iter().cloned())
                     .collect();
                 let widen = opts.cluster_wide_lists && members.len() > 1;
                 async move {
@@ -143,8 +141,8 @@ pub fn grade_class(
             (members.len() > 1).then(|| {
                 members
                     .iter()
-                    .filter_map(|i| prepared[*i].as_ref()?.plan.as_ref().ok())
-                    .flat_map(|(_, q, _)| q.iter().filter_map(|q| q.namespace.clone()))
+                    .filter_map(|i| needs[*i].as_ref())
+                    .flat_map(|q| q.iter().filter_map(|q| q.namespace.clone()))
                     .collect()
             })
         })
@@ -171,9 +169,10 @@ pub fn grade_class(
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
-    let chunk = prepared.len().div_ceil(threads).max(1);
+    let chunk = roster.learners.len().div_ceil(threads).max(1);
     let learners: Vec<LearnerResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = prepared
+        let handles: Vec<_> = roster
+            .learners
             .chunks(chunk)
             .enumerate()
             .map(|(c, part)| {
@@ -181,26 +180,18 @@ pub fn grade_class(
                 s.spawn(move || {
                     part.iter()
                         .enumerate()
-                        .map(|(j, p)| {
+                        .map(|(j, learner)| {
                             let i = c * chunk + j;
-                            let later;
-                            let p = match p {
-                                Some(p) => p,
-                                None => {
-                                    later = prepare(lab, profile, &roster.learners[i]);
-                                    &later
-                                }
-                            };
-                            let live = by_learner.get(&i).copied();
+                            let p = prepare(lab, profile, learner);
                             let outcome = match failed.get(&i) {
                                 Some(m) => Outcome::Error {
                                     message: (*m).to_owned(),
                                 },
-                                None => grade_one(p, live, generated_at),
+                                None => grade_one(&p, by_learner.get(&i).copied(), generated_at),
                             };
                             LearnerResult {
-                                name: p.learner.name.clone(),
-                                source: p.source.clone(),
+                                name: learner.name.clone(),
+                                source: p.source,
                                 outcome,
                             }
                         })

@@ -16,6 +16,7 @@
 use crate::class_report::{apply_learners, variables_yaml};
 use crate::harness::{ADMIN, CONTEXT, fixture_control_plane};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -94,6 +95,18 @@ async fn bench_class_report_200_learners() {
     }
     let roster_path = dir.path().join("class.yaml");
     std::fs::write(&roster_path, &roster).unwrap();
+    // `LABCTL_BENCH_HOLD=SECONDS`: keep the control plane up that long with the roster copied to
+    // target/bench/class-200.yaml, to profile `labctl class report` by hand.
+    if let Some(secs) = std::env::var("LABCTL_BENCH_HOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/class-200.yaml");
+        std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
+        std::fs::write(&keep, &roster).unwrap();
+        println!("holding {secs} s: labctl class report {}", keep.display());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     let html = dir.path().join("class.html");
     let report = |extra: &[&str]| -> Vec<String> {
         let mut a: Vec<String> = [
