@@ -21,6 +21,8 @@ need xmllint libxml2-utils
 # actionlint checks the workflows (and, through shellcheck, their run: scripts).
 need shellcheck shellcheck
 actionlint_tool
+# Headless Chromium renders the class report's HTML (tests/integration/class_report.rs).
+need chromium chromium
 kube_binaries
 
 cargo test --locked --all-targets --no-fail-fast "$@"

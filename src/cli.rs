@@ -116,6 +116,11 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
         after_help = "Examples:\n  labctl ci istio-aks --profile kind --junit ci-kind.xml\n  labctl ci istio-aks --profile aks --var resourceGroup=rg-ci --var clusterName=aks-ci --timeout 10m\n  labctl ci istio-aks --profile kind --from ingress --keep    # iterate on one step, keep the cluster\n  labctl ci istio-aks --profile aks --use-stand-ins          # no network: local stand-ins of remote manifests"
     )]
     Ci(CiArgs),
+    /// Instructor tools: grade a whole class at once
+    Class {
+        #[command(subcommand)]
+        command: ClassCommand,
+    },
     /// Start a lab: remember lab, profile, cluster context and variables, and show step 1
     #[command(
         after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab"
@@ -171,6 +176,79 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
         #[command(flatten)]
         learner: LearnerArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClassCommand {
+    /// Grade every learner of a roster: a learner × step matrix, what to explain to the room, exports
+    #[command(
+        long_about = "Grade every learner listed in a roster (YAML) against a lab, concurrently, and show \
+who is where: a learner × step matrix sorted by progress (passed, failed, not reached, error, \
+unreachable), how many finished each step, and the most common failing check with its diagnosis \
+and fix — the thing to explain to the room. Optionally writes a self-contained HTML page, CSV \
+(a row per learner, a column per step, a score), JUnit (a testsuite per learner) and JSON.\n\n\
+Learners on the same cluster (kubeconfig + context) share one connection: identical queries are \
+fetched once, and a kind asked for in many namespaces is listed once across all namespaces (per \
+namespace if that is forbidden). Each cluster gets --timeout; an unreachable or forbidden learner \
+is a row that says so and never holds up the others. Only get/list are sent. Command checks are \
+not run in class reports (they would run on this machine, against the wrong cluster): they show \
+as skipped.\n\n\
+A learner's step is `not reached` when it fails and an earlier step is unfinished: where a learner \
+is, is their first unfinished step.\n\n\
+Roster format (relative paths start at the roster's folder; `{{ learner }}` is the learner's name):\n\n\
+  lab: istio-aks\n  profile: kind\n  variables: { revision: asm-1-23 }\n  clusters:\n    workshop:\n      \
+kubeconfig: ~/.kube/config\n      context: kind-workshop\n      variables: { appNamespace: \"pets-{{ learner }}\" }\n  \
+learners:\n    - { name: alice, cluster: workshop }\n    - { name: bob, kubeconfig: ./bob.yaml, context: bob-aks }\n    \
+- { name: carol, snapshot: ./carol.json }\n\n\
+Exit codes: 0 the report was made (whatever the learners' results: a class report informs, it \
+does not judge), 2 the roster or lab is invalid or a file cannot be written, 3 usage error.",
+        after_help = "Examples:\n  labctl class report class.yaml\n  labctl class report class.yaml --lab istio-aks --profile kind --html report.html --csv grades.csv\n  labctl class report class.yaml --watch 30s\n  labctl class report class.yaml --junit class.xml --json class.json --concurrency 32 --timeout 5s"
+    )]
+    Report(ClassReportArgs),
+}
+
+/// Everything `labctl class report` is asked for.
+#[derive(Debug, Args, Clone)]
+pub struct ClassReportArgs {
+    /// Roster file (YAML): the learners and where to grade each
+    #[arg(value_name = "ROSTER")]
+    pub roster: PathBuf,
+    /// Lab name or folder [default: the roster's `lab:`]
+    #[arg(long, value_name = "LAB")]
+    pub lab: Option<String>,
+    /// Profile for every learner [default: the roster's `profile:`, else the lab's first]
+    #[arg(long, short = 'p', value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Also write a self-contained HTML report
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write CSV: a row per learner, a column per step, a score
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Also write JSON: the matrix, the summary and every learner's grade
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write JUnit XML: a testsuite per learner, a testcase per step
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Grade again every INTERVAL (e.g. 30s), redrawing in place, until Ctrl-C
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_duration)]
+    pub watch: Option<std::time::Duration>,
+    /// Clusters fetched at once (and requests in flight per cluster)
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub concurrency: u16,
+    /// Give up on a cluster after this long (each learner's own cluster, or a shared one)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// List each namespace separately, never a kind across all namespaces (for comparison)
+    #[arg(long, hide = true)]
+    pub per_namespace_lists: bool,
+    /// Stop watching after this many rounds (tests)
+    #[arg(long, hide = true, value_name = "N")]
+    pub rounds: Option<u32>,
+    /// Print what the run cost (connections, LIST requests, fetch and grade time) on stderr
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Everything `labctl grade` is asked for.

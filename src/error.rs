@@ -24,6 +24,8 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 pub enum Error {
     #[error("{} in lab files", count(.0.len()))]
     InvalidLab(Vec<Diagnostic>),
+    #[error("{} in roster", count(.0.len()))]
+    InvalidRoster(Vec<Diagnostic>),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("{0}")]
@@ -86,6 +88,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::InvalidLab(_)
+            | Error::InvalidRoster(_)
             | Error::Write { .. }
             | Error::Connect(_)
             | Error::Snapshot(_)

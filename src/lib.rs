@@ -7,6 +7,7 @@
 //! progress.
 
 pub mod ci;
+pub mod class;
 pub mod cli;
 pub mod cmd;
 pub mod error;

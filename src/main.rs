@@ -61,6 +61,9 @@ fn main() {
         }
         Command::Ci(args) => labctl::cmd::ci::run(args, &cli.labs, look),
         Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
+        Command::Class {
+            command: labctl::cli::ClassCommand::Report(args),
+        } => labctl::cmd::class::report(args, &cli.labs, look),
         Command::Snapshot {
             lab,
             plan,
@@ -87,7 +90,7 @@ fn colors(choice: ColorChoice, tty: bool) -> bool {
 
 /// Print an error once: diagnostics in full, then the error and its chain of causes.
 fn report(e: &Error, style: Style) {
-    if let Error::InvalidLab(diags) = e {
+    if let Error::InvalidLab(diags) | Error::InvalidRoster(diags) = e {
         for d in diags {
             eprintln!("{}", d.render(&style));
         }

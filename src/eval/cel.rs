@@ -5,23 +5,41 @@
 use kube::core::cel::KubeCelExt;
 use kube::core::cel::cel::objects::{Key, Map};
 use kube::core::cel::cel::{Context, Program, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A compiled expression; compile once per check, evaluate per object.
 pub struct Expr {
-    program: Program,
+    program: Arc<Program>,
     source: String,
 }
 
-/// Compile an expression, or say why it does not compile.
+/// Compile an expression, or say why it does not compile. Compiled programs are kept for the
+/// process: a class report evaluates the same expressions for every learner.
 pub fn compile(source: &str) -> Result<Expr, String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Program>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(program) = cache.lock().ok().and_then(|c| c.get(source).cloned()) {
+        return Ok(Expr {
+            program,
+            source: source.to_owned(),
+        });
+    }
+    let expr = compile_uncached(source)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(source.to_owned(), expr.program.clone());
+    }
+    Ok(expr)
+}
+
+fn compile_uncached(source: &str) -> Result<Expr, String> {
     // The `cel` parser panics on some malformed inputs in older releases; never let a lab
     // file crash labctl.
     let compiled = std::panic::catch_unwind(|| Program::compile(source))
         .map_err(|_| "the CEL parser could not read this expression".to_string())?;
     compiled
         .map(|program| Expr {
-            program,
+            program: Arc::new(program),
             source: source.to_owned(),
         })
         .map_err(|e| e.to_string())
@@ -34,11 +52,21 @@ impl Expr {
 
     /// Evaluate with `object` bound to `object`.
     pub fn eval(&self, object: &serde_json::Value) -> Result<Value, String> {
-        let mut ctx = Context::default().with_all();
-        ctx.add_function("hasSidecar", has_sidecar);
-        ctx.add_function("isReady", is_ready);
-        ctx.add_variable_from_value("object", to_cel(object));
-        self.program.execute(&ctx).map_err(|e| e.to_string())
+        thread_local! {
+            // The functions, registered once per thread; each evaluation binds `object` in a
+            // scope of its own.
+            static ROOT: Context<'static> = {
+                let mut ctx = Context::default().with_all();
+                ctx.add_function("hasSidecar", has_sidecar);
+                ctx.add_function("isReady", is_ready);
+                ctx
+            };
+        }
+        ROOT.with(|root| {
+            let mut ctx = root.new_inner_scope();
+            ctx.add_variable_from_value("object", to_cel(object));
+            self.program.execute(&ctx).map_err(|e| e.to_string())
+        })
     }
 
     /// Evaluate a condition; anything but a boolean is an error of the lab, not a failure.

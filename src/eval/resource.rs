@@ -78,26 +78,32 @@ pub fn evaluate(
 
     let cel_expr = expect.cel.as_deref().map(cel::compile).transpose()?;
     let actual_expr = actual_expr.map(cel::compile).transpose()?;
+    // At most this many offending objects are described (a class report grades the same check
+    // for hundreds of learners: describing objects nobody sees is most of the work).
+    const SHOWN: usize = 10;
     let mut satisfying = Vec::new();
     let mut offending: Vec<String> = Vec::new();
+    let mut offending_total = 0;
     for obj in &selected {
         let verdict = judge(obj, expect, cel_expr.as_ref())?;
-        let shown = match &actual_expr {
-            Some(e) => e
-                .eval_string(obj)
-                .unwrap_or_else(|err| format!("{}: (actual: {err})", display_name(obj, sel))),
-            None => match &verdict {
-                Ok(()) => format!("{}: satisfies the expectation", display_name(obj, sel)),
-                Err(why) => format!("{}: {why}", display_name(obj, sel)),
-            },
-        };
         let good = verdict.is_ok();
         if good {
             satisfying.push(*obj);
         }
         // For `none`, the offending objects are the ones that satisfy.
         if good == (expect.quantifier == Quantifier::None) {
-            offending.push(shown);
+            offending_total += 1;
+            if offending.len() < SHOWN {
+                offending.push(match &actual_expr {
+                    Some(e) => e.eval_string(obj).unwrap_or_else(|err| {
+                        format!("{}: (actual: {err})", display_name(obj, sel))
+                    }),
+                    None => match &verdict {
+                        Ok(()) => format!("{}: satisfies the expectation", display_name(obj, sel)),
+                        Err(why) => format!("{}: {why}", display_name(obj, sel)),
+                    },
+                });
+            }
         }
     }
     let n = satisfying.len();
@@ -111,13 +117,12 @@ pub fn evaluate(
     let passed = quantified && counted;
     let mut actual = format!("{n} of {total} selected satisfy");
     if !passed && !offending.is_empty() {
-        const SHOWN: usize = 10;
-        for line in offending.iter().take(SHOWN) {
+        for line in &offending {
             actual.push('\n');
             actual.push_str(line);
         }
-        if offending.len() > SHOWN {
-            actual.push_str(&format!("\n… and {} more", offending.len() - SHOWN));
+        if offending_total > SHOWN {
+            actual.push_str(&format!("\n… and {} more", offending_total - SHOWN));
         }
     }
     Ok(Outcome {

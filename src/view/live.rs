@@ -406,7 +406,8 @@ fn transport_message(e: &(dyn std::error::Error + 'static), at: &str) -> String 
     }
 }
 
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes on one line, each cause once.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {

@@ -2,8 +2,10 @@
 //! processes — the `labctl` binary and, where a cluster is needed, a real kube-apiserver + etcd.
 
 mod bench;
+mod bench_class;
 mod bundled;
 mod ci;
+mod class_report;
 mod cli;
 mod fixture_states;
 mod fixture_tests;

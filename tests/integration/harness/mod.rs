@@ -36,7 +36,7 @@ pub use fixtures::{
 pub use injector::SidecarInjector;
 pub use kubectl::{Kubectl, KubectlOutput};
 pub use pod_driver::{PodStatusDriver, mark_workload_ready, ready_status};
-pub use process::{keep_cluster, scratch_root};
+pub use process::{free_port, keep_cluster, scratch_root};
 pub use runtime::{harness_runtime, on_harness, unique_name, wait_until};
 pub use sidecar::{injection_patch, proxy_image};
 pub use users::{ADMIN, CONTEXT, LEARNER, LEARNER_POOL, NOBODY, client_from_kubeconfig};

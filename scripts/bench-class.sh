@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The class-report benchmark (benches/README.md): bash scripts/bench-class.sh [test binary args]
+#
+# `labctl class report` on 200 learners (namespaces on one test control plane) versus the same
+# with per-namespace LISTs and versus `labctl grade` once per learner; prints wall times, peak
+# RSS and ratios. Release build. Never fails on timing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+say() { printf '[bench-class] %s\n' "$*" >&2; }
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh
+kube_binaries
+
+# --test-threads=1: nothing else of the test binary runs beside the benchmark.
+cargo test --locked --release --test integration bench_class -- --ignored --nocapture --test-threads=1 "$@"

@@ -1,0 +1,303 @@
+//! Grading a class: resolve every learner's plan, fetch what the plans need — once per
+//! connection, learners on one cluster together (see [`fetch`](super::fetch)), connections
+//! concurrently (bounded), each within the timeout — then grade every learner from what was
+//! fetched. A learner who cannot be graded is a row saying why; it never stops the others.
+//!
+//! Command checks and probes are not run: they would run on the instructor's machine against
+//! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
+
+use super::facts::LearnerFacts;
+use super::fetch::{Fetched, fetch_shared};
+use super::prepare::{Prepared, chain, prepare};
+use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
+use super::roster::{Roster, Source};
+use crate::grade::run::grade;
+use crate::plan::resolve::Plan;
+use crate::report::event::RunInfo;
+use crate::spec::lab::{Lab, StepType};
+use crate::view::connect::Connection;
+use crate::view::live::FetchOptions;
+use crate::view::objects::FetchError;
+use crate::view::query::Query;
+use crate::view::snapshot::now_rfc3339;
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use super::facts::NOT_RUN;
+
+#[derive(Debug, Clone)]
+pub struct ClassOptions {
+    /// Profile for every learner (else the roster's, else the lab's first).
+    pub profile: Option<String>,
+    /// Clusters fetched at once, and requests in flight per cluster.
+    pub concurrency: usize,
+    /// Deadline for each cluster's fetch.
+    pub timeout: Duration,
+    /// List a kind across all namespaces once instead of once per learner's namespace.
+    pub cluster_wide_lists: bool,
+}
+
+/// What a run cost, for `--verbose` and the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub connections: usize,
+    pub lists: usize,
+    pub widened: usize,
+    pub fetch: Duration,
+    pub grade: Duration,
+}
+
+/// The profile the class is graded with.
+pub fn class_profile<'a>(
+    lab: &'a Lab,
+    roster: &'a Roster,
+    opts: &'a ClassOptions,
+) -> Option<&'a str> {
+    opts.profile
+        .as_deref()
+        .or(roster.profile.as_deref())
+        .or(lab.profiles.first().map(|p| p.name.as_str()))
+}
+
+/// Grade everyone (see the module docs). `Err` only for what makes the whole report
+/// impossible: an unknown profile, no async runtime.
+pub fn grade_class(
+    lab: &Lab,
+    roster: &Roster,
+    opts: &ClassOptions,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(ClassReport, RunStats), crate::error::Error> {
+    let started = Instant::now();
+    let generated_at = now_rfc3339();
+    let profile = class_profile(lab, roster, opts);
+    let class_plan = Plan::new(lab, profile, &[])?;
+    let steps: Vec<StepHead> = class_plan
+        .steps
+        .iter()
+        .filter(|s| s.step_type != StepType::Cleanup)
+        .map(|s| StepHead {
+            id: s.id.clone(),
+            title: s.title.clone(),
+        })
+        .collect();
+    // What each learner on a cluster needs fetched. Their plans are made again by the grading
+    // threads, one learner at a time each (200 plans held at once are ~30 MB); so are snapshot
+    // learners' objects, which are theirs alone.
+    let profile = class_plan.profile.as_str();
+    let needs: Vec<Option<BTreeSet<Query>>> = roster
+        .learners
+        .iter()
+        .map(|l| match l.source {
+            Source::Snapshot(_) => None,
+            Source::Cluster { .. } => prepare(lab, profile, l).plan.ok().map(|(_, q, _)| q),
+        })
+        .collect();
+
+    // One fetch per connection: learners with the same kubeconfig and context share it.
+    let mut groups: BTreeMap<(Option<PathBuf>, Option<String>), Vec<usize>> = BTreeMap::new();
+    for (i, (learner, need)) in roster.learners.iter().zip(&needs).enumerate() {
+        if let (
+            Source::Cluster {
+                kubeconfig,
+                context,
+                ..
+            },
+            Some(_),
+        ) = (&learner.source, need)
+        {
+            let key = (kubeconfig.clone(), context.clone());
+            groups.entry(key).or_default().push(i);
+        }
+    }
+    let fetch_started = Instant::now();
+    let fetched: Vec<GroupFetch> = runtime.block_on(
+        futures::stream::iter(groups)
+            .map(|((kubeconfig, context), members)| {
+                let wanted: BTreeSet<Query> = members
+                    .iter()
+                    .filter_map(|i| needs[*i].as_ref())
+                    .flat_map(|q| q.iter().cloned())
+                    .collect();
+                let widen = opts.cluster_wide_lists && members.len() > 1;
+                async move {
+                    let res = fetch_group(kubeconfig, context, &wanted, opts, widen).await;
+                    (members, res)
+                }
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .collect(),
+    );
+    let mut stats = RunStats {
+        connections: fetched.len(),
+        fetch: fetch_started.elapsed(),
+        ..RunStats::default()
+    };
+    // On a shared cluster, the namespaces any of its learners query (see `facts`).
+    let namespaces: Vec<Option<BTreeSet<String>>> = fetched
+        .iter()
+        .map(|(members, _)| {
+            (members.len() > 1).then(|| {
+                members
+                    .iter()
+                    .filter_map(|i| needs[*i].as_ref())
+                    .flat_map(|q| q.iter().filter_map(|q| q.namespace.clone()))
+                    .collect()
+            })
+        })
+        .collect();
+    let mut by_learner: BTreeMap<usize, Live> = BTreeMap::new();
+    let mut failed: BTreeMap<usize, &str> = BTreeMap::new();
+    for ((members, res), shared) in fetched.iter().zip(&namespaces) {
+        match res {
+            Ok((context, f)) => {
+                stats.lists += f.lists;
+                stats.widened += f.widened;
+                by_learner.extend(
+                    members
+                        .iter()
+                        .map(|i| (*i, (context.as_str(), f, shared.as_ref()))),
+                );
+            }
+            Err(message) => failed.extend(members.iter().map(|i| (*i, message.as_str()))),
+        }
+    }
+
+    // Grading is CPU work: spread the learners over the cores.
+    let grade_started = Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8);
+    let chunk = roster.learners.len().div_ceil(threads).max(1);
+    let learners: Vec<LearnerResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = roster
+            .learners
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let (by_learner, failed, generated_at) = (&by_learner, &failed, &generated_at);
+                s.spawn(move || {
+                    part.iter()
+                        .enumerate()
+                        .map(|(j, learner)| {
+                            let i = c * chunk + j;
+                            let p = prepare(lab, profile, learner);
+                            let outcome = match failed.get(&i) {
+                                Some(m) => Outcome::Error {
+                                    message: (*m).to_owned(),
+                                },
+                                None => grade_one(&p, by_learner.get(&i).copied(), generated_at),
+                            };
+                            LearnerResult {
+                                name: learner.name.clone(),
+                                source: p.source,
+                                outcome,
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    stats.grade = grade_started.elapsed();
+    let mut report = ClassReport {
+        lab: lab.name.clone(),
+        title: lab.title.clone(),
+        profile: class_plan.profile.clone(),
+        generated_at,
+        duration: started.elapsed(),
+        steps,
+        learners,
+    };
+    report.sort();
+    Ok((report, stats))
+}
+
+async fn fetch_group(
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    wanted: &BTreeSet<Query>,
+    opts: &ClassOptions,
+    widen: bool,
+) -> Result<(String, Fetched), String> {
+    let open = Connection::open(kubeconfig.as_deref(), context.as_deref());
+    let conn = match tokio::time::timeout(opts.timeout, open).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return Err(format!("cannot connect: {}", chain(&e))),
+        Err(_) => {
+            return Err(format!(
+                "cannot connect: no credentials within {:?}",
+                opts.timeout
+            ));
+        }
+    };
+    let mut fo = FetchOptions::new(opts.timeout).server_url(conn.server_url.clone());
+    fo.concurrency = opts.concurrency.max(1);
+    let fetched = fetch_shared(&conn.client, wanted, &fo, widen).await;
+    Ok((conn.context_name, fetched))
+}
+
+/// One connection's learners (indices) and its context name and objects, or why there are none.
+type GroupFetch = (Vec<usize>, Result<(String, Fetched), String>);
+
+/// A learner's cluster: its context name, what was fetched, and the namespaces of all learners
+/// on it when it is shared.
+type Live<'a> = (&'a str, &'a Fetched, Option<&'a BTreeSet<String>>);
+
+fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
+    let (plan, queries, snap_path) = match &p.plan {
+        Ok(x) => x,
+        Err(message) => {
+            return Outcome::Error {
+                message: message.clone(),
+            };
+        }
+    };
+    let (context, fetched, shared) = match (live, &p.snapshot) {
+        (Some((c, f, shared)), _) => (Some(c.to_owned()), f, shared),
+        (None, Some(f)) => (None, f, None),
+        (None, None) => {
+            return Outcome::Error {
+                message: "nothing was fetched".into(),
+            };
+        }
+    };
+    match fetched.fatal(queries) {
+        Some(e @ FetchError::Unreachable { .. }) => {
+            return Outcome::Unreachable {
+                message: e.to_string(),
+            };
+        }
+        Some(e) => {
+            return Outcome::Error {
+                message: e.to_string(),
+            };
+        }
+        None => {}
+    }
+    let info = RunInfo {
+        lab: plan.lab.clone(),
+        title: plan.title.clone(),
+        profile: plan.profile.clone(),
+        revision: plan.values.get("revision").cloned(),
+        context,
+        snapshot: snap_path.as_ref().map(|s| s.display().to_string()),
+        learner: Some(p.learner.name.clone()),
+        started_at: started_at.to_owned(),
+        warnings: Vec::new(),
+    };
+    let facts = LearnerFacts::new(fetched, queries, shared);
+    match grade(plan, None, &facts, info, &mut []) {
+        Ok(report) => Outcome::Graded {
+            report: Box::new(report),
+        },
+        Err(e) => Outcome::Error {
+            message: e.to_string(),
+        },
+    }
+}

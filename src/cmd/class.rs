@@ -1,0 +1,90 @@
+//! `labctl class report`: read and lint the roster, grade the class (once, or every `--watch`
+//! interval), print the matrix and write the files asked for.
+
+use crate::class::run::{ClassOptions, grade_class};
+use crate::class::{csv, html, json, junit, roster, terminal};
+use crate::cli::ClassReportArgs;
+use crate::error::{EXIT_OK, Error};
+use crate::render::terminal::Look;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// A reporter that renders the whole class report as one file.
+type Render = fn(&crate::class::report::ClassReport) -> String;
+
+pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
+    let parsed = roster::parse(&args.roster).map_err(Error::InvalidRoster)?;
+    let lab_name = match (args.lab.as_deref(), parsed.lab()) {
+        (Some(l), _) | (None, Some(l)) => l.to_owned(),
+        (None, None) => {
+            return Err(Error::Usage(format!(
+                "which lab? pass --lab or write `lab: NAME` in {}",
+                args.roster.display()
+            )));
+        }
+    };
+    let lab = super::grade::load_lab(&lab_name, labs_dir)?;
+    let roster = roster::lint(parsed, &lab, args.lab.as_deref()).map_err(Error::InvalidRoster)?;
+    let opts = ClassOptions {
+        profile: args.profile.clone(),
+        concurrency: args.concurrency as usize,
+        timeout: args.timeout,
+        cluster_wide_lists: !args.per_namespace_lists,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let in_place = args.watch.is_some() && std::io::stdout().is_terminal();
+    let mut round = 0u32;
+    loop {
+        round += 1;
+        let (report, stats) = grade_class(&lab, &roster, &opts, &runtime)?;
+        let files: [(&Option<PathBuf>, Render); 4] = [
+            (&args.html, html::class_html),
+            (&args.csv, csv::class_csv),
+            (&args.json, json::class_json),
+            (&args.junit, junit::class_junit),
+        ];
+        for (path, render) in files {
+            if let Some(path) = path {
+                crate::fsutil::write_atomic(path, render(&report).as_bytes()).map_err(
+                    |source| Error::Write {
+                        path: path.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
+        let text = terminal::class_terminal(&report, look);
+        let mut out = std::io::stdout().lock();
+        if in_place {
+            // Clear and redraw: the matrix stays put while the room works.
+            let _ = console::Term::stdout().clear_screen();
+        } else if round > 1 {
+            let _ = writeln!(out, "\n──── round {round} ────");
+        }
+        let _ = write!(out, "{text}");
+        if let Some(every) = args.watch {
+            let _ = writeln!(out, "\nevery {every:?}; Ctrl-C to stop");
+        }
+        let _ = out.flush();
+        if args.stats {
+            eprintln!(
+                "stats: {} learners, {} connections, {} LIST requests ({} kinds listed across all namespaces), fetch {} ms, grade {} ms, total {} ms",
+                report.learners.len(),
+                stats.connections,
+                stats.lists,
+                stats.widened,
+                stats.fetch.as_millis(),
+                stats.grade.as_millis(),
+                report.duration.as_millis()
+            );
+        }
+        match args.watch {
+            Some(every) if args.rounds.is_none_or(|n| round < n) => std::thread::sleep(every),
+            _ => return Ok(EXIT_OK),
+        }
+    }
+}
