@@ -5,13 +5,17 @@
 //! learner's all-namespaces lists hold the objects of their own namespaces and of namespaces
 //! that belong to no learner (`kube-system`, `istio-system`, ...), nothing else. Command checks
 //! and probes are not run (see [`NOT_RUN`], [`PROBES_NOT_RUN`]).
+//!
+//! The class's objects are held as text ([`fetch`](super::fetch)); a learner's facts parse their
+//! own lists when they are made and free them when dropped, after the learner is graded, so only
+//! the learners being graded (one per grading thread) have parsed objects at any time.
 
-use super::fetch::Fetched;
+use super::fetch::{Fetched, RawObject};
 use crate::eval::facts::{CommandFact, Facts, ProbeFact};
-use crate::view::objects::FetchError;
+use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Why command checks are skipped in a class report: they would run on the instructor's
 /// machine, against the wrong cluster, and need the learners' credentials.
@@ -20,56 +24,45 @@ pub const NOT_RUN: &str = "not run in class reports";
 /// at once, and `labctl grade` on one learner runs them).
 pub const PROBES_NOT_RUN: &str = "probes are not run in class reports";
 
-pub struct LearnerFacts<'a> {
-    fetched: &'a Fetched,
-    /// All-namespaces lists with other learners' namespaces left out.
-    own: BTreeMap<Query, Vec<Value>>,
+/// A learner's lists, parsed from the class's fetched text for their grading only (see
+/// [`fetch`](super::fetch)): a few learners' objects are parsed at a time, never the class's.
+pub struct LearnerFacts {
+    /// The learner's queries; all-namespaces lists with other learners' namespaces left out.
+    set: ObjectSet,
 }
 
-impl<'a> LearnerFacts<'a> {
+impl LearnerFacts {
     /// `shared`: every namespace the learners on this cluster query, when there are several.
     pub fn new(
-        fetched: &'a Fetched,
+        fetched: &Fetched,
         queries: &BTreeSet<Query>,
         shared: Option<&BTreeSet<String>>,
     ) -> Self {
-        let mut own = BTreeMap::new();
-        if let Some(all) = shared {
-            let mine: BTreeSet<&str> = queries
-                .iter()
-                .filter_map(|q| q.namespace.as_deref())
-                .collect();
-            let foreign = |ns: &str| all.contains(ns) && !mine.contains(ns);
-            for q in queries.iter().filter(|q| q.namespace.is_none()) {
-                let Ok(items) = fetched.get(q) else { continue };
-                let kept = items
-                    .iter()
-                    .filter(|o| {
-                        let meta = &o["metadata"];
-                        match meta["namespace"].as_str() {
-                            Some(ns) => !foreign(ns),
-                            // Cluster-scoped: a Namespace object is another learner's if its name is.
-                            None if q.kind == "Namespace" => {
-                                !foreign(meta["name"].as_str().unwrap_or(""))
-                            }
-                            None => true,
-                        }
-                    })
-                    .cloned()
-                    .collect();
-                own.insert(q.clone(), kept);
-            }
+        let mine: BTreeSet<&str> = queries
+            .iter()
+            .filter_map(|q| q.namespace.as_deref())
+            .collect();
+        let foreign = |ns: &str| shared.is_some_and(|all| all.contains(ns) && !mine.contains(ns));
+        let mut set = ObjectSet::default();
+        for q in queries {
+            let visible = |o: &&RawObject| match (&*o.namespace, q.namespace.as_deref()) {
+                (_, Some(_)) => true,
+                ("", None) if q.kind == "Namespace" => !foreign(&o.name),
+                ("", None) => true,
+                (ns, None) => !foreign(ns),
+            };
+            let res = fetched
+                .get(q)
+                .and_then(|items| items.iter().filter(visible).map(RawObject::parse).collect());
+            set.insert(q.clone(), res);
         }
-        LearnerFacts { fetched, own }
+        LearnerFacts { set }
     }
 }
 
-impl Facts for LearnerFacts<'_> {
+impl Facts for LearnerFacts {
     fn list(&self, query: &Query) -> Result<&[Value], FetchError> {
-        match self.own.get(query) {
-            Some(items) => Ok(items),
-            None => self.fetched.get(query),
-        }
+        self.set.get(query)
     }
     fn run(&self, _: &crate::spec::lab::Command) -> CommandFact {
         CommandFact::Unavailable(NOT_RUN.to_owned())
@@ -82,7 +75,6 @@ impl Facts for LearnerFacts<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::objects::ObjectSet;
     use serde_json::json;
 
     fn q(kind: &str, ns: Option<&str>) -> Query {

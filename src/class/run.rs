@@ -3,6 +3,10 @@
 //! concurrently (bounded), each within the timeout — then grade every learner from what was
 //! fetched. A learner who cannot be graded is a row saying why; it never stops the others.
 //!
+//! Memory: the fetched objects are held as compact JSON for the whole run; each grading thread
+//! parses one learner's objects at a time ([`LearnerFacts`]) and drops them once that learner is
+//! graded, so the peak is the class's JSON text plus a few learners' parsed objects.
+//!
 //! Command checks and probes are not run: they would run on the instructor's machine against
 //! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
 

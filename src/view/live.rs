@@ -13,6 +13,11 @@
 //! and with the same noise removed as in snapshots ([`sanitize_object`]), so a live view and a
 //! snapshot of it grade identically. Secrets are never fetched: a query for kind `Secret` is
 //! refused without a request.
+//!
+//! A LIST's items are read one at a time from the response text (never the whole list as one
+//! `Value`, which with `managedFields` is several times the objects kept). [`fetch_report`] keeps
+//! them parsed; [`fetch_items`] lets a caller that holds many lists at once keep them in another
+//! form ([`ListItem`]; a class report keeps compact JSON text).
 
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
@@ -22,6 +27,7 @@ use kube::api::ListParams;
 use kube::core::gvk::GroupVersion;
 use kube::discovery::{ApiCapabilities, ApiGroup, ApiResource, Scope};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -55,10 +61,22 @@ impl FetchOptions {
     }
 }
 
+/// How a fetch holds each listed object, made from the object as parsed (with `apiVersion` and
+/// `kind` set, sanitized).
+pub trait ListItem: Send + Sized {
+    fn from_object(obj: Value) -> Self;
+}
+
+impl ListItem for Value {
+    fn from_object(obj: Value) -> Value {
+        obj
+    }
+}
+
 /// What a fetch produced, and what it cost.
 #[derive(Debug, Clone)]
-pub struct FetchReport {
-    pub objects: ObjectSet,
+pub struct FetchReport<T = Value> {
+    pub objects: ObjectSet<T>,
     /// Discovery requests sent (one per group/version).
     pub discovery_requests: usize,
     /// LIST requests sent (at most one per query).
@@ -66,7 +84,7 @@ pub struct FetchReport {
     pub elapsed: Duration,
 }
 
-impl FetchReport {
+impl<T> FetchReport<T> {
     /// Every request sent (discovery + lists).
     pub fn requests(&self) -> usize {
         self.discovery_requests + self.list_requests
@@ -86,6 +104,15 @@ pub async fn fetch_report(
     queries: &BTreeSet<Query>,
     opts: &FetchOptions,
 ) -> FetchReport {
+    fetch_items(client, queries, opts).await
+}
+
+/// Like [`fetch_report`], each object held as `T`.
+pub async fn fetch_items<T: ListItem>(
+    client: &Client,
+    queries: &BTreeSet<Query>,
+    opts: &FetchOptions,
+) -> FetchReport<T> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + opts.timeout;
     let concurrency = opts.concurrency.max(1);
@@ -159,7 +186,7 @@ pub async fn fetch_report(
     }
 
     // Round 2: one LIST per query.
-    let lists: Vec<(Query, Result<Vec<Value>, FetchError>)> = futures::stream::iter(to_list)
+    let lists: Vec<(Query, Result<Vec<T>, FetchError>)> = futures::stream::iter(to_list)
         .map(|(q, ar, caps)| {
             let counter = &list_requests;
             async move {
@@ -226,31 +253,53 @@ pub fn sanitize_object(obj: &mut Value) {
 
 pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-async fn list(
+async fn list<T: ListItem>(
     client: &Client,
     ar: &ApiResource,
     ns: Option<&str>,
-) -> Result<Vec<Value>, kube::Error> {
+) -> Result<Vec<T>, kube::Error> {
     let url = <kube::api::DynamicObject as kube::Resource>::url_path(ar, ns);
     let req = kube::core::Request::new(url)
         .list(&ListParams::default())
         .map_err(kube::Error::BuildRequest)?;
-    let mut list: Value = client.request(req).await?;
-    let items = match list.get_mut("items").map(Value::take) {
-        Some(Value::Array(items)) => items,
-        _ => Vec::new(), // `items: null` is how an empty list is sometimes sent
-    };
-    Ok(items
-        .into_iter()
-        .map(|mut obj| {
-            if let Some(map) = obj.as_object_mut() {
-                map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
-                map.insert("kind".into(), Value::String(ar.kind.clone()));
-            }
-            sanitize_object(&mut obj);
-            obj
+    let text = client.request_text(req).await?;
+    list_items(&text)
+        .and_then(|items| {
+            items
+                .into_iter()
+                .map(|raw| {
+                    let mut obj: Value = serde_json::from_str(raw.get())?;
+                    if let Some(map) = obj.as_object_mut() {
+                        map.insert("apiVersion".into(), Value::String(ar.api_version.clone()));
+                        map.insert("kind".into(), Value::String(ar.kind.clone()));
+                    }
+                    sanitize_object(&mut obj);
+                    Ok(T::from_object(obj))
+                })
+                .collect()
         })
-        .collect())
+        .map_err(kube::Error::SerdeError)
+}
+
+/// The items of a LIST response, each as its text. No items when there are none to read:
+/// `items: null` (how an empty list is sometimes sent), missing, or not an array. An error only
+/// when the response is not JSON.
+fn list_items(text: &str) -> Result<Vec<&RawValue>, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct List<'a> {
+        #[serde(borrow)]
+        items: Option<&'a RawValue>,
+    }
+    match serde_json::from_str::<List>(text) {
+        Ok(List { items: Some(items) }) => {
+            Ok(serde_json::from_str(items.get()).unwrap_or_default())
+        }
+        Ok(List { items: None }) => Ok(Vec::new()),
+        Err(e) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => Ok(Vec::new()),
+            Err(_) => Err(e),
+        },
+    }
 }
 
 fn parse_gv(api_version: &str) -> Result<GroupVersion, String> {
@@ -451,6 +500,25 @@ mod tests {
         let mut o = json!({"metadata": {"annotations": {LAST_APPLIED: "x"}}});
         sanitize_object(&mut o);
         assert_eq!(o, json!({"metadata": {}}));
+    }
+
+    #[test]
+    fn list_items_read_what_a_list_holds() {
+        let texts = |t: &str| -> Vec<String> {
+            list_items(t)
+                .unwrap()
+                .iter()
+                .map(|r| r.get().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            texts(r#"{"kind":"PodList","items":[{"a":1}, {"b":[2]}]}"#),
+            [r#"{"a":1}"#, r#"{"b":[2]}"#]
+        );
+        for empty in [r#"{"items":null}"#, "{}", r#"{"items":"x"}"#, "[1]", "3"] {
+            assert!(texts(empty).is_empty(), "{empty}");
+        }
+        assert!(list_items("{\"items\": [").is_err());
     }
 
     #[test]

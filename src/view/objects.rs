@@ -37,15 +37,25 @@ fn in_ns(ns: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Objects per query (each object as JSON, with apiVersion and kind set).
-#[derive(Debug, Clone, Default)]
-pub struct ObjectSet {
-    pub lists: BTreeMap<Query, Result<Vec<Value>, FetchError>>,
+/// Objects per query (each object as JSON, with apiVersion and kind set). `T` is how an object
+/// is held: parsed (`Value`, what checks read) or, where many are held at once (a class report),
+/// as compact text to be parsed when needed.
+#[derive(Debug, Clone)]
+pub struct ObjectSet<T = Value> {
+    pub lists: BTreeMap<Query, Result<Vec<T>, FetchError>>,
 }
 
-impl ObjectSet {
+impl<T> Default for ObjectSet<T> {
+    fn default() -> Self {
+        ObjectSet {
+            lists: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> ObjectSet<T> {
     /// The objects for a query: `NotServed` reads as an empty list; other failures are errors.
-    pub fn get(&self, q: &Query) -> Result<&[Value], FetchError> {
+    pub fn get(&self, q: &Query) -> Result<&[T], FetchError> {
         match self.lists.get(q) {
             Some(Ok(items)) => Ok(items),
             Some(Err(FetchError::NotServed { .. })) => Ok(&[]),
@@ -54,7 +64,7 @@ impl ObjectSet {
         }
     }
 
-    pub fn insert(&mut self, q: Query, items: Result<Vec<Value>, FetchError>) {
+    pub fn insert(&mut self, q: Query, items: Result<Vec<T>, FetchError>) {
         self.lists.insert(q, items);
     }
 }
