@@ -6,8 +6,9 @@
 //!    across all namespaces and sliced per learner);
 //! 2. the same with `--per-namespace-lists` (one LIST per learner namespace, identical queries
 //!    still fetched once): what the cluster-wide lists save;
-//! 3. the baseline: `labctl grade` once per learner, one after the other (what an instructor
-//!    would script without a class report); run once, it is slow.
+//! 3. the baseline: `labctl grade --no-probes` once per learner, one after the other (what an
+//!    instructor would script without a class report; no probes, like the class report); run
+//!    once, it is slow.
 //!
 //! Printed: wall time and peak RSS of each (the process's own `ru_maxrss` from `wait4`), the
 //! LISTs each report sent (`--stats`), and the ratios. Speed is measured, never asserted; the
@@ -167,6 +168,9 @@ async fn bench_class_report_200_learners() {
             "json",
             "--learner",
             name,
+            // Like the class report, which never runs probes (the fixture cluster has no
+            // kubelet: each probe pod would wait for its timeout).
+            "--no-probes",
         ]
         .map(String::from)
         .to_vec();
