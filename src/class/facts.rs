@@ -47,6 +47,7 @@ impl LearnerFacts {
         for q in queries {
             let visible = |o: &&RawObject| match (&*o.namespace, q.namespace.as_deref()) {
                 (_, Some(_)) => true,
+                // Cluster-scoped: a Namespace object is another learner's if its name is.
                 ("", None) if q.kind == "Namespace" => !foreign(&o.name),
                 ("", None) => true,
                 (ns, None) => !foreign(ns),
