@@ -41,7 +41,10 @@ pub fn uids(objects: &ObjectSet) -> BTreeSet<String> {
 pub fn scope(plan: &Plan) -> BTreeMap<Query, Vec<Selector>> {
     let mut out: BTreeMap<Query, Vec<Selector>> = BTreeMap::new();
     let bodies = plan.steps.iter().flat_map(|s| &s.checks).flat_map(|pc| {
-        std::iter::once(&pc.check.body).chain(pc.check.diagnoses.iter().flat_map(|d| &d.when))
+        // The same bodies `view::query::queries` lists for: the check, its diagnoses, its skip.
+        std::iter::once(&pc.check.body)
+            .chain(pc.check.diagnoses.iter().flat_map(|d| &d.when))
+            .chain(pc.check.skip.iter().flat_map(|s| &s.when))
     });
     for body in bodies {
         if let (Target::Resource(sel), Some(q)) = (&body.target, queries_of(body).pop()) {

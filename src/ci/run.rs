@@ -17,7 +17,7 @@ use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::objects::ObjectSet;
-use crate::view::query::queries;
+use crate::view::query::{Query, queries};
 use crate::view::snapshot::now_rfc3339;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -162,12 +162,18 @@ impl Engine<'_, '_> {
         }
     }
 
-    /// Everything the lab's checks read, in every step.
-    async fn list_everything(&self) -> Result<ObjectSet, Error> {
-        let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(self.conn.server_url.clone());
+    /// What the leftover report lists: everything the lab's checks read, in every step, and
+    /// every Namespace (to know which are terminating).
+    fn everything(&self) -> BTreeSet<Query> {
         let mut all = queries(self.plan, None);
         all.insert(crate::ci::leftovers::namespaces());
-        let fetched = fetch_report(&self.conn.client, &all, &opts).await;
+        all
+    }
+
+    /// The objects of [`Self::everything`].
+    async fn list_everything(&self) -> Result<ObjectSet, Error> {
+        let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(self.conn.server_url.clone());
+        let fetched = fetch_report(&self.conn.client, &self.everything(), &opts).await;
         match first_fatal(&fetched.objects) {
             Some(fatal) => Err(Error::Cluster(fatal.clone())),
             None => Ok(fetched.objects),
@@ -180,8 +186,7 @@ impl Engine<'_, '_> {
     async fn leftovers(&self, before: &BTreeSet<String>) -> Option<Vec<Leftover>> {
         let scope = scope(self.plan);
         let last = Mutex::new(None);
-        let mut watched = queries(self.plan, None);
-        watched.insert(crate::ci::leftovers::namespaces());
+        let watched = self.everything();
         crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
             let (last, scope) = (&last, &scope);
             async move {

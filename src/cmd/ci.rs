@@ -51,11 +51,7 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     if let Some(j) = junit.as_mut() {
         reporters.push(j);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::cmd::grade::runtime()?;
     let report = runtime.block_on(async {
         let conn = Connection::open(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         let prober = (!args.no_probes).then(|| {

@@ -31,11 +31,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         timeout: args.timeout,
         cluster_wide_lists: !args.per_namespace_lists,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    let runtime = crate::cmd::grade::runtime()?;
     let in_place = args.watch.is_some() && std::io::stdout().is_terminal();
     let mut round = 0u32;
     loop {

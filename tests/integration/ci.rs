@@ -445,3 +445,39 @@ fn refuses_early_what_cannot_run() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `ingress`"));
 }
+
+#[test]
+fn an_unreachable_cluster_is_could_not_grade_and_no_token_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("dead.yaml");
+    let port = crate::harness::free_port();
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"https://127.0.0.1:{port}\"}}}}]\n\
+users: [{{name: u, user: {{token: secret-token-do-not-print}}}}]\n\
+contexts: [{{name: dead, context: {{cluster: c, user: u}}}}]\ncurrent-context: dead\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .current_dir(REPO)
+        .args(["ci", "tests/labs-ok/minimal", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains(&format!("connection refused at https://127.0.0.1:{port}")),
+        "{all}"
+    );
+    assert!(!all.contains("secret-token"), "{all}");
+    // Nothing ran: the commands never reached bash.
+    assert!(!all.contains("$ kubectl"), "{all}");
+}
