@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "labctl",
-    version,
+    version = crate::bundle::VERSION,
     about = "Lab runner and automated grader for hands-on Kubernetes workshops",
     long_about = "Lab runner and automated grader for hands-on Kubernetes workshops.\n\n\
 Learners follow a lab on their own cluster and ask labctl whether each step is done; lab authors \
@@ -15,15 +15,10 @@ validate labs and replay them in CI.",
 Examples:\n  labctl validate                      check every lab under ./labs\n  labctl list                          the labs, their steps and profiles\n  labctl show istio-aks --profile kind  read the lab for a kind cluster\n  labctl show istio-aks onboard-mesh   one step"
 )]
 pub struct Cli {
-    /// Folder holding the labs
-    #[arg(
-        long,
-        global = true,
-        env = "LABCTL_LABS",
-        default_value = "labs",
-        value_name = "DIR"
-    )]
-    pub labs: PathBuf,
+    /// Folder holding the labs [default: $LABCTL_LABS, else ./labs when it holds a lab, else the
+    /// labs bundled with this binary]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub labs: Option<PathBuf>,
     /// When to use colours (NO_COLOR is honoured in `auto`)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -42,6 +42,8 @@ pub enum Error {
         command: usize,
         code: i32,
     },
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::UnpackError),
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
@@ -90,6 +92,7 @@ impl Error {
             Error::InvalidLab(_)
             | Error::InvalidRoster(_)
             | Error::Write { .. }
+            | Error::Bundle(_)
             | Error::Connect(_)
             | Error::Snapshot(_)
             | Error::Cluster(_)

@@ -6,6 +6,7 @@
 //! `grade` drives a run over live facts; `ci` replays a lab end to end; `learner` keeps a learner's
 //! progress.
 
+pub mod bundle;
 pub mod ci;
 pub mod class;
 pub mod cli;

@@ -29,16 +29,19 @@ fn main() {
         color: color_out,
         width,
     };
+    // Only the commands that read labs pick (and maybe unpack) the labs folder.
+    let flag = cli.labs.clone();
+    let labs = move || labctl::bundle::resolve(flag.clone()).map_err(Error::from);
     let result = match cli.command {
         Command::Validate { paths } => {
-            labctl::cmd::validate::run(paths, cli.labs, Style::colored(color_out))
+            labs().and_then(|l| labctl::cmd::validate::run(paths, l.dir, Style::colored(color_out)))
         }
-        Command::List => labctl::cmd::list::run(cli.labs),
+        Command::List => labs().and_then(|l| labctl::cmd::list::run(&l)),
         Command::Show {
             lab: Some(lab),
             step,
             plan,
-        } => labctl::cmd::show::run(&lab, step.as_deref(), &plan, &cli.labs, look),
+        } => labs().and_then(|l| labctl::cmd::show::run(&lab, step.as_deref(), &plan, &l, look)),
         Command::Show { lab: None, .. } => {
             labctl::cmd::learn::show_current(&Default::default(), look)
         }
@@ -47,7 +50,8 @@ fn main() {
             plan,
             context,
             force,
-        } => labctl::cmd::learn::start(&lab, &plan, context, force, &cli.labs, look),
+        } => labs()
+            .and_then(|l| labctl::cmd::learn::start(&lab, &plan, context, force, &l.dir, look)),
         Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
         Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
         Command::Reset { step, learner } => labctl::cmd::learn::reset(step.as_deref(), &learner),
@@ -59,17 +63,21 @@ fn main() {
         Command::Solve { step, yes, learner } => {
             labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
         }
-        Command::Ci(args) => labctl::cmd::ci::run(args, &cli.labs, look),
-        Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
+        Command::Ci(args) => labs().and_then(|l| labctl::cmd::ci::run(args, &l.dir, look)),
+        Command::Grade(args) => {
+            labs().and_then(|l| labctl::cmd::grade::run(args, &l.dir, color_out, width))
+        }
         Command::Class {
             command: labctl::cli::ClassCommand::Report(args),
-        } => labctl::cmd::class::report(args, &cli.labs, look),
+        } => labs().and_then(|l| labctl::cmd::class::report(args, &l.dir, look)),
         Command::Snapshot {
             lab,
             plan,
             cluster,
             output,
-        } => labctl::cmd::grade::snapshot(&lab, &plan, &cluster, output.as_deref(), &cli.labs),
+        } => labs().and_then(|l| {
+            labctl::cmd::grade::snapshot(&lab, &plan, &cluster, output.as_deref(), &l.dir)
+        }),
     };
     match result {
         Ok(code) => std::process::exit(code),

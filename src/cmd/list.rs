@@ -1,11 +1,11 @@
 //! `labctl list`: the labs under the labs folder, one line each.
 
+use crate::bundle::LabSource;
 use crate::error::{EXIT_OK, Error};
 use crate::spec::load;
-use std::path::PathBuf;
 
-pub fn run(labs_dir: PathBuf) -> Result<i32, Error> {
-    let dirs = load::find_labs(std::slice::from_ref(&labs_dir))
+pub fn run(source: &LabSource) -> Result<i32, Error> {
+    let dirs = load::find_labs(std::slice::from_ref(&source.dir))
         .map_err(|d| Error::InvalidLab(vec![*d]))?;
     let mut rows = vec![[
         "LAB".to_owned(),
@@ -57,5 +57,7 @@ pub fn run(labs_dir: PathBuf) -> Result<i32, Error> {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
+    // On stderr, so `labctl list | …` gets the table alone.
+    eprintln!("({source})");
     Ok(EXIT_OK)
 }

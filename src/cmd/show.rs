@@ -1,21 +1,23 @@
 //! `labctl show LAB [STEP]`: a lab's instructions for one profile, in the terminal.
 
+use crate::bundle::LabSource;
 use crate::cli::PlanArgs;
 use crate::error::{EXIT_OK, Error};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look};
 use crate::spec::lab::StepType;
 use console::Style;
-use std::path::Path;
 
 pub fn run(
     lab: &str,
     step: Option<&str>,
     args: &PlanArgs,
-    labs_dir: &Path,
+    source: &LabSource,
     look: Look,
 ) -> Result<i32, Error> {
-    let lab = crate::cmd::grade::load_lab(lab, labs_dir)?;
+    let lab = crate::cmd::grade::load_lab(lab, &source.dir)?;
+    // On stderr, so the instructions on stdout stay as they were (and pipe cleanly).
+    eprintln!("({source})");
     let plan = Plan::new(&lab, args.profile.as_deref(), &parse_vars(&args.vars)?)?;
     let total = plan.steps.len();
     let chosen: Vec<(usize, &PlannedStep)> = match step {

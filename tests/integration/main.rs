@@ -16,6 +16,7 @@ mod harness_tests;
 mod learner_flow;
 mod learner_state;
 mod probes;
+mod standalone;
 mod validate;
 mod view_tests;
 mod workflows;
