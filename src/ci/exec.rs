@@ -108,7 +108,10 @@ pub fn run_block(
     (outcome, output)
 }
 
-/// SIGKILL every descendant of `roots` (Linux: read from /proc), children first found last.
+/// SIGKILL every descendant of `roots` (Linux: read from /proc; other Unixes: from `ps`),
+/// children first found last. Elsewhere (Windows) only the bash process itself is killed, by the
+/// caller's handle: `labctl ci` is a tool for authors and CI runners, which run Linux.
+#[cfg(unix)]
 fn kill_tree(roots: &[u32]) {
     let mut victims: Vec<u32> = Vec::new();
     let mut frontier: Vec<u32> = roots.to_vec();
@@ -129,10 +132,15 @@ fn kill_tree(roots: &[u32]) {
     }
 }
 
-/// (pid, parent pid) of every process, from /proc/<pid>/stat; empty where /proc is missing.
+#[cfg(not(unix))]
+fn kill_tree(_roots: &[u32]) {}
+
+/// (pid, parent pid) of every process, from /proc/<pid>/stat, or from `ps` where there is no
+/// /proc (macOS); empty when neither answers.
+#[cfg(unix)]
 fn parent_map() -> Vec<(u32, u32)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
+        return ps_parent_map();
     };
     dir.filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
@@ -142,6 +150,28 @@ fn parent_map() -> Vec<(u32, u32)> {
             let rest = &stat[stat.rfind(')')? + 1..];
             let ppid = rest.split_whitespace().nth(1)?.parse().ok()?;
             Some((pid, ppid))
+        })
+        .collect()
+}
+
+/// `ps -A -o pid= -o ppid=` (POSIX options, as macOS and the BSDs have them).
+#[cfg(unix)]
+fn ps_parent_map() -> Vec<(u32, u32)> {
+    let Ok(out) = std::process::Command::new("ps")
+        .args(["-A", "-o", "pid=", "-o", "ppid="])
+        .output()
+    else {
+        return Vec::new();
+    };
+    parse_ps(&String::from_utf8_lossy(&out.stdout))
+}
+
+#[cfg_attr(not(unix), allow(dead_code))]
+fn parse_ps(text: &str) -> Vec<(u32, u32)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
         })
         .collect()
 }
@@ -156,6 +186,20 @@ mod tests {
             seen.push(l.to_owned())
         });
         (o, out, seen)
+    }
+
+    #[test]
+    fn reads_the_process_tree_from_proc_and_from_ps_alike() {
+        assert_eq!(
+            parse_ps("  1     0\n 42  1\nbad line\n"),
+            vec![(1, 0), (42, 1)]
+        );
+        // Both sources see this test process with the same parent (macOS uses the `ps` path).
+        let me = std::process::id();
+        let parent = |m: &[(u32, u32)]| m.iter().find(|(p, _)| *p == me).map(|(_, pp)| *pp);
+        let from_proc = parent(&parent_map());
+        assert!(from_proc.is_some());
+        assert_eq!(parent(&ps_parent_map()), from_proc);
     }
 
     #[test]
