@@ -382,13 +382,18 @@ impl Loader {
             ];
             for p in used.into_iter().flatten().flat_map(|t| template::placeholders(t)) {
                 if discovered.contains(&p.name) {
-                    let diag = this.at(
-                        decl,
-                        format!(
-                            "the discovery of `{name}` uses `{{{{ {} }}}}`, which is discovered too",
-                            p.name
-                        ),
+                    let message = format!(
+                        "the discovery of `{name}` uses `{{{{ {} }}}}`, which is discovered too",
+                        p.name
                     );
+                    // Point at the placeholder itself: the first one of that name in the discovery.
+                    let at = template::placeholders(&text)
+                        .into_iter()
+                        .find(|q| q.name == p.name && q.line >= decl.referenced.line() as u32);
+                    let diag = match at {
+                        Some(q) => Diagnostic::at(&file, &text, q.line, q.col, message).width(q.len),
+                        None => this.at(decl, message),
+                    };
                     this.diags.push(diag.help(
                         "a discovery may use only variables with fixed values (defaults, profile values, --var)",
                     ));
