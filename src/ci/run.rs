@@ -349,25 +349,20 @@ impl Engine<'_, '_> {
         // The last grade is the answer either way: passing if the wait succeeded.
         let mut watched = queries(self.plan, Some(&step.id));
         watched.extend(self.resolver.queries());
-        crate::grade::wait::until(
-            &self.conn.client,
-            &watched,
-            self.opts.step_timeout,
-            || {
-                let last = &last;
-                async move {
-                    let (r, objects) =
-                        grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info)
-                            .await
-                            .ok()?;
-                    let passed = r.status == Status::Passed;
-                    if let Ok(mut l) = last.lock() {
-                        *l = (only_step(r.steps), objects);
-                    }
-                    passed.then_some(())
+        crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+            let last = &last;
+            async move {
+                let (r, objects) =
+                    grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info)
+                        .await
+                        .ok()?;
+                let passed = r.status == Status::Passed;
+                if let Ok(mut l) = last.lock() {
+                    *l = (only_step(r.steps), objects);
                 }
-            },
-        )
+                passed.then_some(())
+            }
+        })
         .await;
         last.into_inner()
             .map_err(|_| Error::Usage("internal error: poisoned lock".into()))

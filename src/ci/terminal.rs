@@ -173,7 +173,10 @@ impl CiReporter for CiTerminal {
             ),
             CiEvent::Discovered(d) => format!(
                 "  {}\n",
-                self.paint(Style::new().dim(), &format!("· {}", plain_text(&d.to_string())))
+                self.paint(
+                    Style::new().dim(),
+                    &format!("· {}", plain_text(&d.to_string()))
+                )
             ),
             CiEvent::CommandFinished(run) => {
                 let style = if run.outcome.ok() {

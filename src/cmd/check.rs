@@ -109,7 +109,8 @@ pub fn check(
         // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
         // pods, exit 130 (143).
         let checked = async {
-            let report = check_or_wait(&conn, prober, resolver, &step.id, &info, wait, look).await?;
+            let report =
+                check_or_wait(&conn, prober, resolver, &step.id, &info, wait, look).await?;
             // The next step is shown with the values the cluster has now (a revision found).
             let plan = resolve_now(&conn, resolver).await.ok();
             Ok((report, plan))
@@ -172,25 +173,25 @@ async fn check_or_wait(
     let mut watched = queries(&resolver.base, Some(step_id));
     watched.extend(resolver.queries());
     let passed = crate::grade::wait::until(&conn.client, &watched, timeout, || {
-            let (spinner, last) = (&spinner, &last);
-            async move {
-                match grade_step(conn, prober, resolver, step_id, info)
-                    .await
-                    .map(|(r, _)| r)
-                {
-                    Ok(r) if r.status == Status::Passed => Some(r),
-                    Ok(r) => {
-                        spinner.set_message(format!("waiting for {}", waiting_for(&r)));
-                        if let Ok(mut l) = last.lock() {
-                            *l = r;
-                        }
-                        None
+        let (spinner, last) = (&spinner, &last);
+        async move {
+            match grade_step(conn, prober, resolver, step_id, info)
+                .await
+                .map(|(r, _)| r)
+            {
+                Ok(r) if r.status == Status::Passed => Some(r),
+                Ok(r) => {
+                    spinner.set_message(format!("waiting for {}", waiting_for(&r)));
+                    if let Ok(mut l) = last.lock() {
+                        *l = r;
                     }
-                    Err(_) => None, // a passing blip of the network is not the learner's answer
+                    None
                 }
+                Err(_) => None, // a passing blip of the network is not the learner's answer
             }
-        })
-        .await;
+        }
+    })
+    .await;
     spinner.finish_and_clear();
     match passed {
         Some(p) => Ok(p),

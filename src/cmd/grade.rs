@@ -7,7 +7,9 @@ use crate::error::Error;
 use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::facts::{Facts, StaticFacts};
 use crate::grade::commands::LiveFacts;
+use crate::grade::live::fetch_resolved;
 use crate::grade::run::{exit_code, grade};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, planned};
@@ -18,8 +20,6 @@ use crate::report::terminal::TerminalReporter;
 use crate::spec::lab::{Lab, StepType};
 use crate::spec::load;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
-use crate::grade::live::fetch_resolved;
-use crate::plan::discover::Resolver;
 use crate::view::live::FetchOptions;
 use crate::view::objects::ObjectSet;
 use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
@@ -100,19 +100,28 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
             // The values the snapshot was graded with are its own; so is where they came from.
             let mut plan = resolver.base.clone();
             shape(&mut plan);
-            let given: Vec<String> = parse_vars(&args.plan.vars)?.into_iter().map(|(k, _)| k).collect();
+            let given: Vec<String> = parse_vars(&args.plan.vars)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
             plan.discovered = snap.discovered.clone();
             plan.discovered.retain(|d| !given.contains(&d.variable));
             let mut info = info.resolved(&plan);
             info.snapshot = args.snapshot.as_ref().map(|p| p.display().to_string());
             info.context = snap.context.clone();
-            let facts = StaticFacts::offline(snap.to_object_set(), "not run when grading a snapshot");
+            let facts =
+                StaticFacts::offline(snap.to_object_set(), "not run when grading a snapshot");
             (plan, info, Box::new(facts))
         }
         None => {
             let runtime = runtime()?;
-            let (conn, plan, objects) =
-                fetch_live(&runtime, &resolver, args.step.as_deref(), &args.cluster, &shape)?;
+            let (conn, plan, objects) = fetch_live(
+                &runtime,
+                &resolver,
+                args.step.as_deref(),
+                &args.cluster,
+                &shape,
+            )?;
             let mut info = info.resolved(&plan);
             let mut facts = LiveFacts::new(objects);
             if args.no_probes {

@@ -384,7 +384,10 @@ mod tests {
     #[test]
     fn one_revision_found_is_used_and_its_object_named() {
         let r = resolver(&[]);
-        let found = objects(vec![istiod(Some("asm-1-99")), istiod(None)], namespace(None));
+        let found = objects(
+            vec![istiod(Some("asm-1-99")), istiod(None)],
+            namespace(None),
+        );
         let plan = r.resolve(&found).unwrap();
         assert_eq!(plan.values["revision"], "asm-1-99");
         assert_eq!(
@@ -485,6 +488,9 @@ mod tests {
                 kind: "Deployment".into(),
             }),
         );
-        assert_eq!(resolver(&[]).resolve(&set).unwrap().values["revision"], "asm-1-27");
+        assert_eq!(
+            resolver(&[]).resolve(&set).unwrap().values["revision"],
+            "asm-1-27"
+        );
     }
 }

@@ -80,9 +80,11 @@ fn properties(info: &RunInfo, step: &StepReport) -> Vec<Property> {
         .filter_map(|(name, value)| value.map(|v| Property::new(name, attr(v))))
         .collect();
     // "discovered.revision" = "revision asm-1-25 (discovered: Deployment istiod-asm-1-25 in …)"
-    props.extend(info.discovered.iter().map(|d| {
-        Property::new(format!("discovered.{}", d.variable), attr(&d.to_string()))
-    }));
+    props.extend(
+        info.discovered
+            .iter()
+            .map(|d| Property::new(format!("discovered.{}", d.variable), attr(&d.to_string()))),
+    );
     props
 }
 

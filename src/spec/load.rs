@@ -368,7 +368,10 @@ impl Loader {
         let d = &decl.value;
         let read = |this: &mut Self, r: &ResourceDecl, value: &S| {
             if r.kind.value.eq_ignore_ascii_case("Secret") {
-                let diag = this.at(&r.kind, "labctl never reads Secrets; discover the value from another kind");
+                let diag = this.at(
+                    &r.kind,
+                    "labctl never reads Secrets; discover the value from another kind",
+                );
                 this.diags.push(diag.underline_token());
             }
             this.lint_cel(&file, &text, value);
@@ -380,7 +383,11 @@ impl Loader {
                 r.labels.as_ref().map(|l| &l.value),
                 Some(&value.value),
             ];
-            for p in used.into_iter().flatten().flat_map(|t| template::placeholders(t)) {
+            for p in used
+                .into_iter()
+                .flatten()
+                .flat_map(|t| template::placeholders(t))
+            {
                 if discovered.contains(&p.name) {
                     let message = format!(
                         "the discovery of `{name}` uses `{{{{ {} }}}}`, which is discovered too",
@@ -391,7 +398,9 @@ impl Loader {
                         .into_iter()
                         .find(|q| q.name == p.name && q.line >= decl.referenced.line() as u32);
                     let diag = match at {
-                        Some(q) => Diagnostic::at(&file, &text, q.line, q.col, message).width(q.len),
+                        Some(q) => {
+                            Diagnostic::at(&file, &text, q.line, q.col, message).width(q.len)
+                        }
                         None => this.at(decl, message),
                     };
                     this.diags.push(diag.help(

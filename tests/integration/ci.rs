@@ -190,21 +190,50 @@ fn the_az_stand_in_lists_the_revisions_of_the_location_and_kubernetes_version_as
         .map(|r| r["revision"].as_str().unwrap())
         .collect();
     assert_eq!(revisions, ["asm-1-98", "asm-1-99", "asm-1-100"]);
-    assert_eq!(parsed["meshRevisions"][0]["compatibleWith"][0]["versions"][2], "1.32");
-    for (minor, want) in [("1.31", "asm-1-98\nasm-1-99\n"), ("1.35", "asm-1-100\n"), ("1.28", "")] {
-        let query = format!("meshRevisions[?compatibleWith[?contains(versions, '{minor}')]].revision");
+    assert_eq!(
+        parsed["meshRevisions"][0]["compatibleWith"][0]["versions"][2],
+        "1.32"
+    );
+    for (minor, want) in [
+        ("1.31", "asm-1-98\nasm-1-99\n"),
+        ("1.35", "asm-1-100\n"),
+        ("1.28", ""),
+    ] {
+        let query =
+            format!("meshRevisions[?compatibleWith[?contains(versions, '{minor}')]].revision");
         let mut args = list.to_vec();
         args.extend(["--query", &query, "-o", "tsv"]);
-        assert_eq!(stand_in_az(sim.path(), &args), (0, want.to_owned()), "{minor}");
+        assert_eq!(
+            stand_in_az(sim.path(), &args),
+            (0, want.to_owned()),
+            "{minor}"
+        );
     }
-    let (code, err) = stand_in_az(sim.path(), &["aks", "mesh", "get-revisions", "--location", "eastus"]);
+    let (code, err) = stand_in_az(
+        sim.path(),
+        &["aks", "mesh", "get-revisions", "--location", "eastus"],
+    );
     assert_eq!(code, 2);
     assert_contains(&err, &["no mesh revisions for location 'eastus'"]);
     // A revision the region does not offer for the cluster's Kubernetes 1.33 is refused.
-    let enable = ["aks", "mesh", "enable", "--resource-group", "rg-ci", "--name", "aks-ci"];
-    let (code, err) = stand_in_az(sim.path(), &[&enable[..], &["--revision", "asm-1-100"]].concat());
+    let enable = [
+        "aks",
+        "mesh",
+        "enable",
+        "--resource-group",
+        "rg-ci",
+        "--name",
+        "aks-ci",
+    ];
+    let (code, err) = stand_in_az(
+        sim.path(),
+        &[&enable[..], &["--revision", "asm-1-100"]].concat(),
+    );
     assert_eq!(code, 2);
-    assert_contains(&err, &["(InvalidRevision) revision 'asm-1-100' is not supported for Kubernetes 1.33.2"]);
+    assert_contains(
+        &err,
+        &["(InvalidRevision) revision 'asm-1-100' is not supported for Kubernetes 1.33.2"],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,8 +98,7 @@ async fn a_revision_the_lab_never_heard_of_is_discovered_and_graded_right() {
     for (p, s, vars) in &applied {
         let (code, report, stderr) = grade(&kubeconfig, *p, &without_revision(vars), &[]);
         let what = format!("{p} {s}");
-        if report["revision"] != NEW_REVISION || discovered_text(&report) != discovered_line(vars)
-        {
+        if report["revision"] != NEW_REVISION || discovered_text(&report) != discovered_line(vars) {
             problems.push(format!(
                 "{what}: revision {} discovered {:?}\n{stderr}",
                 report["revision"], report["discovered"]
@@ -138,7 +137,11 @@ async fn a_revision_the_lab_never_heard_of_is_discovered_and_graded_right() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap.json");
-    let mut args = vec!["snapshot".to_owned(), "istio-aks".into(), "--profile".into()];
+    let mut args = vec![
+        "snapshot".to_owned(),
+        "istio-aks".into(),
+        "--profile".into(),
+    ];
     args.extend(["aks".into(), "-o".into(), snap.display().to_string()]);
     let out = labctl(&kubeconfig, &args, &without_revision(vars));
     assert_eq!(out.0, 0, "{}", out.1);
@@ -147,7 +150,10 @@ async fn a_revision_the_lab_never_heard_of_is_discovered_and_graded_right() {
     assert_eq!(captured["variables"]["revision"], NEW_REVISION);
     assert_eq!(
         captured["discovered"][0]["origin"]["object"],
-        format!("Deployment istiod-{NEW_REVISION} in {}", vars.var("rootNamespace"))
+        format!(
+            "Deployment istiod-{NEW_REVISION} in {}",
+            vars.var("rootNamespace")
+        )
     );
     let graded = Command::new(env!("CARGO_BIN_EXE_labctl"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -221,7 +227,11 @@ async fn a_canary_upgrade_grades_the_app_namespace_revision_or_asks_which() {
     // The canary: a second control plane, at asm-1-98, beside the first.
     let mut canary = vars.clone();
     canary.insert("revision".into(), "asm-1-98".into());
-    apply_yaml(&admin, &render_file("aks/01-enable-addon.yaml", &canary).unwrap()).await;
+    apply_yaml(
+        &admin,
+        &render_file("aks/01-enable-addon.yaml", &canary).unwrap(),
+    )
+    .await;
 
     // The app namespace says asm-1-99: that one is graded, and the output says why.
     let learner = cp.fresh_learner();
@@ -257,7 +267,13 @@ async fn a_canary_upgrade_grades_the_app_namespace_revision_or_asks_which() {
     // The app namespace names neither: no guessing, exit 2 naming both.
     let ns = vars.var("appNamespace");
     Kubectl::new(cp.kubeconfig_path(ADMIN))
-        .run(&["label", "namespace", ns, "istio.io/rev=asm-1-97", "--overwrite"])
+        .run(&[
+            "label",
+            "namespace",
+            ns,
+            "istio.io/rev=asm-1-97",
+            "--overwrite",
+        ])
         .await
         .expect_success("relabel the app namespace");
     let (code, _, stderr) = grade(&kubeconfig, p, &without_revision(&vars), &[]);

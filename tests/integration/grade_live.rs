@@ -224,7 +224,19 @@ async fn a_forbidden_user_gets_exit_2_naming_what_was_refused() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("forbidden: cannot"), "{stdout}");
+    // The revision is read first (from the Deployments of the root namespace): a discovery
+    // that cannot read its list stops the grade, naming what was refused.
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{output}");
+    assert!(
+        output.contains(
+            "could not grade: cannot discover `revision`: forbidden: cannot list deployments.apps \
+             in namespace aks-istio-system"
+        ),
+        "{output}"
+    );
 }
