@@ -294,3 +294,85 @@ async fn a_canary_upgrade_grades_the_app_namespace_revision_or_asks_which() {
     assert_eq!(code, 1, "{stderr}");
     assert!(report.get("discovered").is_none(), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_report_reads_each_learners_revision_from_their_namespaces() {
+    use crate::class_report::{labctl, variables_yaml};
+    let cp = fixture_control_plane().await;
+    let admin = cp.client(ADMIN).await;
+    let p = Profile::Kind;
+    // ada runs asm-1-99; bo is mid-upgrade (asm-1-98 beside it) with the app namespace naming
+    // neither: ada is graded at her revision, bo's row says which values were found.
+    let finished = State::AfterStep("egress".into());
+    let (ada, bo) = (vars_at(p, NEW_REVISION), vars_at(p, NEW_REVISION));
+    for vars in [&ada, &bo] {
+        try_apply_state(&admin, p, &finished, vars).await.unwrap();
+    }
+    let mut canary = bo.clone();
+    canary.insert("revision".into(), "asm-1-98".into());
+    apply_yaml(
+        &admin,
+        &render_file("kind/01-enable-addon.yaml", &canary).unwrap(),
+    )
+    .await;
+    Kubectl::new(cp.kubeconfig_path(ADMIN))
+        .run(&[
+            "label",
+            "namespace",
+            bo.var("appNamespace"),
+            "istio.io/rev-",
+        ])
+        .await
+        .expect_success("unlabel bo's app namespace");
+
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("class.yaml");
+    let mut text = format!(
+        "lab: istio-aks\nprofile: kind\nclusters:\n  workshop: {{ kubeconfig: {} }}\nlearners:\n",
+        cp.kubeconfig_path(ADMIN).display()
+    );
+    for (name, vars) in [("ada", &ada), ("bo", &bo)] {
+        let given = variables_yaml(&without_revision(vars));
+        text.push_str(&format!(
+            "  - {{ name: {name}, cluster: workshop, variables: {given} }}\n"
+        ));
+    }
+    std::fs::write(&roster, text).unwrap();
+    let json = dir.path().join("class.json");
+    let (code, stdout, stderr, _) = labctl(&[
+        "class",
+        "report",
+        roster.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let row = |name: &str| {
+        report["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let a = row("ada");
+    assert_eq!(a["status"], "done", "{a}");
+    assert_eq!(a["revision"], NEW_REVISION);
+    assert_eq!(
+        a["discovered"][0]["origin"]["object"],
+        format!(
+            "Deployment istiod-{NEW_REVISION} in {}",
+            ada.var("rootNamespace")
+        )
+    );
+    let b = row("bo");
+    assert_eq!(b["status"], "error", "{b}");
+    let message = b["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("found 2 values for `revision`: asm-1-98")
+            && message.contains("--var revision="),
+        "{message}"
+    );
+}
