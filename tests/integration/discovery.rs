@@ -10,7 +10,7 @@
 use crate::grade_live::{WORK_STEPS, diagnoses, grade, step};
 use crate::harness::{
     ADMIN, FixtureIndex, Kubectl, Profile, State, Vars, apply_yaml, fixture_control_plane,
-    literal_namespaces, render, render_file, try_apply_state,
+    literal_namespaces, render, render_file, try_apply_state, unique_name,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -374,5 +374,64 @@ async fn a_class_report_reads_each_learners_revision_from_their_namespaces() {
         message.contains("found 2 values for `revision`: asm-1-98")
             && message.contains("--var revision="),
         "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_sees_the_default_at_start_and_the_revision_installed_meanwhile_at_check() {
+    let cp = fixture_control_plane().await;
+    let admin = cp.client(ADMIN).await;
+    let (app, root) = (unique_name("pets"), unique_name("mesh-root"));
+    let state = tempfile::tempdir().unwrap();
+    let kubeconfig = cp.kubeconfig_path(ADMIN);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LABCTL_STATE_DIR", state.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (app_var, root_var) = (
+        format!("appNamespace={app}"),
+        format!("rootNamespace={root}"),
+    );
+    let lab = "tests/labs-ok/discover";
+    let (code, out) = run(&["start", lab, "--var", &app_var, "--var", &root_var]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "revision asm-1-27 (the lab's default: none found, looked for Deployment objects in \
+             {root} matching `app=istiod`)"
+        )) && out.contains("istio.io/rev=asm-1-27"),
+        "{out}"
+    );
+    // The learner installs asm-1-88 and labels the namespace for it.
+    apply_yaml(
+        &admin,
+        &format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {root}}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: {app}, labels: {{istio.io/rev: asm-1-88}}}}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: istiod-asm-1-88\n  namespace: {root}\n\
+             \x20 labels: {{app: istiod, istio.io/rev: asm-1-88}}\nspec:\n  selector: {{matchLabels: {{app: istiod}}}}\n\
+             \x20 template:\n    metadata: {{labels: {{app: istiod}}}}\n    spec: {{containers: [{{name: discovery, image: istio/pilot}}]}}\n"
+        ),
+    )
+    .await;
+    let (code, out) = run(&["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!(
+            "revision asm-1-88 (discovered: Deployment istiod-asm-1-88 in {root})"
+        )),
+        "{out}"
     );
 }
