@@ -16,6 +16,7 @@ use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
+use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
@@ -109,11 +110,11 @@ pub fn check(
         // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
         // pods, exit 130 (143).
         let checked = async {
-            let report =
+            let (report, objects) =
                 check_or_wait(&conn, prober, resolver, &step.id, &info, wait, look).await?;
-            // The next step is shown with the values the cluster has now (a revision found).
-            let plan = resolve_now(&conn, resolver).await.ok();
-            Ok((report, plan))
+            // The next step is shown with the values the cluster has now (a revision found),
+            // read from the objects just graded: no second request.
+            Ok((report, resolver.resolve(&objects).ok()))
         };
         tokio::select! {
             report = checked => report,
@@ -155,9 +156,9 @@ async fn check_or_wait(
     info: &RunInfo,
     wait: Option<Duration>,
     look: Look,
-) -> Result<GradeReport, Error> {
-    let first = grade_step(conn, prober, resolver, step_id, info).await?.0;
-    let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
+) -> Result<(GradeReport, ObjectSet), Error> {
+    let first = grade_step(conn, prober, resolver, step_id, info).await?;
+    let Some(timeout) = wait.filter(|_| first.0.status != Status::Passed) else {
         return Ok(first);
     };
     let spinner = indicatif::ProgressBar::new_spinner();
@@ -166,7 +167,7 @@ async fn check_or_wait(
     } else {
         spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    spinner.set_message(format!("waiting for {}", waiting_for(&first)));
+    spinner.set_message(format!("waiting for {}", waiting_for(&first.0)));
     // The latest failing report, shown if time runs out.
     let last = std::sync::Mutex::new(first);
     // A new istiod (a revision discovered) must re-grade as much as a changed check object.
@@ -175,13 +176,10 @@ async fn check_or_wait(
     let passed = crate::grade::wait::until(&conn.client, &watched, timeout, || {
         let (spinner, last) = (&spinner, &last);
         async move {
-            match grade_step(conn, prober, resolver, step_id, info)
-                .await
-                .map(|(r, _)| r)
-            {
-                Ok(r) if r.status == Status::Passed => Some(r),
+            match grade_step(conn, prober, resolver, step_id, info).await {
+                Ok(r) if r.0.status == Status::Passed => Some(r),
                 Ok(r) => {
-                    spinner.set_message(format!("waiting for {}", waiting_for(&r)));
+                    spinner.set_message(format!("waiting for {}", waiting_for(&r.0)));
                     if let Ok(mut l) = last.lock() {
                         *l = r;
                     }
