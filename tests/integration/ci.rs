@@ -96,9 +96,10 @@ fn addon_objects(file: &str, vars: &Vars) -> String {
 /// istioctl (kind) would create, rendered from the fixtures for `vars`.
 fn simulated_installer(profile: Profile, vars: &Vars) -> tempfile::TempDir {
     let sim = tempfile::tempdir().unwrap();
-    // The region offers the state's revision for the cluster's Kubernetes 1.33, an older one
-    // that is not compatible with it, and a newer one that is not either: only a lab that picks
-    // the newest compatible revision gets objects (the stand-in has none for the others).
+    // The region offers the state's revision for the cluster's Kubernetes 1.33, and two more
+    // (asm-1-98, asm-1-100) that are not compatible with it and sort after it: only a lab that
+    // picks the newest *compatible* revision gets objects (the stand-in has none for the others,
+    // and refuses them for 1.33).
     let rev = vars.var("revision");
     let env = format!(
         "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nLOCATION=westeurope\nK8S_VERSION=1.33.2\n\
@@ -152,8 +153,8 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
     assert_contains(
         &run.stdout,
         &[
-            "Newest revision for Kubernetes 1.33 in westeurope: asm-1-99",
-            "· revision asm-1-99 (discovered: Deployment istiod-asm-1-99 in",
+            "Newest revision for Kubernetes 1.33 in westeurope: asm-1-97",
+            "· revision asm-1-97 (discovered: Deployment istiod-asm-1-97 in",
             "$ az aks mesh enable-ingress-gateway --resource-group rg-ci --name aks-ci",
         ],
     );
@@ -260,7 +261,7 @@ async fn replay_istio_aks(profile: Profile) -> Run {
     let mut vars = Vars::unique(profile);
     // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
     if profile == Profile::Aks {
-        vars.insert("revision".into(), "asm-1-99".into());
+        vars.insert("revision".into(), "asm-1-97".into());
         let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
         vars.insert("meshConfigMap".into(), mesh);
     }
