@@ -28,6 +28,9 @@ pub enum Error {
     InvalidRoster(Vec<Diagnostic>),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A variable the lab reads from the cluster could not be decided (two revisions, say).
+    #[error("could not grade: {0}")]
+    Discover(#[from] crate::plan::discover::DiscoverError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot connect to the cluster")]
@@ -96,6 +99,7 @@ impl Error {
             | Error::Connect(_)
             | Error::Snapshot(_)
             | Error::Cluster(_)
+            | Error::Discover(_)
             | Error::State { .. }
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,

@@ -173,6 +173,8 @@ pub enum CiEvent<'a> {
     },
     /// One line of a running command's output.
     Output(&'a str),
+    /// A variable read from the cluster before a step, and where it came from.
+    Discovered(&'a crate::plan::discover::Discovered),
     CommandFinished(&'a CommandRun),
     /// The commands are done; the step's checks are being waited for.
     Waiting {

@@ -9,7 +9,8 @@ use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandRun, Lefto
 use crate::ci::{debug, substitute_stand_ins};
 use crate::error::Error;
 use crate::eval::result::Status;
-use crate::grade::live::{FETCH_TIMEOUT, grade_step};
+use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, PlannedStep};
 use crate::probe::run::Prober;
 use crate::report::event::{RunInfo, StepReport};
@@ -43,22 +44,25 @@ struct Engine<'a, 'r> {
     prober: Option<&'a Prober>,
     lab: &'a Lab,
     plan: &'a Plan,
+    resolver: &'a Resolver,
     opts: &'a CiOptions,
     info: RunInfo,
     reporters: &'a mut [&'r mut dyn CiReporter],
 }
 
-/// Replay `plan` against the cluster behind `conn`; `prober` runs the checks' probes (`None`:
-/// they are skipped, `--no-probes`).
+/// Replay the lab against the cluster behind `conn`; `prober` runs the checks' probes (`None`:
+/// they are skipped, `--no-probes`). Each step's commands and checks are made with the values
+/// discovered from the cluster just before it (step 1 may install a revision the lab never
+/// named; the later steps then use it).
 pub async fn run(
     conn: &Connection,
     prober: Option<&Prober>,
-    lab: &Lab,
-    plan: &Plan,
+    resolver: &Resolver,
     opts: &CiOptions,
     reporters: &mut [&mut dyn CiReporter],
 ) -> Result<CiReport, Error> {
     let started = Instant::now();
+    let (lab, plan) = (resolver.lab(), &resolver.base);
     let info = RunInfo {
         lab: plan.lab.clone(),
         title: plan.title.clone(),
@@ -69,12 +73,14 @@ pub async fn run(
         learner: None,
         started_at: now_rfc3339(),
         warnings: Vec::new(),
+        discovered: Vec::new(),
     };
     let mut e = Engine {
         conn,
         prober,
         lab,
         plan,
+        resolver,
         opts,
         info,
         reporters,
@@ -214,6 +220,21 @@ impl Engine<'_, '_> {
             title: &step.title,
             cleanup,
         });
+        let current = match resolve_now(self.conn, self.resolver).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                let outcome = StepOutcome::CouldNotGrade(e.to_string());
+                return finished(step, Vec::new(), None, outcome, String::new(), started);
+            }
+        };
+        for d in &current.discovered {
+            self.emit(&CiEvent::Discovered(d));
+        }
+        let step = current
+            .steps
+            .iter()
+            .find(|s| s.id == step.id)
+            .unwrap_or(step);
         let blocks: Vec<_> = step.solve_blocks().collect();
         let origin = self.origin(&step.id);
         let mut commands = Vec::new();
@@ -320,31 +341,28 @@ impl Engine<'_, '_> {
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
         let (first, objects) =
-            grade_step(self.conn, self.prober, self.plan, &step.id, &self.info).await?;
+            grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info).await?;
         if first.status == Status::Passed {
             return Ok((only_step(first.steps), objects));
         }
         let last = Mutex::new((only_step(first.steps), objects));
         // The last grade is the answer either way: passing if the wait succeeded.
-        crate::grade::wait::until(
-            &self.conn.client,
-            &queries(self.plan, Some(&step.id)),
-            self.opts.step_timeout,
-            || {
-                let last = &last;
-                async move {
-                    let (r, objects) =
-                        grade_step(self.conn, self.prober, self.plan, &step.id, &self.info)
-                            .await
-                            .ok()?;
-                    let passed = r.status == Status::Passed;
-                    if let Ok(mut l) = last.lock() {
-                        *l = (only_step(r.steps), objects);
-                    }
-                    passed.then_some(())
+        let mut watched = queries(self.plan, Some(&step.id));
+        watched.extend(self.resolver.queries());
+        crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+            let last = &last;
+            async move {
+                let (r, objects) =
+                    grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info)
+                        .await
+                        .ok()?;
+                let passed = r.status == Status::Passed;
+                if let Ok(mut l) = last.lock() {
+                    *l = (only_step(r.steps), objects);
                 }
-            },
-        )
+                passed.then_some(())
+            }
+        })
         .await;
         last.into_inner()
             .map_err(|_| Error::Usage("internal error: poisoned lock".into()))

@@ -171,6 +171,13 @@ impl CiReporter for CiTerminal {
                 self.paint(Style::new().dim(), "│"),
                 plain_text(line)
             ),
+            CiEvent::Discovered(d) => format!(
+                "  {}\n",
+                self.paint(
+                    Style::new().dim(),
+                    &format!("· {}", plain_text(&d.to_string()))
+                )
+            ),
             CiEvent::CommandFinished(run) => {
                 let style = if run.outcome.ok() {
                     Style::new().green()

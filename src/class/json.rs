@@ -29,6 +29,11 @@ pub fn class_json(report: &ClassReport) -> String {
                 "message": l.problem(),
             });
             if let Some(r) = l.report() {
+                v["revision"] = json!(r.info.revision);
+                // Where the learner's discovered values came from (their cluster's istiod).
+                if !r.info.discovered.is_empty() {
+                    v["discovered"] = json!(r.info.discovered);
+                }
                 v["steps"] = json!(r.steps);
             }
             v

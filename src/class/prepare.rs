@@ -5,6 +5,7 @@
 
 use super::fetch::Fetched;
 use super::roster::{Learner, Source};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::spec::lab::{Lab, StepType};
 pub(crate) use crate::view::live::chain;
@@ -20,6 +21,9 @@ pub struct Prepared<'r> {
     pub plan: Result<(Plan, BTreeSet<Query>, Option<PathBuf>), String>,
     /// For snapshot learners: what the snapshot holds.
     pub snapshot: Option<Fetched>,
+    /// For learners on a cluster whose lab reads variables from it: how to make the plan again
+    /// once the cluster's objects are in (see `crate::plan::discover`).
+    pub resolver: Option<Resolver>,
 }
 
 fn describe(source: &Source) -> String {
@@ -54,6 +58,8 @@ fn describe(source: &Source) -> String {
 /// The learner's plan (variables layered as the roster docs say) and the queries it needs.
 pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'r> {
     let mut snapshot = None;
+    let mut resolver = None;
+    let mut discovered_in_snapshot = None;
     let plan = (|| {
         let mut vars = learner.variables.clone();
         let mut snap_path = None;
@@ -72,18 +78,23 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
                 ));
             }
             vars.extend(snap.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
+            discovered_in_snapshot = Some(snap.discovered.clone());
             snapshot = Some(Fetched::from_set(snap.to_object_set()));
             snap_path = Some(path.clone());
         }
         vars.extend(learner.own_variables.iter().cloned());
-        let mut plan = Plan::new(lab, Some(profile), &vars).map_err(|e| e.to_string())?;
-        plan.steps.retain(|s| s.step_type != StepType::Cleanup);
-        // Instructions, code blocks and hints are for the learner's terminal, not for grading:
-        // 200 copies of them would be most of a class report's plans.
-        for s in &mut plan.steps {
-            (s.markdown, s.blocks, s.hints) = (String::new(), Vec::new(), Vec::new());
+        let r = Resolver::new(lab, Some(profile), &vars).map_err(|e| e.to_string())?;
+        let mut plan = r.base.clone();
+        trim(&mut plan);
+        if let Some(snap) = &discovered_in_snapshot {
+            plan.discovered = snap.clone();
         }
-        let q = queries(&plan, None);
+        let mut q = queries(&plan, None);
+        let discoveries = r.queries();
+        if !discoveries.is_empty() {
+            q.extend(discoveries);
+            resolver = Some(r);
+        }
         Ok((plan, q, snap_path))
     })();
     Prepared {
@@ -91,5 +102,16 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
         source: describe(&learner.source),
         plan,
         snapshot,
+        resolver,
+    }
+}
+
+/// A plan as a class report grades it: no cleanup step, and without the instructions, code
+/// blocks and hints, which are for the learner's terminal (200 copies of them would be most of
+/// a class report's plans).
+pub fn trim(plan: &mut Plan) {
+    plan.steps.retain(|s| s.step_type != StepType::Cleanup);
+    for s in &mut plan.steps {
+        (s.markdown, s.blocks, s.hints) = (String::new(), Vec::new(), Vec::new());
     }
 }

@@ -217,6 +217,7 @@ pub(crate) mod tests {
                         learner: Some(name.into()),
                         started_at: "2026-01-01T00:00:00Z".into(),
                         warnings: Vec::new(),
+                        discovered: Vec::new(),
                     },
                     status: Status::Failed,
                     duration: Duration::ZERO,

@@ -11,17 +11,18 @@
 //! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
 
 use super::facts::LearnerFacts;
-use super::fetch::{Fetched, fetch_shared};
-use super::prepare::{Prepared, chain, prepare};
+use super::fetch::{Fetched, RawObject, fetch_shared};
+use super::prepare::{Prepared, chain, prepare, trim};
 use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
 use super::roster::{Roster, Source};
 use crate::grade::run::grade;
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::report::event::RunInfo;
 use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
 use crate::view::live::FetchOptions;
-use crate::view::objects::FetchError;
+use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use crate::view::snapshot::now_rfc3339;
 use futures::StreamExt;
@@ -284,6 +285,19 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
         }
         None => {}
     }
+    // The learner's discovered variables, read from their cluster's objects.
+    let resolved;
+    let plan = match &p.resolver {
+        Some(r) if live.is_some() => match resolve(r, fetched) {
+            Ok(mut plan) => {
+                trim(&mut plan);
+                resolved = plan;
+                &resolved
+            }
+            Err(message) => return Outcome::Error { message },
+        },
+        _ => plan,
+    };
     let info = RunInfo {
         lab: plan.lab.clone(),
         title: plan.title.clone(),
@@ -294,6 +308,7 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
         learner: Some(p.learner.name.clone()),
         started_at: started_at.to_owned(),
         warnings: Vec::new(),
+        discovered: plan.discovered.clone(),
     };
     let facts = LearnerFacts::new(fetched, queries, shared);
     match grade(plan, None, &facts, info, &mut []) {
@@ -304,4 +319,16 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
             message: e.to_string(),
         },
     }
+}
+
+/// The plan with the learner's discovered variables, from the objects fetched for them.
+fn resolve(resolver: &Resolver, fetched: &Fetched) -> Result<Plan, String> {
+    let mut set = ObjectSet::default();
+    for q in resolver.queries() {
+        let items = fetched
+            .get(&q)
+            .and_then(|raw| raw.iter().map(RawObject::parse).collect());
+        set.insert(q, items);
+    }
+    resolver.resolve(&set).map_err(|e| e.to_string())
 }

@@ -5,9 +5,10 @@ use crate::cli::LearnerArgs;
 use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
-use crate::grade::live::grade_step;
+use crate::grade::live::{grade_step, resolve_now};
 use crate::grade::run::exit_code;
 use crate::learner::state::{Progress, Store, now, step_index};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, interrupted};
@@ -15,6 +16,7 @@ use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
+use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
@@ -24,17 +26,21 @@ struct Session {
     store: Store,
     path: std::path::PathBuf,
     progress: Progress,
+    /// The lab as started; its values discovered from the cluster are read on every look.
+    resolver: Resolver,
     plan: Plan,
 }
 
 fn session(which: &LearnerArgs) -> Result<Session, Error> {
     let store = Store::open();
     let (path, progress) = store.load(which)?;
-    let plan = progress.plan()?;
+    let resolver = progress.resolver()?;
+    let plan = resolver.base.clone();
     Ok(Session {
         store,
         path,
         progress,
+        resolver,
         plan,
     })
 }
@@ -83,9 +89,10 @@ pub fn check(
         learner: None,
         started_at: now_rfc3339(),
         warnings: Vec::new(),
+        discovered: Vec::new(),
     };
     let context = s.progress.context.clone();
-    let plan = s.plan.clone();
+    let resolver = &s.resolver;
     let report = runtime()?.block_on(async {
         let conn = Connection::open(None, context.as_deref()).await?;
         let prober = (!no_probes).then(|| {
@@ -102,8 +109,15 @@ pub fn check(
         let prober = prober.as_ref();
         // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
         // pods, exit 130 (143).
+        let checked = async {
+            let (report, objects) =
+                check_or_wait(&conn, prober, resolver, &step.id, &info, wait, look).await?;
+            // The next step is shown with the values the cluster has now (a revision found),
+            // read from the objects just graded: no second request.
+            Ok((report, resolver.resolve(&objects).ok()))
+        };
         tokio::select! {
-            report = check_or_wait(&conn, prober, &plan, &step.id, &info, wait, look) => report,
+            report = checked => report,
             signal = interrupted() => Err(Error::Interrupted {
                 signal,
                 left: match prober {
@@ -113,21 +127,38 @@ pub fn check(
             }),
         }
     })?;
+    let (report, plan) = report;
+    let mut s = s;
+    if let Some(plan) = plan {
+        s.plan = plan;
+    }
     record(s, &step.id, report, wait.is_some(), look)
+}
+
+/// The learner's plan with the values discovered from their cluster now (what `solve` runs).
+fn discovered_plan(s: &Session) -> Result<Plan, Error> {
+    if s.resolver.queries().is_empty() {
+        return Ok(s.plan.clone());
+    }
+    let context = s.progress.context.clone();
+    runtime()?.block_on(async {
+        let conn = Connection::open(None, context.as_deref()).await?;
+        resolve_now(&conn, &s.resolver).await
+    })
 }
 
 /// Grade the step once; with `wait`, keep re-grading on every change until it passes.
 async fn check_or_wait(
     conn: &Connection,
     prober: Option<&Prober>,
-    plan: &Plan,
+    resolver: &Resolver,
     step_id: &str,
     info: &RunInfo,
     wait: Option<Duration>,
     look: Look,
-) -> Result<GradeReport, Error> {
-    let first = grade_step(conn, prober, plan, step_id, info).await?.0;
-    let Some(timeout) = wait.filter(|_| first.status != Status::Passed) else {
+) -> Result<(GradeReport, ObjectSet), Error> {
+    let first = grade_step(conn, prober, resolver, step_id, info).await?;
+    let Some(timeout) = wait.filter(|_| first.0.status != Status::Passed) else {
         return Ok(first);
     };
     let spinner = indicatif::ProgressBar::new_spinner();
@@ -136,30 +167,29 @@ async fn check_or_wait(
     } else {
         spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    spinner.set_message(format!("waiting for {}", waiting_for(&first)));
+    spinner.set_message(format!("waiting for {}", waiting_for(&first.0)));
     // The latest failing report, shown if time runs out.
     let last = std::sync::Mutex::new(first);
-    let passed =
-        crate::grade::wait::until(&conn.client, &queries(plan, Some(step_id)), timeout, || {
-            let (spinner, last) = (&spinner, &last);
-            async move {
-                match grade_step(conn, prober, plan, step_id, info)
-                    .await
-                    .map(|(r, _)| r)
-                {
-                    Ok(r) if r.status == Status::Passed => Some(r),
-                    Ok(r) => {
-                        spinner.set_message(format!("waiting for {}", waiting_for(&r)));
-                        if let Ok(mut l) = last.lock() {
-                            *l = r;
-                        }
-                        None
+    // A new istiod (a revision discovered) must re-grade as much as a changed check object.
+    let mut watched = queries(&resolver.base, Some(step_id));
+    watched.extend(resolver.queries());
+    let passed = crate::grade::wait::until(&conn.client, &watched, timeout, || {
+        let (spinner, last) = (&spinner, &last);
+        async move {
+            match grade_step(conn, prober, resolver, step_id, info).await {
+                Ok(r) if r.0.status == Status::Passed => Some(r),
+                Ok(r) => {
+                    spinner.set_message(format!("waiting for {}", waiting_for(&r.0)));
+                    if let Ok(mut l) = last.lock() {
+                        *l = r;
                     }
-                    Err(_) => None, // a passing blip of the network is not the learner's answer
+                    None
                 }
+                Err(_) => None, // a passing blip of the network is not the learner's answer
             }
-        })
-        .await;
+        }
+    })
+    .await;
     spinner.finish_and_clear();
     match passed {
         Some(p) => Ok(p),
@@ -228,7 +258,11 @@ pub fn solve(
     which: &LearnerArgs,
     look: Look,
 ) -> Result<i32, Error> {
-    let s = session(which)?;
+    let mut s = session(which)?;
+    s.plan = discovered_plan(&s)?;
+    for d in &s.plan.discovered {
+        println!("{d}");
+    }
     let index = match step_arg {
         None => s.progress.current.min(s.plan.steps.len().saturating_sub(1)),
         Some(a) => step_index(&s.plan, a)?,

@@ -10,6 +10,7 @@ use crate::ci::terminal::CiTerminal;
 use crate::cli::CiArgs;
 use crate::cmd::grade::load_lab;
 use crate::error::Error;
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, interrupted};
@@ -21,11 +22,12 @@ use std::path::{Path, PathBuf};
 
 pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let lab = load_lab(&args.lab, labs_dir)?;
-    let plan = Plan::new(
+    let resolver = Resolver::new(
         &lab,
         args.plan.profile.as_deref(),
         &parse_vars(&args.plan.vars)?,
     )?;
+    let plan = &resolver.base;
     if let Some(from) = &args.from
         && plan.step(from)?.step_type == StepType::Cleanup
     {
@@ -33,7 +35,7 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
             "--from {from}: that is the cleanup step; run the lab without --keep to clean up"
         )));
     }
-    refuse_missing_variables(&plan, &args)?;
+    refuse_missing_variables(plan, &args)?;
     let context_file = args.context.as_deref().map(ContextFile::new).transpose()?;
     let opts = CiOptions {
         from: args.from.clone(),
@@ -67,7 +69,7 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
         // Ctrl-C or SIGTERM (a CI job's timeout): delete live probe pods, exit 130 (143). The
         // solve command running then gets the terminal's SIGINT itself.
         tokio::select! {
-            report = replay(&conn, prober.as_ref(), &lab, &plan, &opts, &mut reporters) => report,
+            report = replay(&conn, prober.as_ref(), &resolver, &opts, &mut reporters) => report,
             signal = interrupted() => Err(Error::Interrupted {
                 signal,
                 left: match &prober {

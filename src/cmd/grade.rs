@@ -7,7 +7,9 @@ use crate::error::Error;
 use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::facts::{Facts, StaticFacts};
 use crate::grade::commands::LiveFacts;
+use crate::grade::live::fetch_resolved;
 use crate::grade::run::{exit_code, grade};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, planned};
@@ -18,9 +20,8 @@ use crate::report::terminal::TerminalReporter;
 use crate::spec::lab::{Lab, StepType};
 use crate::spec::load;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
-use crate::view::live::{FetchOptions, fetch_report, first_fatal};
+use crate::view::live::FetchOptions;
 use crate::view::objects::ObjectSet;
-use crate::view::query::queries;
 use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
 use std::path::{Path, PathBuf};
 
@@ -72,37 +73,56 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
         }
         None => None,
     };
-    let mut plan = Plan::new(&lab, profile.as_deref(), &overrides)?;
-    match &args.step {
-        Some(id) => {
-            plan.step(id)?;
-        }
-        // The final cleanup contradicts every other step's end state; grade it only on request.
-        None => plan.steps.retain(|s| s.step_type != StepType::Cleanup),
+    let resolver = Resolver::new(&lab, profile.as_deref(), &overrides)?;
+    if let Some(id) = &args.step {
+        resolver.base.step(id)?;
     }
-    let mut info = RunInfo {
-        lab: plan.lab.clone(),
-        title: plan.title.clone(),
-        profile: plan.profile.clone(),
-        revision: plan.values.get("revision").cloned(),
+    // The final cleanup contradicts every other step's end state; grade it only on request.
+    let shape = |plan: &mut Plan| {
+        if args.step.is_none() {
+            plan.steps.retain(|s| s.step_type != StepType::Cleanup);
+        }
+    };
+    let info = RunInfo {
+        lab: lab.name.clone(),
+        title: lab.title.clone(),
+        profile: resolver.base.profile.clone(),
+        revision: None,
         context: None,
         snapshot: None,
         learner: args.learner.clone(),
         started_at: now_rfc3339(),
         warnings: Vec::new(),
+        discovered: Vec::new(),
     };
-    let facts: Box<dyn Facts> = match snapshot {
+    let (plan, info, facts): (Plan, RunInfo, Box<dyn Facts>) = match snapshot {
         Some(snap) => {
+            // The values the snapshot was graded with are its own; so is where they came from.
+            let mut plan = resolver.base.clone();
+            shape(&mut plan);
+            let given: Vec<String> = parse_vars(&args.plan.vars)?
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            plan.discovered = snap.discovered.clone();
+            plan.discovered.retain(|d| !given.contains(&d.variable));
+            let mut info = info.resolved(&plan);
             info.snapshot = args.snapshot.as_ref().map(|p| p.display().to_string());
             info.context = snap.context.clone();
-            Box::new(StaticFacts::offline(
-                snap.to_object_set(),
-                "not run when grading a snapshot",
-            ))
+            let facts =
+                StaticFacts::offline(snap.to_object_set(), "not run when grading a snapshot");
+            (plan, info, Box::new(facts))
         }
         None => {
             let runtime = runtime()?;
-            let (conn, objects) = fetch_live(&runtime, &plan, args.step.as_deref(), &args.cluster)?;
+            let (conn, plan, objects) = fetch_live(
+                &runtime,
+                &resolver,
+                args.step.as_deref(),
+                &args.cluster,
+                &shape,
+            )?;
+            let mut info = info.resolved(&plan);
             let mut facts = LiveFacts::new(objects);
             if args.no_probes {
                 facts.probes_skipped = Some(PROBES_DISABLED.into());
@@ -121,7 +141,7 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
                 )?;
             }
             info.context = Some(conn.context_name);
-            Box::new(facts)
+            (plan, info, Box::new(facts))
         }
     };
 
@@ -193,22 +213,21 @@ pub fn run_probes(
     Ok(prober.live.left_behind())
 }
 
-/// Connect and fetch what the plan needs; a cluster that answers nothing at all is an error.
+/// Connect, read the discovered variables and fetch what the plan made with them needs (see
+/// [`fetch_resolved`]); a cluster that answers nothing at all is an error.
 fn fetch_live(
     runtime: &tokio::runtime::Runtime,
-    plan: &Plan,
+    resolver: &Resolver,
     step: Option<&str>,
     cluster: &ClusterArgs,
-) -> Result<(Connection, ObjectSet), Error> {
+    shape: &dyn Fn(&mut Plan),
+) -> Result<(Connection, Plan, ObjectSet), Error> {
     runtime.block_on(async {
         let conn =
             Connection::open(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
         let opts = FetchOptions::new(cluster.timeout).server_url(conn.server_url.clone());
-        let fetched = fetch_report(&conn.client, &queries(plan, step), &opts).await;
-        if let Some(fatal) = first_fatal(&fetched.objects) {
-            return Err(Error::Cluster(fatal.clone()));
-        }
-        Ok((conn, fetched.objects))
+        let (plan, objects) = fetch_resolved(&conn, resolver, step, &opts, shape).await?;
+        Ok((conn, plan, objects))
     })
 }
 
@@ -221,12 +240,15 @@ pub fn snapshot(
     labs_dir: &Path,
 ) -> Result<i32, Error> {
     let lab = load_lab(lab, labs_dir)?;
-    let plan = Plan::new(
+    let resolver = Resolver::new(
         &lab,
         plan_args.profile.as_deref(),
         &parse_vars(&plan_args.vars)?,
     )?;
-    let (conn, objects) = fetch_live(&runtime()?, &plan, None, cluster)?;
+    let (conn, plan, objects) = fetch_live(&runtime()?, &resolver, None, cluster, &|_| {})?;
+    for d in &plan.discovered {
+        eprintln!("{d}");
+    }
     let snap = Snapshot::capture(&plan, Some(conn.context_name), &objects);
     match output {
         Some(path) => {

@@ -4,6 +4,7 @@ use crate::cmd::show::{missing_vars_note, render_step};
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
 use crate::learner::state::{Progress, Store, now, step_index};
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
 use console::Style;
@@ -20,7 +21,8 @@ pub fn start(
 ) -> Result<i32, Error> {
     let loaded = crate::cmd::grade::load_lab(lab, labs)?;
     let vars = parse_vars(&plan.vars)?;
-    let resolved = Plan::new(&loaded, plan.profile.as_deref(), &vars)?;
+    let resolver = Resolver::new(&loaded, plan.profile.as_deref(), &vars)?;
+    let (resolved, discovery_note) = discover_at_start(&resolver, context.as_deref());
     if resolved.steps.is_empty() {
         return Err(Error::Usage(format!("lab `{}` has no steps", resolved.lab)));
     }
@@ -60,6 +62,15 @@ pub fn start(
         resolved.steps.len(),
         path.display()
     ));
+    for d in &resolved.discovered {
+        out.push_str(&format!("{d}\n"));
+    }
+    if let Some(note) = discovery_note {
+        out.push_str(&note);
+    }
+    if !resolved.discovered.is_empty() {
+        out.push('\n');
+    }
     let step = render_step(&resolved, 0, look);
     out.push_str(&step);
     if let Some(note) = missing_vars_note(&resolved, &step, look) {
@@ -69,6 +80,30 @@ pub fn start(
     out.push_str(" Stuck? `labctl hint`. Where am I? `labctl status`.\n");
     print!("{out}");
     Ok(EXIT_OK)
+}
+
+/// The plan with the values the cluster already has (a revision installed before the lab), or
+/// the lab's own values and why, when the cluster cannot be read: starting never needs a cluster.
+fn discover_at_start(resolver: &Resolver, context: Option<&str>) -> (Plan, Option<String>) {
+    if resolver.queries().is_empty() {
+        return (resolver.base.clone(), None);
+    }
+    let found = crate::cmd::grade::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let conn = crate::view::connect::Connection::open(None, context).await?;
+            crate::grade::live::resolve_now(&conn, resolver).await
+        })
+    });
+    match found {
+        Ok(plan) => (plan, None),
+        Err(e) => (
+            resolver.base.clone(),
+            Some(format!(
+                "(the lab's own values are shown: {}; `labctl check` reads them from the cluster)\n",
+                crate::view::live::chain(&e)
+            )),
+        ),
+    }
 }
 
 pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {

@@ -5,35 +5,36 @@ use crate::error::Error;
 use crate::eval::facts::PROBES_DISABLED;
 use crate::grade::commands::LiveFacts;
 use crate::grade::run::grade;
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::probe::run::{Prober, planned};
 use crate::report::event::{GradeReport, RunInfo};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::objects::ObjectSet;
-use crate::view::query::queries;
+use crate::view::query::{Query, queries};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// How long one look at the cluster may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`;
-/// also returns the objects it read (for debug output). A cluster that answers nothing at all
-/// is an `Err`.
+/// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`,
+/// with the lab's discovered variables read again first (a revision can appear or change between
+/// two looks); also returns the objects it read (for debug output). A cluster that answers
+/// nothing at all, or a discovery that cannot decide, is an `Err`.
 pub async fn grade_step(
     conn: &Connection,
     prober: Option<&Prober>,
-    plan: &Plan,
+    resolver: &Resolver,
     step: &str,
     info: &RunInfo,
 ) -> Result<(GradeReport, ObjectSet), Error> {
     let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
-    let fetched = fetch_report(&conn.client, &queries(plan, Some(step)), &opts).await;
-    if let Some(fatal) = first_fatal(&fetched.objects) {
-        return Err(Error::Cluster(fatal.clone()));
-    }
-    let mut facts = LiveFacts::new(fetched.objects.clone());
-    let mut info = info.clone();
+    let (plan, objects) = fetch_resolved(conn, resolver, Some(step), &opts, &|_| {}).await?;
+    let plan = &plan;
+    let mut facts = LiveFacts::new(objects.clone());
+    let mut info = info.clone().resolved(plan);
     match prober {
         Some(prober) => {
             let probes = planned(plan, Some(step), &facts);
@@ -48,5 +49,55 @@ pub async fn grade_step(
             path: "<report>".into(),
             source,
         })?;
-    Ok((report, fetched.objects))
+    Ok((report, objects))
+}
+
+/// Fetch what a plan needs with its discovered variables in place (see
+/// [`crate::plan::discover`]): the discoveries' lists and the lists of the plan made with the
+/// lab's own values in one fetch, then whatever the resolved plan needs besides (usually
+/// nothing: discovered values rarely change which lists are read). Each (kind, namespace) is
+/// listed once. `shape` trims a plan to what is graded (e.g. without the cleanup step) before
+/// its lists are named. A cluster that answers nothing at all, or a discovery that cannot
+/// decide, is an `Err`.
+pub async fn fetch_resolved(
+    conn: &Connection,
+    resolver: &Resolver,
+    step: Option<&str>,
+    opts: &FetchOptions,
+    shape: &dyn Fn(&mut Plan),
+) -> Result<(Plan, ObjectSet), Error> {
+    let mut base = resolver.base.clone();
+    shape(&mut base);
+    let mut wanted = resolver.queries();
+    wanted.extend(queries(&base, step));
+    let mut objects = fetch_report(&conn.client, &wanted, opts).await.objects;
+    if let Some(fatal) = first_fatal(&objects) {
+        return Err(Error::Cluster(fatal.clone()));
+    }
+    let mut plan = resolver.resolve(&objects)?;
+    shape(&mut plan);
+    let more: BTreeSet<Query> = queries(&plan, step)
+        .into_iter()
+        .filter(|q| !objects.lists.contains_key(q))
+        .collect();
+    if !more.is_empty() {
+        let extra = fetch_report(&conn.client, &more, opts).await.objects;
+        objects.lists.extend(extra.lists);
+    }
+    Ok((plan, objects))
+}
+
+/// The plan with the discovered variables read from the cluster now: only the discoveries'
+/// lists are fetched. For what shows or runs commands (`start`, `solve`, each step of `ci`).
+pub async fn resolve_now(conn: &Connection, resolver: &Resolver) -> Result<Plan, Error> {
+    let wanted = resolver.queries();
+    if wanted.is_empty() {
+        return Ok(resolver.base.clone());
+    }
+    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
+    let objects = fetch_report(&conn.client, &wanted, &opts).await.objects;
+    if let Some(fatal) = first_fatal(&objects) {
+        return Err(Error::Cluster(fatal.clone()));
+    }
+    Ok(resolver.resolve(&objects)?)
 }

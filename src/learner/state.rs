@@ -9,6 +9,7 @@
 use crate::cli::LearnerArgs;
 use crate::error::Error;
 use crate::eval::result::Status;
+use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,6 +86,11 @@ impl Progress {
 
     /// The lab resolved again as it was at start (profile and `--var`s), from the recorded folder.
     pub fn plan(&self) -> Result<Plan, Error> {
+        Ok(self.resolver()?.base)
+    }
+
+    /// What [`Self::plan`] is made from, to make it again with values discovered from the cluster.
+    pub fn resolver(&self) -> Result<Resolver, Error> {
         if !self.lab_dir.join("lab.yaml").is_file() {
             return Err(Error::State {
                 message: format!(
@@ -96,7 +102,7 @@ impl Progress {
             });
         }
         let lab = crate::spec::load::load(&self.lab_dir).map_err(Error::InvalidLab)?;
-        Ok(Plan::new(&lab, Some(&self.profile), &self.vars)?)
+        Ok(Resolver::new(&lab, Some(&self.profile), &self.vars)?)
     }
 
     /// Every step done (`current` is past the last one).

@@ -56,6 +56,9 @@ pub struct Plan {
     /// Declared variables with no value (no default, not set by the profile or `--var`).
     pub unset: BTreeSet<String>,
     pub steps: Vec<PlannedStep>,
+    /// The variables read from the cluster, with where each value came from (see
+    /// [`crate::plan::discover`]); empty when nothing was discovered.
+    pub discovered: Vec<crate::plan::discover::Discovered>,
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +196,7 @@ impl Plan {
             values,
             unset,
             steps,
+            discovered: Vec::new(),
         })
     }
 

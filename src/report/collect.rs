@@ -227,6 +227,7 @@ pub(crate) mod fixture {
             learner: Some("ada".into()),
             started_at: "2025-05-14T09:30:00Z".into(),
             warnings: Vec::new(),
+            discovered: Vec::new(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! spinners) act on each event; file reporters (JUnit, JSON) render the final report.
 
 use crate::eval::result::{CheckResult, Status};
+use crate::plan::discover::Discovered;
+use crate::plan::resolve::Plan;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -23,6 +25,18 @@ pub struct RunInfo {
     /// Problems to point out that are not check results: probe pods that could not be deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Variables read from the cluster, with where each value came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discovered: Vec<Discovered>,
+}
+
+impl RunInfo {
+    /// The facts of a plan's run: its revision and what it discovered.
+    pub fn resolved(mut self, plan: &Plan) -> RunInfo {
+        self.revision = plan.values.get("revision").cloned();
+        self.discovered = plan.discovered.clone();
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

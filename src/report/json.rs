@@ -33,6 +33,9 @@ struct Document {
     title: String,
     profile: String,
     revision: Option<String>,
+    /// Variables read from the cluster and where each came from (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    discovered: Vec<Discovered>,
     context: Option<String>,
     snapshot: Option<String>,
     learner: Option<String>,
@@ -88,6 +91,35 @@ struct Diagnosis {
     fix: String,
 }
 
+/// A discovered variable: `found` false means nothing was found and the lab's value was used;
+/// `source` is the object read, or where nothing was found; `text` is the line the terminal shows.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Discovered {
+    variable: String,
+    value: Option<String>,
+    found: bool,
+    source: String,
+    text: String,
+}
+
+impl From<&crate::plan::discover::Discovered> for Discovered {
+    fn from(d: &crate::plan::discover::Discovered) -> Self {
+        use crate::plan::discover::Origin;
+        let (found, source) = match &d.origin {
+            Origin::Cluster { object, .. } => (true, object),
+            Origin::NotFound { looked_in } => (false, looked_in),
+        };
+        Discovered {
+            variable: plain(&d.variable),
+            value: d.value.as_deref().map(plain),
+            found,
+            source: plain(source),
+            text: plain(&d.to_string()),
+        }
+    }
+}
+
 fn plain(s: &str) -> String {
     plain_text(s).into_owned()
 }
@@ -107,6 +139,7 @@ impl From<&GradeReport> for Document {
             title: plain(&info.title),
             profile: plain(&info.profile),
             revision: info.revision.as_deref().map(plain),
+            discovered: info.discovered.iter().map(Discovered::from).collect(),
             context: info.context.as_deref().map(plain),
             snapshot: info.snapshot.as_deref().map(plain),
             learner: info.learner.as_deref().map(plain),

@@ -75,10 +75,17 @@ fn properties(info: &RunInfo, step: &StepReport) -> Vec<Property> {
         ("startedAt", Some(&info.started_at)),
         ("step.title", Some(&step.title)),
     ];
-    known
+    let mut props: Vec<Property> = known
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| Property::new(name, attr(v))))
-        .collect()
+        .collect();
+    // "discovered.revision" = "revision asm-1-25 (discovered: Deployment istiod-asm-1-25 in …)"
+    props.extend(
+        info.discovered
+            .iter()
+            .map(|d| Property::new(format!("discovered.{}", d.variable), attr(&d.to_string()))),
+    );
+    props
 }
 
 pub(crate) fn status(c: &CheckResult) -> TestCaseStatus {

@@ -70,8 +70,14 @@ impl TerminalReporter {
             Some(l) => format!(" for {}", plain_text(l)),
             None => String::new(),
         };
+        // Where discovered values came from: a grade of the wrong revision must be visible.
+        let discovered: String = info
+            .discovered
+            .iter()
+            .map(|d| format!("{}\n", p.dim(&plain_text(&d.to_string()))))
+            .collect();
         format!(
-            "Grading {} ({}){target}{learner}\n\n",
+            "Grading {} ({}){target}{learner}\n{discovered}\n",
             p.bold(&info.lab),
             facts.join(", ")
         )

@@ -26,6 +26,18 @@ pub struct Variable {
     pub name: String,
     pub default: Option<String>,
     pub description: Option<String>,
+    /// How to read the value from the cluster, when the lab says.
+    pub discover: Option<Discover>,
+}
+
+/// A variable read from the cluster: the value `value` yields for each object `selector`
+/// picks. Several different values are a tie, broken by `prefer` (see `plan::discover`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Discover {
+    pub selector: Selector,
+    /// CEL over `object`, yielding the value as a string.
+    pub value: String,
+    pub prefer: Option<(Selector, String)>,
 }
 
 #[derive(Debug, Clone)]

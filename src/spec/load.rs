@@ -10,8 +10,8 @@ use crate::spec::lab::{
 };
 use crate::spec::markdown::{self, CodeBlock};
 use crate::spec::model::{
-    CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ProbeDecl, ResourceDecl, S,
-    StepType,
+    CheckDecl, CommandDecl, ConditionDecl, DiscoverDecl, ExpectDecl, LabFile, ProbeDecl,
+    ResourceDecl, S, StepType,
 };
 use crate::spec::{manifest, template};
 use serde_saphyr::Spanned;
@@ -309,21 +309,33 @@ impl Loader {
             );
         }
 
+        let discovered: BTreeSet<String> = decl
+            .variables
+            .iter()
+            .filter(|(_, v)| v.discover.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut variables = Vec::new();
+        for (name, v) in &decl.variables {
+            let discover = v
+                .discover
+                .as_ref()
+                .map(|d| self.discover(name, d, &discovered));
+            variables.push(lab::Variable {
+                name: name.clone(),
+                default: v.default.clone(),
+                description: v.description.clone(),
+                discover,
+            });
+        }
+
         Lab {
             name: decl.name.value.clone(),
             title: decl.title.clone(),
             summary: decl.summary.clone(),
             duration: decl.duration.clone(),
             dir: self.dir.clone(),
-            variables: decl
-                .variables
-                .iter()
-                .map(|(name, v)| lab::Variable {
-                    name: name.clone(),
-                    default: v.default.clone(),
-                    description: v.description.clone(),
-                })
-                .collect(),
+            variables,
             profiles: decl
                 .profiles
                 .iter()
@@ -340,6 +352,73 @@ impl Loader {
                 .collect(),
             manifests,
             steps,
+        }
+    }
+
+    /// A variable's `discover:`: its selections are linted like a check's, its expressions must
+    /// compile, and it may use only variables with fixed values (a discovery cannot wait for
+    /// another one, nor for itself).
+    fn discover(
+        &mut self,
+        name: &str,
+        decl: &Spanned<DiscoverDecl>,
+        discovered: &BTreeSet<String>,
+    ) -> lab::Discover {
+        let (file, text) = (self.file.clone(), self.text.clone());
+        let d = &decl.value;
+        let read = |this: &mut Self, r: &ResourceDecl, value: &S| {
+            if r.kind.value.eq_ignore_ascii_case("Secret") {
+                let diag = this.at(
+                    &r.kind,
+                    "labctl never reads Secrets; discover the value from another kind",
+                );
+                this.diags.push(diag.underline_token());
+            }
+            this.lint_cel(&file, &text, value);
+            let used = [
+                Some(&r.api_version.value),
+                Some(&r.kind.value),
+                r.namespace.as_ref(),
+                r.name.as_ref(),
+                r.labels.as_ref().map(|l| &l.value),
+                Some(&value.value),
+            ];
+            for p in used
+                .into_iter()
+                .flatten()
+                .flat_map(|t| template::placeholders(t))
+            {
+                if discovered.contains(&p.name) {
+                    let message = format!(
+                        "the discovery of `{name}` uses `{{{{ {} }}}}`, which is discovered too",
+                        p.name
+                    );
+                    // Point at the placeholder itself: the first one of that name in the discovery.
+                    let at = template::placeholders(&text)
+                        .into_iter()
+                        .find(|q| q.name == p.name && q.line >= decl.referenced.line() as u32);
+                    let diag = match at {
+                        Some(q) => {
+                            Diagnostic::at(&file, &text, q.line, q.col, message).width(q.len)
+                        }
+                        None => this.at(decl, message),
+                    };
+                    this.diags.push(diag.help(
+                        "a discovery may use only variables with fixed values (defaults, profile values, --var)",
+                    ));
+                }
+            }
+            (this.selector(&file, &text, r), value.value.clone())
+        };
+        let (selector, value) = read(self, &d.resource, &d.value);
+        let prefer = d
+            .prefer
+            .as_ref()
+            .map(|p| read(self, &p.value.resource, &p.value.value));
+        lab::Discover {
+            selector,
+            value,
+            prefer,
         }
     }
 

@@ -37,6 +37,29 @@ pub struct VariableDecl {
     pub default: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// How to read the value from the cluster (see [`DiscoverDecl`]).
+    #[serde(default)]
+    pub discover: Option<Spanned<DiscoverDecl>>,
+}
+
+/// `discover:` on a variable: a resource selection as checks write it, and a CEL expression
+/// that yields the value from each selected object. `prefer` breaks a tie between several
+/// values: the value it reads, when it is one of them, is the one used.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DiscoverDecl {
+    pub resource: ResourceDecl,
+    pub value: S,
+    #[serde(default)]
+    pub prefer: Option<Spanned<PreferDecl>>,
+}
+
+/// `discover.prefer`: another selection and expression; see [`DiscoverDecl`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PreferDecl {
+    pub resource: ResourceDecl,
+    pub value: S,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -7,6 +7,8 @@
 //!   "lab": "istio-aks",
 //!   "profile": "aks",
 //!   "variables": {"revision": "asm-1-23"},
+//!   "discovered": [{"variable": "revision", "value": "asm-1-23",
+//!                   "origin": {"from": "cluster", "object": "Deployment istiod-asm-1-23 in aks-istio-system"}}],
 //!   "capturedAt": "2025-05-01T12:00:00Z",
 //!   "context": "aks-labs",
 //!   "lists": [
@@ -21,6 +23,7 @@
 //! capture got. A query not in the file reads as [`FetchError::NotInSnapshot`]. Stored objects
 //! are sanitized ([`sanitize_object`]: no `managedFields`, no last-applied annotation).
 
+use crate::plan::discover::Discovered;
 use crate::plan::resolve::Plan;
 use crate::view::live::sanitize_object;
 use crate::view::objects::{FetchError, ObjectSet};
@@ -41,6 +44,9 @@ pub struct Snapshot {
     pub profile: String,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// The variables read from the cluster when it was captured, and where each came from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discovered: Vec<Discovered>,
     /// RFC 3339, UTC.
     pub captured_at: String,
     /// The kubeconfig context captured from.
@@ -153,6 +159,7 @@ impl Snapshot {
             lab: plan.lab.clone(),
             profile: plan.profile.clone(),
             variables: plan.values.clone(),
+            discovered: plan.discovered.clone(),
             captured_at: now_rfc3339(),
             context,
             lists,
@@ -292,6 +299,7 @@ mod tests {
             lab: "istio-aks".into(),
             profile: "aks".into(),
             variables: [("revision".to_string(), "asm-1-23".to_string())].into(),
+            discovered: Vec::new(),
             captured_at: "2025-05-01T12:00:00Z".into(),
             context: Some("aks-labs".into()),
             lists: vec![

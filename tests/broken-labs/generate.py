@@ -46,6 +46,15 @@ EOF
 
 CHECKS_BLOCK = LAB[LAB.index("    checks:\n      - id: namespace-labelled"):LAB.index("  - id: cleanup")]
 
+DISCOVER = """    discover:
+      resource:
+        apiVersion: apps/v1
+        kind: Deployment
+        namespace: aks-istio-system
+        labels: app=istiod
+      value: "object.metadata.labels['istio.io/rev']"
+"""
+
 PROBE = """      - id: plaintext-refused
         title: Plaintext from outside the mesh is refused
         probe:
@@ -97,6 +106,9 @@ CASES = {
     "probe-unknown-error-kind": probe("          fails: true\n", "          error: rest\n"),
     "probe-status-on-resource-check": [("lab.yaml", "          match:\n            metadata:", "          status: 200\n          match:\n            metadata:")],
     "probe-url-not-http": probe('url: "http://', 'url: "tcp://'),
+    "discover-broken": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace(
+        'namespace: aks-istio-system', 'namespace: "{{ revision }}"').replace("['istio.io/rev']", "['istio.io/rev'"))],
+    "discover-unknown-field": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace("      value:", "      vaule:"))],
 }
 
 if __name__ == "__main__":

@@ -96,15 +96,23 @@ fn addon_objects(file: &str, vars: &Vars) -> String {
 /// istioctl (kind) would create, rendered from the fixtures for `vars`.
 fn simulated_installer(profile: Profile, vars: &Vars) -> tempfile::TempDir {
     let sim = tempfile::tempdir().unwrap();
+    // The region offers the state's revision for the cluster's Kubernetes 1.33, and two more
+    // (asm-1-98, asm-1-100) that are not compatible with it and sort after it: only a lab that
+    // picks the newest *compatible* revision gets objects (the stand-in has none for the others,
+    // and refuses them for 1.33).
+    let rev = vars.var("revision");
     let env = format!(
-        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nINGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\n",
+        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nLOCATION=westeurope\nK8S_VERSION=1.33.2\n\
+         MESH_REVISIONS=\"asm-1-98=1.30,1.31,1.32 {rev}=1.31,1.32,1.33 asm-1-100=1.34,1.35\"\n\
+         INGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\n",
         vars.var("ingressNamespace"),
         vars.var("ingressGatewayService")
     );
     std::fs::write(sim.path().join("sim.env"), env).unwrap();
+    let addon = format!("addon-{rev}.yaml");
     let files: &[(&str, &str)] = match profile {
         Profile::Aks => &[
-            ("addon.yaml", "aks/01-enable-addon.yaml"),
+            (&addon, "aks/01-enable-addon.yaml"),
             ("ingress.yaml", "aks/05-ingress.yaml"),
         ],
         Profile::Kind => &[
@@ -121,7 +129,7 @@ fn simulated_installer(profile: Profile, vars: &Vars) -> tempfile::TempDir {
 
 /// The istioctl release the kind profile pins (lab.yaml); the stand-in is put where the lab's
 /// first step would download it.
-const ISTIO_VERSION: &str = "1.23.6";
+const ISTIO_VERSION: &str = "1.27.9";
 
 fn path_with(dir: &Path) -> std::ffi::OsString {
     let mut p = dir.as_os_str().to_owned();
@@ -139,13 +147,93 @@ fn var_args(vars: &Vars) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
     let run = replay_istio_aks(Profile::Aks).await;
-    // The az stand-in really ran (the lab's own command lines, parsed and checked by it).
+    // The az stand-in really ran (the lab's own command lines, parsed and checked by it), step 1
+    // picked the newest revision the region offers for the cluster's Kubernetes version (one the
+    // lab has never heard of), and the later steps used it, read from the cluster.
     assert_contains(
         &run.stdout,
         &[
-            "$ az aks mesh enable --resource-group rg-ci --name aks-ci --revision",
+            "Newest revision for Kubernetes 1.33 in westeurope: asm-1-97",
+            "· revision asm-1-97 (discovered: Deployment istiod-asm-1-97 in",
             "$ az aks mesh enable-ingress-gateway --resource-group rg-ci --name aks-ci",
         ],
+    );
+}
+
+/// `az ARGS` (the stand-in) with the simulated region of `sim`: exit code and stdout+stderr.
+fn stand_in_az(sim: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(Path::new(REPO).join("tests/ci-sim/bin/az"))
+        .args(args)
+        .env("LABCTL_SIM_DIR", sim)
+        .output()
+        .expect("run the az stand-in");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_az_stand_in_lists_the_revisions_of_the_location_and_kubernetes_version_asked_for() {
+    let mut vars = Vars::unique(Profile::Aks);
+    vars.insert("revision".into(), "asm-1-99".into());
+    let sim = simulated_installer(Profile::Aks, &vars);
+    let list = ["aks", "mesh", "get-revisions", "--location", "westeurope"];
+    let (code, json) = stand_in_az(sim.path(), &list);
+    assert_eq!(code, 0, "{json}");
+    let parsed: serde_json::Value = serde_json::from_str(&json).expect(&json);
+    let revisions: Vec<&str> = parsed["meshRevisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(revisions, ["asm-1-98", "asm-1-99", "asm-1-100"]);
+    assert_eq!(
+        parsed["meshRevisions"][0]["compatibleWith"][0]["versions"][2],
+        "1.32"
+    );
+    for (minor, want) in [
+        ("1.31", "asm-1-98\nasm-1-99\n"),
+        ("1.35", "asm-1-100\n"),
+        ("1.28", ""),
+    ] {
+        let query =
+            format!("meshRevisions[?compatibleWith[?contains(versions, '{minor}')]].revision");
+        let mut args = list.to_vec();
+        args.extend(["--query", &query, "-o", "tsv"]);
+        assert_eq!(
+            stand_in_az(sim.path(), &args),
+            (0, want.to_owned()),
+            "{minor}"
+        );
+    }
+    let (code, err) = stand_in_az(
+        sim.path(),
+        &["aks", "mesh", "get-revisions", "--location", "eastus"],
+    );
+    assert_eq!(code, 2);
+    assert_contains(&err, &["no mesh revisions for location 'eastus'"]);
+    // A revision the region does not offer for the cluster's Kubernetes 1.33 is refused.
+    let enable = [
+        "aks",
+        "mesh",
+        "enable",
+        "--resource-group",
+        "rg-ci",
+        "--name",
+        "aks-ci",
+    ];
+    let (code, err) = stand_in_az(
+        sim.path(),
+        &[&enable[..], &["--revision", "asm-1-100"]].concat(),
+    );
+    assert_eq!(code, 2);
+    assert_contains(
+        &err,
+        &["(InvalidRevision) revision 'asm-1-100' is not supported for Kubernetes 1.33.2"],
     );
 }
 
@@ -170,7 +258,13 @@ async fn istio_aks_replays_end_to_end_on_the_kind_profile_and_cleans_up() {
 async fn replay_istio_aks(profile: Profile) -> Run {
     let cp = ControlPlane::shared().await;
     let admin = cp.client(ADMIN).await;
-    let vars = Vars::unique(profile);
+    let mut vars = Vars::unique(profile);
+    // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
+    if profile == Profile::Aks {
+        vars.insert("revision".into(), "asm-1-97".into());
+        let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
+        vars.insert("meshConfigMap".into(), mesh);
+    }
     // What the add-on / istiod brings that the fixtures leave out: the revision's injector webhook.
     SidecarInjector::install_revision(&admin, vars.var("revision")).await;
     // The client namespace stands for `default`, which every cluster has.
@@ -213,7 +307,13 @@ async fn replay_istio_aks(profile: Profile) -> Run {
     ]
     .map(String::from)
     .to_vec();
-    args.extend(var_args(&vars));
+    // aks: the revision is left to the lab (step 1 picks it, labctl reads it from the cluster).
+    let mut given = vars.clone();
+    if profile == Profile::Aks {
+        given.remove("revision");
+        given.remove("meshConfigMap");
+    }
+    args.extend(var_args(&given));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // aks: `az` comes from the PATH; kind: istioctl from $HOME, as the lab puts it there.
     let path = match profile {

@@ -1061,13 +1061,13 @@ fn the_index_variables_are_the_lab_defaults() {
     }
     assert_eq!(
         Vars::defaults(Profile::Aks).var("meshConfigMap"),
-        "istio-shared-configmap-asm-1-23"
+        "istio-shared-configmap-asm-1-27"
     );
     assert_eq!(
         Vars::defaults(Profile::Kind).var("meshConfigMap"),
-        "istio-asm-1-23"
+        "istio-asm-1-27"
     );
-    assert_eq!(Vars::defaults(Profile::Kind).var("revision"), "asm-1-23");
+    assert_eq!(Vars::defaults(Profile::Kind).var("revision"), "asm-1-27");
 }
 
 #[test]

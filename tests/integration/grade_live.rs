@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-const WORK_STEPS: [&str; 6] = [
+pub(crate) const WORK_STEPS: [&str; 6] = [
     "enable-addon",
     "deploy-app",
     "onboard-mesh",
@@ -20,7 +20,12 @@ const WORK_STEPS: [&str; 6] = [
 ];
 
 /// Run `labctl grade` for a state's variables; returns the exit code and the JSON report.
-fn grade(kubeconfig: &Path, profile: Profile, vars: &Vars, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn grade(
+    kubeconfig: &Path,
+    profile: Profile,
+    vars: &Vars,
+    extra: &[&str],
+) -> (i32, Value, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
@@ -48,14 +53,14 @@ fn grade(kubeconfig: &Path, profile: Profile, vars: &Vars, extra: &[&str]) -> (i
     )
 }
 
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["steps"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["id"] == id))
         .unwrap_or_else(|| panic!("no step {id} in {report}"))
 }
 
-fn diagnoses(step: &Value) -> Vec<String> {
+pub(crate) fn diagnoses(step: &Value) -> Vec<String> {
     step["checks"]
         .as_array()
         .into_iter()
@@ -219,7 +224,19 @@ async fn a_forbidden_user_gets_exit_2_naming_what_was_refused() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("forbidden: cannot"), "{stdout}");
+    // The revision is read first (from the Deployments of the root namespace): a discovery
+    // that cannot read its list stops the grade, naming what was refused.
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{output}");
+    assert!(
+        output.contains(
+            "could not grade: cannot discover `revision`: forbidden: cannot list deployments.apps \
+             in namespace aks-istio-system"
+        ),
+        "{output}"
+    );
 }

@@ -29,6 +29,7 @@ pub fn info(plan: &Plan) -> RunInfo {
         learner: None,
         started_at: "2026-11-23T10:00:00Z".into(),
         warnings: Vec::new(),
+        discovered: Vec::new(),
     }
 }
 

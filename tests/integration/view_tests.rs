@@ -566,6 +566,7 @@ fn plan_for(lab: &str) -> Plan {
         values: [("revision".to_string(), "asm-1-23".to_string())].into(),
         unset: BTreeSet::new(),
         steps: Vec::new(),
+        discovered: Vec::new(),
     }
 }
 

@@ -142,3 +142,47 @@ fn lab_workflows_replay_istio_aks_and_publish_junit() {
         "the cluster must be deleted whatever happened"
     );
 }
+
+/// Kubernetes minors each Istio release supports (istio.io release announcements, "Istio 1.N.0
+/// is officially supported on Kubernetes versions …"). A new `istioVersion` in the lab needs its
+/// row here, and the kind node image must fall inside it.
+const ISTIO_KUBERNETES: &[(&str, (u32, u32))] = &[("1.27", (29, 33))];
+
+#[test]
+fn the_kind_node_image_is_inside_the_kubernetes_range_of_the_labs_istio_release() {
+    let lab: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/labs/istio-aks/lab.yaml"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let istio = lab["profiles"]["kind"]["variables"]["istioVersion"]
+        .as_str()
+        .expect("the kind profile pins istioVersion");
+    let minor = istio.rsplit_once('.').map_or(istio, |(m, _)| m);
+    let (_, (low, high)) = ISTIO_KUBERNETES
+        .iter()
+        .find(|(v, _)| *v == minor)
+        .unwrap_or_else(|| panic!("no Kubernetes range known for Istio {minor}"));
+    // The lab's default revision is the add-on revision of that minor (asm-1-27 <-> 1.27).
+    assert_eq!(
+        lab["variables"]["revision"]["default"].as_str(),
+        Some(format!("asm-{}", minor.replace('.', "-")).as_str())
+    );
+    let (_, kind) = workflow("labs-kind.yml");
+    let image = steps(&kind)
+        .into_iter()
+        .find_map(|s| s["with"]["node_image"].as_str())
+        .expect("labs-kind.yml pins a node image");
+    let version = image
+        .strip_prefix("kindest/node:v")
+        .and_then(|v| v.split(['@', '.']).nth(1))
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("{image} is not kindest/node:v1.N.P"));
+    assert!(
+        (*low..=*high).contains(&version),
+        "{image}: Istio {minor} supports Kubernetes 1.{low} to 1.{high}"
+    );
+}

@@ -302,7 +302,7 @@ impl DerefMut for Vars {
 
 impl Vars {
     /// The lab's defaults for profile `p` (those the fixtures were written for: revision
-    /// `asm-1-23`, appNamespace `pets`, ...; `meshConfigMap` rendered from the profile's template,
+    /// `asm-1-27`, appNamespace `pets`, ...; `meshConfigMap` rendered from the profile's template,
     /// `istio-shared-configmap-{{ revision }}` on aks, `istio-{{ revision }}` on kind).
     pub fn defaults(p: Profile) -> Vars {
         let index = FixtureIndex::get();
