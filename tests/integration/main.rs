@@ -15,6 +15,7 @@ mod harness;
 mod harness_tests;
 mod learner_flow;
 mod learner_state;
+mod native_sidecars;
 mod probes;
 mod validate;
 mod view_tests;
