@@ -77,14 +77,16 @@ fn assert_valid_junit(xml: &str) {
 }
 
 /// The folder the stand-ins read: the simulated cluster's facts (its Azure names, the add-on's
-/// namespaces, the load balancer address, the istioctl release). What they create they build from
+/// namespaces, the load balancer address, the istioctl release, its name). What they create they build from
 /// the lab's own commands and IstioOperator files, never from the fixtures.
 fn simulated_installer(vars: &Vars) -> tempfile::TempDir {
     let sim = tempfile::tempdir().unwrap();
     let env = format!(
-        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nADDON_ROOT_NAMESPACE={}\nADDON_INGRESS_NAMESPACE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\n",
+        "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nADDON_ROOT_NAMESPACE={}\nADDON_INGRESS_NAMESPACE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\nSIM_CLUSTER={}\n",
         vars.var("rootNamespace"),
         vars.var("ingressNamespace"),
+        // Tests share one API server; to the stand-ins each replay is a cluster of its own.
+        unique_name("sim"),
     );
     std::fs::write(sim.path().join("sim.env"), env).unwrap();
     sim
@@ -224,19 +226,53 @@ fn the_installer_stand_ins_check_the_flags_they_are_given() {
             "required: --ingress-gateway-type",
         ),
         (
-            &["aks", "mesh", "disable-ingress-gateway", "--ingress-gateway-type", "externl", "--yes"],
+            &[
+                "aks",
+                "mesh",
+                "disable-ingress-gateway",
+                "--ingress-gateway-type",
+                "externl",
+                "--yes",
+            ],
             "invalid choice: 'externl'",
         ),
         (
-            &["aks", "mesh", "disable-ingress-gateway", "--ingress-gateway-type", "external", "--yes"],
+            &[
+                "aks",
+                "mesh",
+                "disable-ingress-gateway",
+                "--ingress-gateway-type",
+                "external",
+                "--yes",
+            ],
             "the external ingress gateway is not enabled",
         ),
         (
-            &["aks", "mesh", "enable", "--revision", "asm-1-23", "--ingress-gateway-type", "external"],
+            &[
+                "aks",
+                "mesh",
+                "enable",
+                "--revision",
+                "asm-1-23",
+                "--ingress-gateway-type",
+                "external",
+            ],
             "unrecognized arguments: --ingress-gateway-type",
         ),
-        (&["aks", "mesh", "enable", "--revision", "1.23"], "not a valid Istio add-on revision"),
-        (&["aks", "mesh", "enable-ingress-gateway", "--ingress-gateway-type", "external"], "enable the Istio add-on first"),
+        (
+            &["aks", "mesh", "enable", "--revision", "1.23"],
+            "not a valid Istio add-on revision",
+        ),
+        (
+            &[
+                "aks",
+                "mesh",
+                "enable-ingress-gateway",
+                "--ingress-gateway-type",
+                "external",
+            ],
+            "enable the Istio add-on first",
+        ),
     ] {
         let (code, err) = az(args);
         assert_eq!(code, 2, "az {args:?}: {err}");
@@ -248,7 +284,10 @@ fn the_installer_stand_ins_check_the_flags_they_are_given() {
 
     for (args, says) in [
         (&["uninstall", "-y"][..], "--revision R -y"),
-        (&["uninstall", "--purge", "-y"], "unsupported argument --purge"),
+        (
+            &["uninstall", "--purge", "-y"],
+            "unsupported argument --purge",
+        ),
         (&["uninstall", "--revision", "asm-1-23"], "--revision R -y"),
         (&["install", "-y"], "install needs -f FILE"),
         (&["version", "--short"], "unsupported argument --short"),
@@ -261,7 +300,10 @@ fn the_installer_stand_ins_check_the_flags_they_are_given() {
     let dir = tempfile::tempdir().unwrap();
     let iop = dir.path().join("iop.yaml");
     for (spec, says) in [
-        ("profile: minimal\n  revison: asm-1-23", "unknown field(s) in the IstioOperator spec: revison"),
+        (
+            "profile: minimal\n  revison: asm-1-23",
+            "unknown field(s) in the IstioOperator spec: revison",
+        ),
         ("profile: demo", "unsupported profile demo"),
     ] {
         std::fs::write(

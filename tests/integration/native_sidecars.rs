@@ -68,7 +68,10 @@ fn every_fixture_state_grades_the_same_with_native_sidecars() {
         );
     }
     // Every state from onboard-mesh on has injected pods, on both profiles.
-    assert!(converted_states >= 8, "only {converted_states} states had sidecars to convert");
+    assert!(
+        converted_states >= 8,
+        "only {converted_states} states had sidecars to convert"
+    );
 }
 
 /// `labctl grade istio-aks --snapshot FILE -o OUTPUT`: exit code and stdout.
@@ -93,7 +96,8 @@ fn grade_snapshot(file: &Path, output: &str) -> (i32, String) {
 fn native_snapshot(profile: Profile) -> (Value, usize) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("labs/istio-aks/snapshots/finished-{profile}.json"));
-    let mut snapshot: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut converted = 0;
     for list in snapshot["lists"].as_array_mut().unwrap() {
         for item in list["items"].as_array_mut().into_iter().flatten() {

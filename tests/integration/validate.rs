@@ -134,15 +134,20 @@ fn every_step_links_the_pages_its_claims_rest_on() {
             .filter_map(|s| s.split_once(')').map(|(u, _)| u))
             .collect();
         assert!(
-            urls.iter().any(|u| u.starts_with("https://learn.microsoft.com/")
-                || u.starts_with("https://istio.io/")),
+            urls.iter()
+                .any(|u| u.starts_with("https://learn.microsoft.com/")
+                    || u.starts_with("https://istio.io/")),
             "{}: {urls:?}",
             step.id
         );
         for profile in ["aks", "kind"] {
             let shown = labctl(&["show", "istio-aks", &step.id, "--profile", profile]);
             for u in &urls {
-                assert!(shown.stdout.contains(u), "{} {profile}: {u} not shown", step.id);
+                assert!(
+                    shown.stdout.contains(u),
+                    "{} {profile}: {u} not shown",
+                    step.id
+                );
             }
         }
     }

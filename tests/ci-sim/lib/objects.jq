@@ -1,8 +1,9 @@
 # Objects the installer stand-ins create (tests/ci-sim/bin/az, tests/ci-sim/bin/istioctl), built
 # only from what the installer command was given: revision, namespaces, gateway names and labels.
-# Used as `jq -n -L tests/ci-sim/lib 'include "objects"; …'`. Everything carries
-# labctl.dev/simulated-by=<installer> and istio.io/rev=<revision>, which is how `az aks mesh disable`
-# and `istioctl uninstall --revision` find what to remove. No Pods and no status: the controller
+# Used as `jq -n -L tests/ci-sim/lib 'include "objects"; …'`. Everything carries the `owner` labels
+# (labctl.dev/simulated-by=<installer>, labctl.dev/simulated-cluster=<$SIM_CLUSTER>: tests that
+# share one API server are separate clusters to the stand-ins) and istio.io/rev=<revision>, which
+# is how `az aks mesh disable` and `istioctl uninstall --revision` find what to remove. No Pods and no status: the controller
 # manager and the harness's pod-status driver produce those from the Deployments.
 
 def meta($name; $ns; $labels):
@@ -26,9 +27,9 @@ def workload($deploy; $svc; $ns; $labels; $selector; $replicas; $container; $svc
 
 # istiod of revision `rev` ("default": no revision) in `ns`, with its mesh ConfigMap holding `mesh`
 # (MeshConfig as YAML text) under data.mesh.
-def istiod($installer; $ns; $rev; $replicas; $image; $mesh):
+def istiod($owner; $ns; $rev; $replicas; $image; $mesh):
   ($rev | if . == "default" then "" else "-" + . end) as $suffix
-  | {app: "istiod", istio: "pilot", "istio.io/rev": $rev, "labctl.dev/simulated-by": $installer} as $labels
+  | ({app: "istiod", istio: "pilot", "istio.io/rev": $rev} + $owner) as $labels
   | workload("istiod" + $suffix; "istiod" + $suffix; $ns; $labels;
              {app: "istiod", "istio.io/rev": $rev}; $replicas;
              {name: "discovery", image: $image, args: ["discovery"],
@@ -38,13 +39,13 @@ def istiod($installer; $ns; $rev; $replicas; $image; $mesh):
                                          {name: "https-dns", port: 15012, targetPort: 15012},
                                          {name: "https-webhook", port: 443, targetPort: 15017}]})
     + [ {apiVersion: "v1", kind: "ConfigMap",
-         metadata: meta("istio" + $suffix; $ns; {"istio.io/rev": $rev, "labctl.dev/simulated-by": $installer}),
+         metadata: meta("istio" + $suffix; $ns; {"istio.io/rev": $rev} + $owner),
          data: {mesh: $mesh, meshNetworks: "networks: {}"}} ];
 
 # An ingress gateway: Deployment `deploy` and Service `svc` (type `svc_type`) in `ns`, pods and
 # Service labelled `labels` (plus istio.io/rev).
-def gateway($installer; $deploy; $svc; $ns; $rev; $labels; $svc_type; $replicas; $image):
-  ($labels + {"istio.io/rev": $rev, "labctl.dev/simulated-by": $installer}) as $all
+def gateway($owner; $deploy; $svc; $ns; $rev; $labels; $svc_type; $replicas; $image):
+  ($labels + {"istio.io/rev": $rev} + $owner) as $all
   | workload($deploy; $svc; $ns; $all; $labels + {"istio.io/rev": $rev}; $replicas;
              {name: "istio-proxy", image: $image, args: ["proxy", "router"],
               ports: [{name: "status-port", containerPort: 15021}, {name: "http2", containerPort: 8080},
@@ -56,3 +57,7 @@ def gateway($installer; $deploy; $svc; $ns; $rev; $labels; $svc_type; $replicas;
   | map(if .kind == "Service" then .spec.selector |= del(."istio.io/rev") else . end);
 
 def list(items): {apiVersion: "v1", kind: "List", items: items};
+
+# The labels that mark what `installer` created on the simulated cluster `cluster`, as an object
+# and as a label selector.
+def owner($installer; $cluster): {"labctl.dev/simulated-by": $installer, "labctl.dev/simulated-cluster": $cluster};
