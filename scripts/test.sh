@@ -18,6 +18,10 @@ source scripts/setup.sh
 need kubectl kubernetes-client
 # xmllint validates JUnit output against the XSD in tests/junit/.
 need xmllint libxml2-utils
+# jq and yq (Debian's, the jq wrapper for YAML): the installer stand-ins in tests/ci-sim build what
+# they install from the lab's IstioOperator files and flags.
+need jq jq
+need yq yq
 # actionlint checks the workflows (and, through shellcheck, their run: scripts).
 need shellcheck shellcheck
 actionlint_tool

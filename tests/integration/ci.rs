@@ -14,7 +14,7 @@
 
 use crate::harness::{
     ADMIN, ControlPlane, PodStatusDriver, Profile, SidecarInjector, Vars, ensure_namespaces,
-    parse_documents, render_file, unique_name,
+    unique_name,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -76,54 +76,26 @@ fn assert_valid_junit(xml: &str) {
     );
 }
 
-/// The objects of a fixture file as the add-on would create them: no Pods (the controllers
-/// make those), no `status` (the controllers and the pod driver report it).
-fn addon_objects(file: &str, vars: &Vars) -> String {
-    let text = render_file(file, &vars.0).expect("render fixture");
-    let docs = parse_documents(&text).expect("parse fixture");
-    docs.into_iter()
-        .filter(|d| d["kind"] != "Pod")
-        .map(|mut d| {
-            if let Some(o) = d.as_object_mut() {
-                o.remove("status");
-            }
-            format!("---\n{}\n", serde_json::to_string(&d).unwrap())
-        })
-        .collect()
-}
-
-/// The folder the stand-ins read: their settings and the objects Azure's add-on (aks) or
-/// istioctl (kind) would create, rendered from the fixtures for `vars`.
-fn simulated_installer(profile: Profile, vars: &Vars) -> tempfile::TempDir {
+/// The folder the stand-ins read: the simulated cluster's facts (its Azure names, the add-on's
+/// namespaces, the load balancer address, the istioctl release, its name). What they create they build from
+/// the lab's own commands and IstioOperator files, never from the fixtures.
+fn simulated_installer(vars: &Vars) -> tempfile::TempDir {
     let sim = tempfile::tempdir().unwrap();
     // The region offers the state's revision for the cluster's Kubernetes 1.33, and two more
     // (asm-1-98, asm-1-100) that are not compatible with it and sort after it: only a lab that
-    // picks the newest *compatible* revision gets objects (the stand-in has none for the others,
-    // and refuses them for 1.33).
+    // picks the newest *compatible* revision gets an add-on (the stand-in refuses the others for
+    // Kubernetes 1.33, as Azure does).
     let rev = vars.var("revision");
     let env = format!(
         "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nLOCATION=westeurope\nK8S_VERSION=1.33.2\n\
          MESH_REVISIONS=\"asm-1-98=1.30,1.31,1.32 {rev}=1.31,1.32,1.33 asm-1-100=1.34,1.35\"\n\
-         INGRESS_NAMESPACE={}\nINGRESS_SERVICE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\n",
+         ADDON_ROOT_NAMESPACE={}\nADDON_INGRESS_NAMESPACE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\nSIM_CLUSTER={}\n",
+        vars.var("rootNamespace"),
         vars.var("ingressNamespace"),
-        vars.var("ingressGatewayService")
+        // Tests share one API server; to the stand-ins each replay is a cluster of its own.
+        unique_name("sim"),
     );
     std::fs::write(sim.path().join("sim.env"), env).unwrap();
-    let addon = format!("addon-{rev}.yaml");
-    let files: &[(&str, &str)] = match profile {
-        Profile::Aks => &[
-            (&addon, "aks/01-enable-addon.yaml"),
-            ("ingress.yaml", "aks/05-ingress.yaml"),
-        ],
-        Profile::Kind => &[
-            ("istio-control-plane.yaml", "kind/01-enable-addon.yaml"),
-            ("istio-ingress.yaml", "kind/05-ingress.yaml"),
-            ("istio-registry-only.yaml", "kind/06-egress.yaml"),
-        ],
-    };
-    for (name, fixture) in files {
-        std::fs::write(sim.path().join(name), addon_objects(fixture, vars)).unwrap();
-    }
     sim
 }
 
@@ -179,7 +151,7 @@ fn stand_in_az(sim: &Path, args: &[&str]) -> (i32, String) {
 fn the_az_stand_in_lists_the_revisions_of_the_location_and_kubernetes_version_asked_for() {
     let mut vars = Vars::unique(Profile::Aks);
     vars.insert("revision".into(), "asm-1-99".into());
-    let sim = simulated_installer(Profile::Aks, &vars);
+    let sim = simulated_installer(&vars);
     let list = ["aks", "mesh", "get-revisions", "--location", "westeurope"];
     let (code, json) = stand_in_az(sim.path(), &list);
     assert_eq!(code, 0, "{json}");
@@ -253,81 +225,189 @@ async fn istio_aks_replays_end_to_end_on_the_kind_profile_and_cleans_up() {
     );
 }
 
+/// A copy of labs/istio-aks (with the check library beside it, where lab.yaml looks for it) whose
+/// step file `step_md` has `from` replaced by `to`.
+fn istio_aks_with(step_md: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("labs")).unwrap();
+    for (src, dst) in [("labs/istio-aks", "labs/istio-aks"), ("checks", "checks")] {
+        let ok = Command::new("cp")
+            .arg("-r")
+            .arg(Path::new(REPO).join(src))
+            .arg(dir.path().join(dst))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "cp -r {src}");
+    }
+    let md = dir.path().join("labs/istio-aks/steps").join(step_md);
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{step_md} has {from:?} once");
+    std::fs::write(&md, text.replace(from, to)).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_istio_operator_with_the_wrong_gateway_label_fails_the_replay_at_the_ingress_step() {
+    // The mistake a lab author makes after an upstream tutorial: the gateway keeps istioctl's
+    // default label istio=ingressgateway. The istioctl stand-in builds the gateway from the file,
+    // so its pods and Service carry that label, and the step's checks must catch it.
+    let lab = istio_aks_with(
+        "05-ingress.md",
+        r#"label: {istio: "{{ ingressGatewaySelector }}"}"#,
+        "label: {istio: ingressgateway}",
+    );
+    let path = lab.path().join("labs/istio-aks");
+    let run = replay(Profile::Kind, path.to_str().unwrap(), "30s").await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_contains(
+        &run.stdout,
+        &[
+            "✔ strict-mtls passed",
+            "✘ ingress failed: the checks did not pass in time",
+            "✘ ingress-gateway-service",
+            "istio label ingressgateway",
+            "The gateway's istio label is not",
+            "✘ ingress-gateway-pods-ready",
+            // the cleanup still ran, the stand-in's uninstall included
+            "✔ Uninstall complete",
+        ],
+    );
+    assert!(!run.stdout.contains("✔ ingress passed"), "{}", run.stdout);
+}
+
+/// Runs a stand-in (`tests/ci-sim/bin/NAME`) with `args` outside any cluster; returns the exit
+/// code and stderr.
+fn stand_in(name: &str, args: &[&str]) -> (i32, String) {
+    let sim = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sim.path().join("sim.env"),
+        "RESOURCE_GROUP=rg\nCLUSTER_NAME=aks\nADDON_ROOT_NAMESPACE=aks-istio-system\n\
+ADDON_INGRESS_NAMESPACE=aks-istio-ingress\nLB_IP=203.0.113.10\nISTIO_VERSION=1.23.6\n",
+    )
+    .unwrap();
+    // kubectl points at no cluster: a stand-in that got past its checks would fail differently.
+    let out = Command::new(Path::new(REPO).join("tests/ci-sim/bin").join(name))
+        .args(args)
+        .env("LABCTL_SIM_DIR", sim.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_installer_stand_ins_check_the_flags_they_are_given() {
+    let cluster = ["--resource-group", "rg", "--name", "aks"];
+    let az = |extra: &[&str]| {
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend(cluster);
+        stand_in("az", &args)
+    };
+    for (args, says) in [
+        (
+            &["aks", "mesh", "disable-ingress-gateway", "--yes"][..],
+            "required: --ingress-gateway-type",
+        ),
+        (
+            &[
+                "aks",
+                "mesh",
+                "disable-ingress-gateway",
+                "--ingress-gateway-type",
+                "externl",
+                "--yes",
+            ],
+            "invalid choice: 'externl'",
+        ),
+        (
+            &[
+                "aks",
+                "mesh",
+                "disable-ingress-gateway",
+                "--ingress-gateway-type",
+                "external",
+                "--yes",
+            ],
+            "the external ingress gateway is not enabled",
+        ),
+        (
+            &[
+                "aks",
+                "mesh",
+                "enable",
+                "--revision",
+                "asm-1-23",
+                "--ingress-gateway-type",
+                "external",
+            ],
+            "unrecognized arguments: --ingress-gateway-type",
+        ),
+        (
+            &["aks", "mesh", "enable", "--revision", "1.23"],
+            "not a valid Istio add-on revision",
+        ),
+        (
+            &[
+                "aks",
+                "mesh",
+                "enable-ingress-gateway",
+                "--ingress-gateway-type",
+                "external",
+            ],
+            "enable the Istio add-on first",
+        ),
+    ] {
+        let (code, err) = az(args);
+        assert_eq!(code, 2, "az {args:?}: {err}");
+        assert!(err.contains(says), "az {args:?}: {err}");
+    }
+    let (code, err) = stand_in("az", &["aks", "mesh", "disable", "--yes", "--name", "aks"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("required: --resource-group"), "{err}");
+
+    for (args, says) in [
+        (&["uninstall", "-y"][..], "--revision R -y"),
+        (
+            &["uninstall", "--purge", "-y"],
+            "unsupported argument --purge",
+        ),
+        (&["uninstall", "--revision", "asm-1-23"], "--revision R -y"),
+        (&["install", "-y"], "install needs -f FILE"),
+        (&["version", "--short"], "unsupported argument --short"),
+    ] {
+        let (code, err) = stand_in("istioctl", args);
+        assert_eq!(code, 2, "istioctl {args:?}: {err}");
+        assert!(err.contains(says), "istioctl {args:?}: {err}");
+    }
+    // An IstioOperator the stand-in cannot model is refused, field by field.
+    let dir = tempfile::tempdir().unwrap();
+    let iop = dir.path().join("iop.yaml");
+    for (spec, says) in [
+        (
+            "profile: minimal\n  revison: asm-1-23",
+            "unknown field(s) in the IstioOperator spec: revison",
+        ),
+        ("profile: demo", "unsupported profile demo"),
+    ] {
+        std::fs::write(
+            &iop,
+            format!("apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata:\n  name: x\nspec:\n  {spec}\n"),
+        )
+        .unwrap();
+        let (code, err) = stand_in("istioctl", &["install", "-y", "-f", iop.to_str().unwrap()]);
+        assert_eq!(code, 2, "{spec}: {err}");
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+}
+
 /// Replay istio-aks for `profile` with every kubectl command as written and the installers
 /// (az, istioctl) replaced by the stand-ins; every step must pass and nothing may be left over.
 async fn replay_istio_aks(profile: Profile) -> Run {
-    let cp = ControlPlane::shared().await;
-    let admin = cp.client(ADMIN).await;
-    let mut vars = Vars::unique(profile);
-    // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
-    if profile == Profile::Aks {
-        vars.insert("revision".into(), "asm-1-97".into());
-        let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
-        vars.insert("meshConfigMap".into(), mesh);
-    }
-    // What the add-on / istiod brings that the fixtures leave out: the revision's injector webhook.
-    SidecarInjector::install_revision(&admin, vars.var("revision")).await;
-    // The client namespace stands for `default`, which every cluster has.
-    let client_ns: BTreeSet<String> = [vars.var("clientNamespace").to_owned()].into();
-    ensure_namespaces(&admin, &client_ns).await.unwrap();
-    let namespaces: Vec<String> = vars.namespaces().into_iter().collect();
-    let ns_refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
-    let _kubelet = PodStatusDriver::start(cp, &ns_refs);
-    let sim = simulated_installer(profile, &vars);
-    // kind: $HOME/istio-<version>/bin/istioctl, where the lab's step 1 would download it.
-    let home = tempfile::tempdir().unwrap();
-    let istio_bin = home.path().join(format!("istio-{ISTIO_VERSION}/bin"));
-    std::fs::create_dir_all(&istio_bin).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(REPO).join("tests/ci-sim/bin/istioctl"),
-        istio_bin.join("istioctl"),
-    )
-    .unwrap();
-    let kubeconfig = cp.kubeconfig_path(ADMIN);
-    let istio_version = format!("istioVersion={ISTIO_VERSION}");
-    let mut args: Vec<String> = [
-        "istio-aks",
-        "--profile",
-        profile.as_str(),
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "--var",
-        "resourceGroup=rg-ci",
-        "--var",
-        "clusterName=aks-ci",
-        "--var",
-        &istio_version,
-        "--use-stand-ins",
-        // Probe pods never run on this server (no kubelet); tests/integration/probes.rs covers them.
-        "--no-probes",
-        "--timeout",
-        "90s",
-        "--command-timeout",
-        "90s",
-    ]
-    .map(String::from)
-    .to_vec();
-    // aks: the revision is left to the lab (step 1 picks it, labctl reads it from the cluster).
-    let mut given = vars.clone();
-    if profile == Profile::Aks {
-        given.remove("revision");
-        given.remove("meshConfigMap");
-    }
-    args.extend(var_args(&given));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    // aks: `az` comes from the PATH; kind: istioctl from $HOME, as the lab puts it there.
-    let path = match profile {
-        Profile::Aks => path_with(&PathBuf::from(REPO).join("tests/ci-sim/bin")),
-        Profile::Kind => std::env::var_os("PATH").unwrap_or_default(),
-    };
-    let run = labctl_ci(
-        &args,
-        &[
-            ("PATH", &path),
-            ("HOME", home.path().as_os_str()),
-            ("LABCTL_SIM_DIR", sim.path().as_os_str()),
-        ],
-    );
+    let run = replay(profile, "istio-aks", "90s").await;
     assert_eq!(run.code, 0, "{}", run.stdout);
     for step in crate::grade_offline::STEPS {
         assert_contains(&run.stdout, &[&format!("✔ {step} passed")]);
@@ -349,6 +429,83 @@ async fn replay_istio_aks(profile: Profile) -> Run {
         run.junit
     );
     run
+}
+
+/// `labctl ci LAB` (istio-aks or a changed copy of it) for `profile` on the shared control plane,
+/// with unique namespaces, the stand-ins for az and istioctl, and `timeout` per step.
+async fn replay(profile: Profile, lab: &str, timeout: &str) -> Run {
+    let cp = ControlPlane::shared().await;
+    let admin = cp.client(ADMIN).await;
+    let mut vars = Vars::unique(profile);
+    // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
+    if profile == Profile::Aks {
+        vars.insert("revision".into(), "asm-1-97".into());
+        let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
+        vars.insert("meshConfigMap".into(), mesh);
+    }
+    // What the add-on / istiod brings that the fixtures leave out: the revision's injector webhook.
+    SidecarInjector::install_revision(&admin, vars.var("revision")).await;
+    // The client namespace stands for `default`, which every cluster has.
+    let client_ns: BTreeSet<String> = [vars.var("clientNamespace").to_owned()].into();
+    ensure_namespaces(&admin, &client_ns).await.unwrap();
+    let namespaces: Vec<String> = vars.namespaces().into_iter().collect();
+    let ns_refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    let _kubelet = PodStatusDriver::start(cp, &ns_refs);
+    let sim = simulated_installer(&vars);
+    // kind: $HOME/istio-<version>/bin/istioctl, where the lab's step 1 would download it.
+    let home = tempfile::tempdir().unwrap();
+    let istio_bin = home.path().join(format!("istio-{ISTIO_VERSION}/bin"));
+    std::fs::create_dir_all(&istio_bin).unwrap();
+    std::os::unix::fs::symlink(
+        Path::new(REPO).join("tests/ci-sim/bin/istioctl"),
+        istio_bin.join("istioctl"),
+    )
+    .unwrap();
+    let kubeconfig = cp.kubeconfig_path(ADMIN);
+    let istio_version = format!("istioVersion={ISTIO_VERSION}");
+    let mut args: Vec<String> = [
+        lab,
+        "--profile",
+        profile.as_str(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--var",
+        "resourceGroup=rg-ci",
+        "--var",
+        "clusterName=aks-ci",
+        "--var",
+        &istio_version,
+        "--use-stand-ins",
+        // Probe pods never run on this server (no kubelet); tests/integration/probes.rs covers them.
+        "--no-probes",
+        "--timeout",
+        timeout,
+        "--command-timeout",
+        "90s",
+    ]
+    .map(String::from)
+    .to_vec();
+    // aks: the revision is left to the lab (step 1 picks it, labctl reads it from the cluster).
+    let mut given = vars.clone();
+    if profile == Profile::Aks {
+        given.remove("revision");
+        given.remove("meshConfigMap");
+    }
+    args.extend(var_args(&given));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // aks: `az` comes from the PATH; kind: istioctl from $HOME, as the lab puts it there.
+    let path = match profile {
+        Profile::Aks => path_with(&PathBuf::from(REPO).join("tests/ci-sim/bin")),
+        Profile::Kind => std::env::var_os("PATH").unwrap_or_default(),
+    };
+    labctl_ci(
+        &args,
+        &[
+            ("PATH", &path),
+            ("HOME", home.path().as_os_str()),
+            ("LABCTL_SIM_DIR", sim.path().as_os_str()),
+        ],
+    )
 }
 
 /// `labctl ci` on a minimal lab (a path) for namespace `ns`, against the admin's kubeconfig.

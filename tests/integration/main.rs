@@ -17,6 +17,7 @@ mod harness_tests;
 mod install;
 mod learner_flow;
 mod learner_state;
+mod native_sidecars;
 mod probes;
 mod standalone;
 mod validate;

@@ -118,6 +118,42 @@ fn show_renders_every_step_for_both_profiles() {
 }
 
 #[test]
+fn every_step_links_the_pages_its_claims_rest_on() {
+    // Each step of istio-aks ends with "Learn more": the Microsoft Learn and istio.io pages its
+    // claims rest on, and `labctl show` prints every link with its address.
+    let lab = crate::grade_offline::lab();
+    for step in &lab.steps {
+        let section = step
+            .markdown
+            .split_once("\n## Learn more\n")
+            .unwrap_or_else(|| panic!("{}: no Learn more section", step.id))
+            .1;
+        let urls: Vec<&str> = section
+            .split("](")
+            .skip(1)
+            .filter_map(|s| s.split_once(')').map(|(u, _)| u))
+            .collect();
+        assert!(
+            urls.iter()
+                .any(|u| u.starts_with("https://learn.microsoft.com/")
+                    || u.starts_with("https://istio.io/")),
+            "{}: {urls:?}",
+            step.id
+        );
+        for profile in ["aks", "kind"] {
+            let shown = labctl(&["show", "istio-aks", &step.id, "--profile", profile]);
+            for u in &urls {
+                assert!(
+                    shown.stdout.contains(u),
+                    "{} {profile}: {u} not shown",
+                    step.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn show_step_snapshot() {
     let run = labctl(&["show", "istio-aks", "onboard-mesh", "--profile", "aks"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
