@@ -46,19 +46,33 @@ fn main() {
             lab,
             plan,
             context,
+            kubeconfig,
             force,
-        } => labctl::cmd::learn::start(&lab, &plan, context, force, &cli.labs, look),
+            move_progress,
+        } => {
+            let how = labctl::cmd::learn::StartArgs {
+                context,
+                kubeconfig,
+                force,
+                move_progress,
+            };
+            labctl::cmd::learn::start(&lab, &plan, how, &cli.labs, look)
+        }
         Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
         Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
         Command::Reset { step, learner } => labctl::cmd::learn::reset(step.as_deref(), &learner),
         Command::Check {
             wait,
             no_probes,
+            kubeconfig,
             learner,
-        } => labctl::cmd::check::check(wait, no_probes, &learner, look),
-        Command::Solve { step, yes, learner } => {
-            labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
-        }
+        } => labctl::cmd::check::check(wait, no_probes, kubeconfig, &learner, look),
+        Command::Solve {
+            step,
+            yes,
+            kubeconfig,
+            learner,
+        } => labctl::cmd::check::solve(step.as_deref(), yes, kubeconfig, &learner, look),
         Command::Ci(args) => labctl::cmd::ci::run(args, &cli.labs, look),
         Command::Grade(args) => labctl::cmd::grade::run(args, &cli.labs, color_out, width),
         Command::Class {

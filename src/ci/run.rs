@@ -320,7 +320,16 @@ impl Engine<'_, '_> {
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
         let (first, objects) =
-            grade_step(self.conn, self.prober, self.plan, &step.id, &self.info).await?;
+            grade_step(
+            self.conn,
+            self.prober,
+            self.plan,
+            &step.id,
+            &self.info,
+            &self.opts.env,
+            FETCH_TIMEOUT,
+        )
+        .await?;
         if first.status == Status::Passed {
             return Ok((only_step(first.steps), objects));
         }
@@ -334,8 +343,16 @@ impl Engine<'_, '_> {
                 let last = &last;
                 async move {
                     let (r, objects) =
-                        grade_step(self.conn, self.prober, self.plan, &step.id, &self.info)
-                            .await
+                        grade_step(
+                            self.conn,
+                            self.prober,
+                            self.plan,
+                            &step.id,
+                            &self.info,
+                            &self.opts.env,
+                            FETCH_TIMEOUT,
+                        )
+                        .await
                             .ok()?;
                     let passed = r.status == Status::Passed;
                     if let Ok(mut l) = last.lock() {

@@ -104,6 +104,8 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
             let runtime = runtime()?;
             let (conn, objects) = fetch_live(&runtime, &plan, args.step.as_deref(), &args.cluster)?;
             let mut facts = LiveFacts::new(objects);
+            // Command checks act on the cluster graded, not on kubectl's current context.
+            facts.env = crate::cmd::ci::pinned_env(args.cluster.kubeconfig.as_deref(), &conn)?;
             if args.no_probes {
                 facts.probes_skipped = Some(PROBES_DISABLED.into());
             } else {

@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::eval::facts::PROBES_DISABLED;
-use crate::grade::commands::LiveFacts;
+use crate::grade::commands::{CommandEnv, LiveFacts};
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
 use crate::probe::run::{Prober, planned};
@@ -17,22 +17,26 @@ use std::time::Duration;
 /// How long one look at the cluster may take.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`;
-/// also returns the objects it read (for debug output). A cluster that answers nothing at all
-/// is an `Err`.
+/// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`,
+/// command checks run in `env` (pointed at the same cluster); also returns the objects it read
+/// (for debug output). The fetch gives up after `fetch_timeout`. A cluster that answers
+/// nothing at all is an `Err`.
 pub async fn grade_step(
     conn: &Connection,
     prober: Option<&Prober>,
     plan: &Plan,
     step: &str,
     info: &RunInfo,
+    env: &CommandEnv,
+    fetch_timeout: Duration,
 ) -> Result<(GradeReport, ObjectSet), Error> {
-    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
+    let opts = FetchOptions::new(fetch_timeout).server_url(conn.server_url.clone());
     let fetched = fetch_report(&conn.client, &queries(plan, Some(step)), &opts).await;
     if let Some(fatal) = first_fatal(&fetched.objects) {
         return Err(Error::Cluster(fatal.clone()));
     }
     let mut facts = LiveFacts::new(fetched.objects.clone());
+    facts.env = env.clone();
     let mut info = info.clone();
     match prober {
         Some(prober) => {

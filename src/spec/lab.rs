@@ -26,6 +26,8 @@ pub struct Variable {
     pub name: String,
     pub default: Option<String>,
     pub description: Option<String>,
+    /// `pattern:`, compiled (an invalid one is a `validate` error, and then `None` here).
+    pub pattern: Option<crate::spec::pattern::Pattern>,
 }
 
 #[derive(Debug, Clone)]

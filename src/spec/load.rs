@@ -13,6 +13,7 @@ use crate::spec::model::{
     CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ProbeDecl, ResourceDecl, S,
     StepType,
 };
+use crate::spec::pattern::{self, Pattern};
 use crate::spec::{manifest, template};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -201,6 +202,7 @@ impl Loader {
                 }
             }
         }
+        let patterns = self.lint_variable_values(&decl);
         self.lint_placeholders(&self.file.clone(), &self.text.clone());
         self.library = self.resolve_library(decl.library.as_ref());
 
@@ -322,6 +324,7 @@ impl Loader {
                     name: name.clone(),
                     default: v.default.clone(),
                     description: v.description.clone(),
+                    pattern: patterns.get(name).cloned(),
                 })
                 .collect(),
             profiles: decl
@@ -1057,6 +1060,49 @@ impl Loader {
                 self.diags.push(d);
             }
         }
+    }
+
+    /// Compile every `pattern:`, and hold defaults and profile values to the value rules
+    /// (`spec::pattern`): a lab must not ship a value that `start` would refuse.
+    fn lint_variable_values(&mut self, decl: &LabFile) -> BTreeMap<String, Pattern> {
+        let mut patterns = BTreeMap::new();
+        for (name, v) in &decl.variables {
+            let Some(source) = &v.pattern else { continue };
+            match Pattern::new(&source.value) {
+                Ok(p) => {
+                    patterns.insert(name.clone(), p);
+                }
+                Err(e) => {
+                    let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
+                    let d = self.at(source, format!("`pattern` of `{name}` is not a valid regular expression: {first}"));
+                    self.diags.push(d.underline_token().help("Rust regex syntax; the whole value must match, e.g. `^asm-[0-9]+-[0-9]+$`"));
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        for (name, v) in &decl.variables {
+            if v.default.is_some()
+                && let Some(value) = self.sample_values.get(name)
+                && template::placeholders(value).is_empty()
+                && let Err(problem) = pattern::check(value, patterns.get(name))
+            {
+                let shown = pattern::shown(value);
+                problems.push(self.at_key(name, format!("the default `{shown}` of `{name}` {problem}")));
+            }
+        }
+        for (pname, profile) in &decl.profiles {
+            for (name, span) in &profile.variables {
+                let value = template::substitute(&span.value, &self.sample_values).0;
+                if template::placeholders(&value).is_empty()
+                    && let Err(problem) = pattern::check(&value, patterns.get(name))
+                {
+                    let shown = pattern::shown(&value);
+                    problems.push(self.at(span, format!("profile `{pname}` sets `{name}` to `{shown}`, which {problem}")));
+                }
+            }
+        }
+        self.diags.extend(problems);
+        patterns
     }
 
     fn suggest_variable(&self, d: Diagnostic, name: &str) -> Diagnostic {

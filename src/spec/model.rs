@@ -37,6 +37,9 @@ pub struct VariableDecl {
     pub default: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// A regular expression every value must match as a whole (see `spec::pattern`).
+    #[serde(default)]
+    pub pattern: Option<S>,
 }
 
 #[derive(Debug, Deserialize, Default)]
