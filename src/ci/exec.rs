@@ -186,8 +186,8 @@ mod tests {
 
     #[test]
     fn kubeconfig_is_passed_to_the_commands() {
-        let env = CommandEnv::pinned(Some(std::path::Path::new("/tmp/some/kubeconfig")), None)
-            .unwrap();
+        let env =
+            CommandEnv::pinned(Some(std::path::Path::new("/tmp/some/kubeconfig")), None).unwrap();
         let (o, out) = run_block(
             "echo \"$KUBECONFIG\"",
             &env,

@@ -319,8 +319,7 @@ impl Engine<'_, '_> {
     /// Grade the step now, and if it does not pass, again on every change until the timeout.
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
-        let (first, objects) =
-            grade_step(
+        let (first, objects) = grade_step(
             self.conn,
             self.prober,
             self.plan,
@@ -342,18 +341,17 @@ impl Engine<'_, '_> {
             || {
                 let last = &last;
                 async move {
-                    let (r, objects) =
-                        grade_step(
-                            self.conn,
-                            self.prober,
-                            self.plan,
-                            &step.id,
-                            &self.info,
-                            &self.opts.env,
-                            FETCH_TIMEOUT,
-                        )
-                        .await
-                            .ok()?;
+                    let (r, objects) = grade_step(
+                        self.conn,
+                        self.prober,
+                        self.plan,
+                        &step.id,
+                        &self.info,
+                        &self.opts.env,
+                        FETCH_TIMEOUT,
+                    )
+                    .await
+                    .ok()?;
                     let passed = r.status == Status::Passed;
                     if let Ok(mut l) = last.lock() {
                         *l = (only_step(r.steps), objects);

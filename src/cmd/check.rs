@@ -2,10 +2,10 @@
 //! cluster; on success mark it done and show the next one.
 
 use crate::cli::LearnerArgs;
+use crate::cmd::ci::pinned_env;
 use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
-use crate::cmd::ci::pinned_env;
 use crate::grade::commands::CommandEnv;
 use crate::grade::live::{FETCH_TIMEOUT, grade_step};
 use crate::grade::run::exit_code;
@@ -143,8 +143,11 @@ pub fn check(
         return Ok(EXIT_OK);
     };
     let report = runtime()?.block_on(async {
-        let conn = Connection::open(s.cluster.kubeconfig.as_deref(), s.cluster.context.as_deref())
-            .await?;
+        let conn = Connection::open(
+            s.cluster.kubeconfig.as_deref(),
+            s.cluster.context.as_deref(),
+        )
+        .await?;
         let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
         grade_on(&conn, &s, &step.id, &env, wait, no_probes).await
     })?;
@@ -220,9 +223,17 @@ struct Attempt<'a> {
 impl Attempt<'_> {
     async fn grade(&self) -> Result<GradeReport, Error> {
         let budget = fetch_budget(self.deadline);
-        grade_step(self.conn, self.prober, self.plan, self.step_id, self.info, self.env, budget)
-            .await
-            .map(|(r, _)| r)
+        grade_step(
+            self.conn,
+            self.prober,
+            self.plan,
+            self.step_id,
+            self.info,
+            self.env,
+            budget,
+        )
+        .await
+        .map(|(r, _)| r)
     }
 }
 
@@ -404,7 +415,7 @@ pub fn solve(
         if !std::io::stdin().is_terminal() {
             return Err(Error::Usage("refusing to run commands without confirmation: stdin is not a terminal (pass --yes to run them)".into()));
         }
-        print!("\nRun them now on context `{}`? [y/N] ", conn.context_name);
+        print!("\nRun them now? [y/N] ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -436,7 +447,6 @@ pub fn solve(
     }
     // Check the same cluster the commands ran on.
     let step_id = step.id.clone();
-    let report =
-        runtime.block_on(grade_on(&conn, &s, &step_id, &env, None, false))?;
+    let report = runtime.block_on(grade_on(&conn, &s, &step_id, &env, None, false))?;
     record(s, &step_id, report, false, look)
 }

@@ -1,12 +1,12 @@
 //! `labctl start`, `hint`, `status`, `reset`: learner mode around the state file.
 use crate::cli::{LearnerArgs, PlanArgs};
 use crate::cmd::show::render_step;
-use crate::spec::pattern::shown;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
+use crate::spec::pattern::shown;
 use console::Style;
 use k8s_openapi::jiff::Timestamp;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,11 @@ pub fn start(
         return Err(Error::Usage(format!(
             "lab `{}` is already started on {}; `--move` brings progress to a context where it is not started yet",
             loaded.name,
-            how.context.as_deref().map_or("kubectl's current context".to_owned(), |c| format!("context `{c}`"))
+            how.context
+                .as_deref()
+                .map_or("kubectl's current context".to_owned(), |c| format!(
+                    "context `{c}`"
+                ))
         )));
     }
     let existing = match (path.exists(), how.force) {
@@ -46,7 +50,11 @@ pub fn start(
         return update(&store, &path, old, &loaded, plan, given, how);
     }
     let moved = match how.move_progress {
-        true => Some(progress_to_move(&store, &loaded.name, how.context.as_deref())?),
+        true => Some(progress_to_move(
+            &store,
+            &loaded.name,
+            how.context.as_deref(),
+        )?),
         false => None,
     };
     let vars = match &moved {
@@ -413,7 +421,11 @@ pub fn reset(step: Option<&str>, which: &LearnerArgs) -> Result<i32, Error> {
     let total = plan.steps.len();
     if index > progress.current {
         // Going "back" to a step not reached yet would record the steps before it as done.
-        let here = plan.steps.get(progress.current).map(|s| s.id.as_str()).unwrap_or("");
+        let here = plan
+            .steps
+            .get(progress.current)
+            .map(|s| s.id.as_str())
+            .unwrap_or("");
         return Err(Error::Usage(format!(
             "step {}/{total} `{}` is not reached yet: you are on step {}/{total} `{here}`; \
              reset goes back to a step you have reached (1 to {}); `labctl solve {}` shows \

@@ -2,11 +2,11 @@
 
 use crate::cli::{LearnerArgs, PlanArgs};
 use crate::cmd::learn::merge_vars;
-use crate::learner::state::{Store, step_index};
-use crate::spec::lab::Lab;
 use crate::error::{EXIT_OK, Error};
+use crate::learner::state::{Store, step_index};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look};
+use crate::spec::lab::Lab;
 use crate::spec::lab::StepType;
 use console::Style;
 use std::path::Path;

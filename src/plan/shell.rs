@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 /// Characters that mean nothing special to bash anywhere in a word.
 fn plain(value: &str) -> bool {
     value.chars().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
+        c.is_ascii_alphanumeric()
+            || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '%' | '+' | ',')
     })
 }
 
@@ -92,12 +93,20 @@ pub fn substitute_shell(code: &str, values: &BTreeMap<String, String>) -> (Strin
             let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
             let line = &rest[..end];
             let bare = line.trim_end_matches('\n');
-            let bare = if doc.strip_tabs { bare.trim_start_matches('\t') } else { bare };
+            let bare = if doc.strip_tabs {
+                bare.trim_start_matches('\t')
+            } else {
+                bare
+            };
             if bare == doc.delimiter {
                 out.push_str(line);
                 bodies.pop_front();
             } else {
-                let ctx = if doc.literal { Ctx::HeredocLiteral } else { Ctx::HeredocExpanding };
+                let ctx = if doc.literal {
+                    Ctx::HeredocLiteral
+                } else {
+                    Ctx::HeredocExpanding
+                };
                 let (text, m) = substitute_in(line, values, ctx);
                 out.push_str(&text);
                 add_missing(&mut missing, m);
@@ -212,8 +221,10 @@ fn add_missing(missing: &mut Vec<String>, names: Vec<String>) {
 
 /// Placeholders in text read in one fixed context (a here-document line).
 fn substitute_in(text: &str, values: &BTreeMap<String, String>, ctx: Ctx) -> (String, Vec<String>) {
-    let quoted: BTreeMap<String, String> =
-        values.iter().map(|(k, v)| (k.clone(), quote(v, ctx))).collect();
+    let quoted: BTreeMap<String, String> = values
+        .iter()
+        .map(|(k, v)| (k.clone(), quote(v, ctx)))
+        .collect();
     crate::spec::template::substitute(text, &quoted)
 }
 
@@ -233,7 +244,10 @@ fn heredoc_operator(s: &str) -> (usize, Option<Heredoc>) {
         return (i, None);
     }
     let literal = word.contains(['\'', '"', '\\']);
-    let delimiter: String = word.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+    let delimiter: String = word
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
     (
         word_end,
         Some(Heredoc {
@@ -308,7 +322,11 @@ mod tests {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{code}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{code}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let created = std::fs::read_dir(dir.path()).unwrap().next().is_some();
         (String::from_utf8_lossy(&out.stdout).into_owned(), created)
     }
@@ -317,15 +335,39 @@ mod tests {
     fn values_read_back_literally_in_every_quoting_context() {
         let cases = [
             ("printf '%s\\n' {{ v }}", format!("{NASTY}\n")),
-            ("printf '%s\\n' pre-{{v}}-post", format!("pre-{NASTY}-post\n")),
-            ("printf '%s\\n' 'in single {{ v }} quotes'", format!("in single {NASTY} quotes\n")),
-            ("printf '%s\\n' \"in double {{ v }} quotes\"", format!("in double {NASTY} quotes\n")),
-            ("printf '%s\\n' \"$(printf '%s' {{ v }})\"", format!("{NASTY}\n")),
+            (
+                "printf '%s\\n' pre-{{v}}-post",
+                format!("pre-{NASTY}-post\n"),
+            ),
+            (
+                "printf '%s\\n' 'in single {{ v }} quotes'",
+                format!("in single {NASTY} quotes\n"),
+            ),
+            (
+                "printf '%s\\n' \"in double {{ v }} quotes\"",
+                format!("in double {NASTY} quotes\n"),
+            ),
+            (
+                "printf '%s\\n' \"$(printf '%s' {{ v }})\"",
+                format!("{NASTY}\n"),
+            ),
             ("printf '%s\\n' $'ansi {{ v }}'", format!("ansi {NASTY}\n")),
-            ("x=$(( 1 + (2) )); printf '%s\\n' {{ v }} $x", format!("{NASTY}\n3\n")),
-            ("cat <<EOF\nname: {{ v }}\nEOF\nprintf '%s\\n' {{ v }}", format!("name: {NASTY}\n{NASTY}\n")),
-            ("cat <<-'EOF'\n\tliteral {{ v }}\n\tEOF", format!("literal {NASTY}\n")),
-            ("# a comment {{ v }}\nprintf '%s\\n' {{ v }} # {{ v }}", format!("{NASTY}\n")),
+            (
+                "x=$(( 1 + (2) )); printf '%s\\n' {{ v }} $x",
+                format!("{NASTY}\n3\n"),
+            ),
+            (
+                "cat <<EOF\nname: {{ v }}\nEOF\nprintf '%s\\n' {{ v }}",
+                format!("name: {NASTY}\n{NASTY}\n"),
+            ),
+            (
+                "cat <<-'EOF'\n\tliteral {{ v }}\n\tEOF",
+                format!("literal {NASTY}\n"),
+            ),
+            (
+                "# a comment {{ v }}\nprintf '%s\\n' {{ v }} # {{ v }}",
+                format!("{NASTY}\n"),
+            ),
             ("cat <<< {{ v }}", format!("{NASTY}\n")),
         ];
         for (script, want) in cases {

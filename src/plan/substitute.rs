@@ -100,7 +100,10 @@ impl MapStrings for Body {
 pub fn map_commands(check: &mut Check, f: &mut dyn FnMut(&str) -> String) {
     let skip = check.skip.iter_mut().flat_map(|s| s.when.iter_mut());
     let diagnoses = check.diagnoses.iter_mut().flat_map(|d| d.when.iter_mut());
-    for body in std::iter::once(&mut check.body).chain(skip).chain(diagnoses) {
+    for body in std::iter::once(&mut check.body)
+        .chain(skip)
+        .chain(diagnoses)
+    {
         if let Target::Command(cmd) = &mut body.target {
             map(&mut cmd.run, f);
         }

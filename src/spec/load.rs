@@ -1074,8 +1074,13 @@ impl Loader {
                 }
                 Err(e) => {
                     let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
-                    let d = self.at(source, format!("`pattern` of `{name}` is not a valid regular expression: {first}"));
-                    self.diags.push(d.underline_token().help("Rust regex syntax; the whole value must match, e.g. `^asm-[0-9]+-[0-9]+$`"));
+                    let d = self.at(
+                        source,
+                        format!("`pattern` of `{name}` is not a valid regular expression: {first}"),
+                    );
+                    self.diags.push(d.underline_token().help(
+                        "Rust regex syntax; the whole value must match, e.g. `^asm-[0-9]+-[0-9]+$`",
+                    ));
                 }
             }
         }
@@ -1087,7 +1092,9 @@ impl Loader {
                 && let Err(problem) = pattern::check(value, patterns.get(name))
             {
                 let shown = pattern::shown(value);
-                problems.push(self.at_key(name, format!("the default `{shown}` of `{name}` {problem}")));
+                problems.push(
+                    self.at_key(name, format!("the default `{shown}` of `{name}` {problem}")),
+                );
             }
         }
         for (pname, profile) in &decl.profiles {
@@ -1097,7 +1104,10 @@ impl Loader {
                     && let Err(problem) = pattern::check(&value, patterns.get(name))
                 {
                     let shown = pattern::shown(&value);
-                    problems.push(self.at(span, format!("profile `{pname}` sets `{name}` to `{shown}`, which {problem}")));
+                    problems.push(self.at(
+                        span,
+                        format!("profile `{pname}` sets `{name}` to `{shown}`, which {problem}"),
+                    ));
                 }
             }
         }

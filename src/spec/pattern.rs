@@ -102,7 +102,10 @@ mod tests {
             check("a\u{1b}[31mred", None),
             Err(ValueProblem::Control("\\u{1b}".into()))
         );
-        assert_eq!(check("line\nbreak", None).unwrap_err().to_string(), "contains a control character (\\n)");
+        assert_eq!(
+            check("line\nbreak", None).unwrap_err().to_string(),
+            "contains a control character (\\n)"
+        );
         assert_eq!(
             check("x$(touch pwned)", Some(&p)).unwrap_err().to_string(),
             "does not match its pattern `^asm-[0-9]+-[0-9]+$`"
