@@ -1073,7 +1073,9 @@ impl Loader {
                     patterns.insert(name.clone(), p);
                 }
                 Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or("").trim().to_owned();
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or("").trim();
+                    let first = last.strip_prefix("error: ").unwrap_or(last).to_owned();
                     let d = self.at(
                         source,
                         format!("`pattern` of `{name}` is not a valid regular expression: {first}"),
@@ -1092,9 +1094,13 @@ impl Loader {
                 && let Err(problem) = pattern::check(value, patterns.get(name))
             {
                 let shown = pattern::shown(value);
-                problems.push(
-                    self.at_key(name, format!("the default `{shown}` of `{name}` {problem}")),
-                );
+                let message = format!("the default `{shown}` of `{name}` {problem}");
+                problems.push(match find_default(&self.text, name) {
+                    Some((line, col)) => {
+                        Diagnostic::at(&self.file, &self.text, line, col, message).underline_token()
+                    }
+                    None => self.at_key(name, message),
+                });
             }
         }
         for (pname, profile) in &decl.profiles {
@@ -1354,6 +1360,21 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
 }
 
 /// Line and column of the first `key:` in a YAML text.
+/// Where the value of `default:` under variable `name` starts (line, column), 1-based.
+fn find_default(text: &str, name: &str) -> Option<(u32, u32)> {
+    let (key_line, key_col) = find_key(text, name)?;
+    text.lines()
+        .enumerate()
+        .skip(key_line as usize)
+        .take_while(|(_, l)| l.len() - l.trim_start().len() >= key_col as usize)
+        .find_map(|(i, l)| {
+            let t = l.trim_start();
+            let rest = t.strip_prefix("default:")?;
+            let col = l.len() - rest.trim_start().len() + 1;
+            Some((i as u32 + 1, col as u32))
+        })
+}
+
 fn find_key(text: &str, key: &str) -> Option<(u32, u32)> {
     text.lines().enumerate().find_map(|(i, line)| {
         let trimmed = line.trim_start();

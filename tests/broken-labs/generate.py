@@ -97,6 +97,8 @@ CASES = {
     "probe-unknown-error-kind": probe("          fails: true\n", "          error: rest\n"),
     "probe-status-on-resource-check": [("lab.yaml", "          match:\n            metadata:", "          status: 200\n          match:\n            metadata:")],
     "probe-url-not-http": probe('url: "http://', 'url: "tcp://'),
+    "variable-pattern-invalid": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: 'asm-[0-9'\n    default: asm-1-23")],
+    "default-breaks-pattern": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: '^asm-[0-9]+-[0-9]+$'\n    default: asm-1.23")],
 }
 
 if __name__ == "__main__":
