@@ -191,4 +191,26 @@ fn check_wait_ends_within_its_limit_on_a_server_that_never_answers() {
     assert!(out.contains("could not grade"), "{out}");
     // The usual bound on one look at a cluster is 30 s; the wait asked for 2 s.
     assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(
+        !out.contains("connecting to"),
+        "no spinner in a pipe:\n{out}"
+    );
+
+    // On a terminal (a pseudo-terminal from `script`), the learner sees where labctl is going.
+    let exe = env!("CARGO_BIN_EXE_labctl");
+    let pty = Command::new("script")
+        .args(["-qec", &format!("{exe} check --wait 2s"), "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LABCTL_STATE_DIR", &state)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&pty.stdout);
+    assert!(
+        shown.contains(&format!(
+            "connecting to context `silent` (https://127.0.0.1:{port})"
+        )),
+        "{shown}"
+    );
 }
