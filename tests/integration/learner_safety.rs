@@ -27,6 +27,13 @@ fn refused_kubeconfig(dir: &Path, current: bool) -> std::path::PathBuf {
     path
 }
 
+/// `start_kind`'s lab with `current` steps done.
+fn at_step(l: &Learner, current: usize) {
+    let mut s = l.state(KIND);
+    s["current"] = json!(current);
+    l.write_state(KIND, &s);
+}
+
 #[test]
 fn values_are_held_to_their_pattern_everywhere_and_never_echo_escapes() {
     let l = Learner::new();
@@ -84,19 +91,29 @@ fn values_are_held_to_their_pattern_everywhere_and_never_echo_escapes() {
     let mut s = l.state(KIND);
     s["vars"] = json!([["revision", "asm-1-2$(touch pwned)"]]);
     l.write_state(KIND, &s);
-    let cwd = tempfile::tempdir().unwrap();
-    let out = l
-        .command(&["solve", "--yes"])
-        .current_dir(cwd.path())
-        .output()
-        .unwrap();
+    let (out, created) = solve_in_an_empty_folder(&l);
     assert_eq!(
         out.status.code(),
         Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!cwd.path().join("pwned").exists());
+    assert!(created.is_empty(), "{created:?}");
+}
+
+/// `labctl solve --yes` run in an empty folder: how it ended, and what appeared in the folder.
+fn solve_in_an_empty_folder(l: &Learner) -> (std::process::Output, Vec<std::ffi::OsString>) {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = l
+        .command(&["solve", "--yes"])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let created = std::fs::read_dir(cwd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    (out, created)
 }
 
 #[test]
@@ -119,12 +136,7 @@ fn values_without_a_pattern_reach_bash_as_literal_words() {
         ),
         "the command a learner copies is the one solve runs:\n{shown}"
     );
-    let cwd = tempfile::tempdir().unwrap();
-    let out = l
-        .command(&["solve", "--yes"])
-        .current_dir(cwd.path())
-        .output()
-        .unwrap();
+    let (out, created) = solve_in_an_empty_folder(&l);
     let stdout = String::from_utf8_lossy(&out.stdout);
     // kubectl ran (and failed: nothing listens there), with the value as one literal word.
     assert_eq!(
@@ -137,7 +149,6 @@ fn values_without_a_pattern_reach_bash_as_literal_words() {
         stdout.contains("context `ctx` (https://127.0.0.1:1)"),
         "{stdout}"
     );
-    let created: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
     assert!(
         created.is_empty(),
         "the value ran as a command: {created:?}"
@@ -148,9 +159,7 @@ fn values_without_a_pattern_reach_bash_as_literal_words() {
 fn start_again_changes_variables_or_context_and_keeps_progress() {
     let l = Learner::new();
     start_kind(&l);
-    let mut s = l.state(KIND);
-    s["current"] = json!(3);
-    l.write_state(KIND, &s);
+    at_step(&l, 3);
     let out = l.ok(&[
         "start",
         "istio-aks",
@@ -229,9 +238,7 @@ fn start_again_changes_variables_or_context_and_keeps_progress() {
 fn reset_never_skips_ahead_and_solve_knows_the_lab_is_finished() {
     let l = Learner::new();
     start_kind(&l);
-    let mut s = l.state(KIND);
-    s["current"] = json!(4);
-    l.write_state(KIND, &s);
+    at_step(&l, 4);
     let r = l.run(&["reset", "--step", "6"]);
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(
@@ -249,9 +256,7 @@ fn reset_never_skips_ahead_and_solve_knows_the_lab_is_finished() {
     l.ok(&["reset", "--step", "5"]);
     assert_eq!(l.state(KIND)["current"], 4);
 
-    let mut s = l.state(KIND);
-    s["current"] = json!(7);
-    l.write_state(KIND, &s);
+    at_step(&l, 7);
     let out = l.ok(&["solve", "--yes"]);
     assert!(out.contains("You have finished istio-aks"), "{out}");
     assert!(
