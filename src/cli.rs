@@ -118,19 +118,30 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
     },
     /// Start a lab: remember lab, profile, cluster context and variables, and show step 1
     #[command(
-        after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab"
+        long_about = "Start a lab: remember the lab, profile, cluster (kubeconfig and context) and \
+variables, and show step 1. Progress is kept per lab and context.\n\n\
+On a lab already started on that context, `start` changes what you give (`--var`, `--profile`, \
+`--kubeconfig`) and keeps your progress; `--force` starts over instead. `--move` takes the \
+progress of the lab started on another context (the most recent one) over to `--context`.",
+        after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab\n  labctl start istio-aks --context kind-lab --var revision=asm-1-24   # change a variable, keep progress\n  labctl start istio-aks --context kind-new --move                   # same progress, another cluster"
     )]
     Start {
         /// Lab name (a folder under --labs) or path to a lab folder
         lab: String,
         #[command(flatten)]
         plan: PlanArgs,
-        /// Kubeconfig context to grade against [default: the current context]
+        /// Kubeconfig context to grade against [default: kubectl's current context at each command]
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
+        /// Kubeconfig file for this lab [default: $KUBECONFIG, then ~/.kube/config]
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
         /// Start over even if this lab was already started on this context
-        #[arg(long)]
+        #[arg(long, conflicts_with = "move_progress")]
         force: bool,
+        /// Move the progress of this lab started on another context to this one
+        #[arg(long = "move", id = "move_progress")]
+        move_progress: bool,
     },
     /// Check the current step; on success, move on to the next one
     Check {
@@ -140,6 +151,9 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
         /// Do not run the step's probes (real requests from short-lived pods); they are skipped
         #[arg(long)]
         no_probes: bool,
+        /// Kubeconfig file for this check [default: the one given at start, else $KUBECONFIG, then ~/.kube/config]
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
         #[command(flatten)]
         learner: LearnerArgs,
     },
@@ -155,6 +169,9 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
         /// Do not ask before running the commands
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Kubeconfig file for the commands and the check [default: the one given at start, else $KUBECONFIG, then ~/.kube/config]
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<PathBuf>,
         #[command(flatten)]
         learner: LearnerArgs,
     },
@@ -330,7 +347,8 @@ pub struct LearnerArgs {
     /// The lab [default: the one started most recently]
     #[arg(long, value_name = "LAB")]
     pub lab: Option<String>,
-    /// Kubeconfig context the lab was started on [default: the one recorded at start]
+    /// Kubeconfig context the lab was started on [default: the one recorded at start]; for a
+    /// lab started on kubectl's current context, the context to use this time
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
 }

@@ -49,20 +49,33 @@ fn main() {
             lab,
             plan,
             context,
+            kubeconfig,
             force,
-        } => labs()
-            .and_then(|l| labctl::cmd::learn::start(&lab, &plan, context, force, &l.dir, look)),
+            move_progress,
+        } => {
+            let how = labctl::cmd::learn::StartArgs {
+                context,
+                kubeconfig,
+                force,
+                move_progress,
+            };
+            labs().and_then(|l| labctl::cmd::learn::start(&lab, &plan, how, &l.dir, look))
+        }
         Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
         Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
         Command::Reset { step, learner } => labctl::cmd::learn::reset(step.as_deref(), &learner),
         Command::Check {
             wait,
             no_probes,
+            kubeconfig,
             learner,
-        } => labctl::cmd::check::check(wait, no_probes, &learner, look),
-        Command::Solve { step, yes, learner } => {
-            labctl::cmd::check::solve(step.as_deref(), yes, &learner, look)
-        }
+        } => labctl::cmd::check::check(wait, no_probes, kubeconfig, &learner, look),
+        Command::Solve {
+            step,
+            yes,
+            kubeconfig,
+            learner,
+        } => labctl::cmd::check::solve(step.as_deref(), yes, kubeconfig, &learner, look),
         Command::Ci(args) => labs().and_then(|l| labctl::cmd::ci::run(args, &l.dir, look)),
         Command::Grade(args) => {
             labs().and_then(|l| labctl::cmd::grade::run(args, &l.dir, color_out, width))

@@ -4,18 +4,12 @@
 //! it started: a pipeline's `kubectl` would otherwise keep the output pipe open.
 
 use crate::ci::report::CommandOutcome;
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-/// The environment solve commands run in, beyond labctl's own.
-#[derive(Debug, Clone, Default)]
-pub struct CommandEnv {
-    /// `KUBECONFIG` for the commands (the cluster labctl grades), when not inherited.
-    pub kubeconfig: Option<OsString>,
-}
+pub use crate::grade::commands::CommandEnv;
 
 /// Run `code`; returns how it ended and its whole output.
 pub fn run_block(
@@ -24,13 +18,12 @@ pub fn run_block(
     timeout: Duration,
     on_line: &mut dyn FnMut(&str),
 ) -> (CommandOutcome, String) {
-    let mut expr = duct::cmd("bash", ["-euo", "pipefail", "-c", code])
-        .stdin_null()
-        .stderr_to_stdout()
-        .unchecked();
-    if let Some(k) = &env.kubeconfig {
-        expr = expr.env("KUBECONFIG", k);
-    }
+    let expr = env.apply(
+        duct::cmd("bash", ["-euo", "pipefail", "-c", code])
+            .stdin_null()
+            .stderr_to_stdout()
+            .unchecked(),
+    );
     let handle = match expr.reader() {
         Ok(h) => Arc::new(h),
         Err(e) => {
@@ -237,9 +230,8 @@ mod tests {
 
     #[test]
     fn kubeconfig_is_passed_to_the_commands() {
-        let env = CommandEnv {
-            kubeconfig: Some("/tmp/some/kubeconfig".into()),
-        };
+        let env =
+            CommandEnv::pinned(Some(std::path::Path::new("/tmp/some/kubeconfig")), None).unwrap();
         let (o, out) = run_block(
             "echo \"$KUBECONFIG\"",
             &env,

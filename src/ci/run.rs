@@ -13,7 +13,7 @@ use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, PlannedStep};
 use crate::probe::run::Prober;
-use crate::report::event::{RunInfo, StepReport};
+use crate::report::event::{GradeReport, RunInfo, StepReport};
 use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
@@ -337,11 +337,25 @@ impl Engine<'_, '_> {
         run
     }
 
+    /// One look at the cluster for `step` (its command checks in the commands' environment).
+    async fn grade(&self, step: &PlannedStep) -> Result<(GradeReport, ObjectSet), Error> {
+        let (conn, info, env) = (self.conn, &self.info, &self.opts.env);
+        grade_step(
+            conn,
+            self.prober,
+            self.resolver,
+            &step.id,
+            info,
+            env,
+            FETCH_TIMEOUT,
+        )
+        .await
+    }
+
     /// Grade the step now, and if it does not pass, again on every change until the timeout.
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
-        let (first, objects) =
-            grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info).await?;
+        let (first, objects) = self.grade(step).await?;
         if first.status == Status::Passed {
             return Ok((only_step(first.steps), objects));
         }
@@ -352,10 +366,7 @@ impl Engine<'_, '_> {
         crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
             let last = &last;
             async move {
-                let (r, objects) =
-                    grade_step(self.conn, self.prober, self.resolver, &step.id, &self.info)
-                        .await
-                        .ok()?;
+                let (r, objects) = self.grade(step).await.ok()?;
                 let passed = r.status == Status::Passed;
                 if let Ok(mut l) = last.lock() {
                     *l = (only_step(r.steps), objects);

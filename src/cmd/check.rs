@@ -2,10 +2,12 @@
 //! cluster; on success mark it done and show the next one.
 
 use crate::cli::LearnerArgs;
+use crate::cmd::ci::pinned_env;
 use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
-use crate::grade::live::{grade_step, resolve_now};
+use crate::grade::commands::CommandEnv;
+use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
 use crate::grade::run::exit_code;
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::discover::Resolver;
@@ -20,29 +22,95 @@ use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 struct Session {
     store: Store,
     path: std::path::PathBuf,
     progress: Progress,
+    plan: Plan,
     /// The lab as started; its values discovered from the cluster are read on every look.
     resolver: Resolver,
-    plan: Plan,
+    /// The cluster to act on this time: the recorded context and kubeconfig, unless overridden.
+    cluster: Cluster,
 }
 
-fn session(which: &LearnerArgs) -> Result<Session, Error> {
+/// Which kubeconfig and context a learner command talks to (and points its commands at).
+#[derive(Debug, Clone, Default)]
+struct Cluster {
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+}
+
+/// The learner's lab, and the cluster to use: `--kubeconfig` wins over the one recorded at
+/// start; `--context` picks the lab started on that context or, when there is none, uses that
+/// context this time for a lab started on kubectl's current context (what the messages saying
+/// "pick one with --context" promise).
+fn session(which: &LearnerArgs, kubeconfig: Option<PathBuf>) -> Result<Session, Error> {
     let store = Store::open();
-    let (path, progress) = store.load(which)?;
+    let (path, progress, context) = match store.load(which) {
+        Ok((path, progress)) => {
+            let context = progress.context.clone();
+            (path, progress, context)
+        }
+        Err(e) => {
+            let Some(asked) = &which.context else {
+                return Err(e);
+            };
+            let on_current = LearnerArgs {
+                lab: which.lab.clone(),
+                context: Some("current".into()),
+            };
+            match store.load(&on_current) {
+                Ok((path, progress)) if progress.context.is_none() => {
+                    (path, progress, Some(asked.clone()))
+                }
+                _ => return Err(e),
+            }
+        }
+    };
     let resolver = progress.resolver()?;
     let plan = resolver.base.clone();
+    let cluster = Cluster {
+        kubeconfig: kubeconfig.or_else(|| progress.kubeconfig.clone()),
+        context,
+    };
     Ok(Session {
         store,
         path,
         progress,
-        resolver,
         plan,
+        resolver,
+        cluster,
     })
+}
+
+/// "context `kind-lab` (https://127.0.0.1:6443)": which cluster, never a credential.
+fn cluster_line(conn: &Connection) -> String {
+    format!("context `{}` ({})", conn.context_name, conn.server_url)
+}
+
+/// A spinner on stderr when it is a terminal; hidden otherwise (logs, pipes, tests).
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        spinner.enable_steady_tick(Duration::from_millis(120));
+    } else {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.set_message(message);
+    spinner
+}
+
+/// How long the next look at the cluster may take: the usual bound, or what is left of the wait.
+fn fetch_budget(deadline: Option<Instant>) -> Duration {
+    match deadline {
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .clamp(Duration::from_millis(200), FETCH_TIMEOUT),
+        None => FETCH_TIMEOUT,
+    }
 }
 
 /// The first failing check, in one line, for the spinner: "app-pods-injected: 3 of 4 selected satisfy".
@@ -68,10 +136,11 @@ fn waiting_for(report: &GradeReport) -> String {
 pub fn check(
     wait: Option<Duration>,
     no_probes: bool,
+    kubeconfig: Option<PathBuf>,
     which: &LearnerArgs,
     look: Look,
 ) -> Result<i32, Error> {
-    let s = session(which)?;
+    let s = session(which, kubeconfig)?;
     let Some(step) = s.plan.steps.get(s.progress.current).cloned() else {
         println!(
             "You have finished {}. `labctl status` shows your progress; `labctl reset` starts over.",
@@ -79,55 +148,15 @@ pub fn check(
         );
         return Ok(EXIT_OK);
     };
-    let info = RunInfo {
-        lab: s.plan.lab.clone(),
-        title: s.plan.title.clone(),
-        profile: s.plan.profile.clone(),
-        revision: s.plan.values.get("revision").cloned(),
-        context: s.progress.context.clone(),
-        snapshot: None,
-        learner: None,
-        started_at: now_rfc3339(),
-        warnings: Vec::new(),
-        discovered: Vec::new(),
-    };
-    let context = s.progress.context.clone();
-    let resolver = &s.resolver;
-    let report = runtime()?.block_on(async {
-        let conn = Connection::open(None, context.as_deref()).await?;
-        let prober = (!no_probes).then(|| {
-            let context =
-                (conn.context_name != IN_CLUSTER_CONTEXT).then(|| conn.context_name.clone());
-            Prober::new(
-                conn.client.clone(),
-                Kubectl {
-                    kubeconfig: None,
-                    context,
-                },
-            )
-        });
-        let prober = prober.as_ref();
-        // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
-        // pods, exit 130 (143).
-        let checked = async {
-            let (report, objects) =
-                check_or_wait(&conn, prober, resolver, &step.id, &info, wait, look).await?;
-            // The next step is shown with the values the cluster has now (a revision found),
-            // read from the objects just graded: no second request.
-            Ok((report, resolver.resolve(&objects).ok()))
-        };
-        tokio::select! {
-            report = checked => report,
-            signal = interrupted() => Err(Error::Interrupted {
-                signal,
-                left: match prober {
-                    Some(p) => p.clean_up().await,
-                    None => Vec::new(),
-                },
-            }),
-        }
+    let (report, plan) = runtime()?.block_on(async {
+        let conn = Connection::open(
+            s.cluster.kubeconfig.as_deref(),
+            s.cluster.context.as_deref(),
+        )
+        .await?;
+        let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
+        grade_on(&conn, &s, &step.id, &env, wait, no_probes).await
     })?;
-    let (report, plan) = report;
     let mut s = s;
     if let Some(plan) = plan {
         s.plan = plan;
@@ -135,48 +164,122 @@ pub fn check(
     record(s, &step.id, report, wait.is_some(), look)
 }
 
-/// The learner's plan with the values discovered from their cluster now (what `solve` runs).
-fn discovered_plan(s: &Session) -> Result<Plan, Error> {
-    if s.resolver.queries().is_empty() {
-        return Ok(s.plan.clone());
+/// Grade the step on `conn` (with `wait`, until it passes or the wait ends), its probes
+/// cleaned up on Ctrl-C or SIGTERM. Also returns the plan with the values the cluster has now
+/// (a revision found), read from the objects just graded, to show the next step with.
+async fn grade_on(
+    conn: &Connection,
+    s: &Session,
+    step_id: &str,
+    env: &CommandEnv,
+    wait: Option<Duration>,
+    no_probes: bool,
+) -> Result<(GradeReport, Option<Plan>), Error> {
+    let info = RunInfo {
+        lab: s.plan.lab.clone(),
+        title: s.plan.title.clone(),
+        profile: s.plan.profile.clone(),
+        revision: s.plan.values.get("revision").cloned(),
+        context: Some(conn.context_name.clone()),
+        snapshot: None,
+        learner: None,
+        started_at: now_rfc3339(),
+        warnings: Vec::new(),
+        discovered: Vec::new(),
+    };
+    let prober = (!no_probes).then(|| {
+        let context = (conn.context_name != IN_CLUSTER_CONTEXT).then(|| conn.context_name.clone());
+        Prober::new(
+            conn.client.clone(),
+            Kubectl {
+                kubeconfig: s.cluster.kubeconfig.clone(),
+                context,
+            },
+        )
+    });
+    let prober = prober.as_ref();
+    let at = Attempt {
+        conn,
+        prober,
+        resolver: &s.resolver,
+        step_id,
+        info: &info,
+        env,
+        deadline: wait.map(|w| Instant::now() + w),
+    };
+    // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
+    // pods, exit 130 (143).
+    let checked = async {
+        let (report, objects) = check_or_wait(&at).await?;
+        Ok((report, s.resolver.resolve(&objects).ok()))
+    };
+    tokio::select! {
+        report = checked => report,
+        signal = interrupted() => Err(Error::Interrupted {
+            signal,
+            left: match prober {
+                Some(p) => p.clean_up().await,
+                None => Vec::new(),
+            },
+        }),
     }
-    let context = s.progress.context.clone();
-    runtime()?.block_on(async {
-        let conn = Connection::open(None, context.as_deref()).await?;
-        resolve_now(&conn, &s.resolver).await
-    })
 }
 
-/// Grade the step once; with `wait`, keep re-grading on every change until it passes.
-async fn check_or_wait(
-    conn: &Connection,
-    prober: Option<&Prober>,
-    resolver: &Resolver,
-    step_id: &str,
-    info: &RunInfo,
-    wait: Option<Duration>,
-    look: Look,
-) -> Result<(GradeReport, ObjectSet), Error> {
-    let first = grade_step(conn, prober, resolver, step_id, info).await?;
-    let Some(timeout) = wait.filter(|_| first.0.status != Status::Passed) else {
+/// One step graded on one cluster, until `deadline` when waiting.
+struct Attempt<'a> {
+    conn: &'a Connection,
+    prober: Option<&'a Prober>,
+    resolver: &'a Resolver,
+    step_id: &'a str,
+    info: &'a RunInfo,
+    env: &'a CommandEnv,
+    deadline: Option<Instant>,
+}
+
+impl Attempt<'_> {
+    async fn grade(&self) -> Result<(GradeReport, ObjectSet), Error> {
+        let budget = fetch_budget(self.deadline);
+        grade_step(
+            self.conn,
+            self.prober,
+            self.resolver,
+            self.step_id,
+            self.info,
+            self.env,
+            budget,
+        )
+        .await
+    }
+}
+
+/// Grade the step once; with a deadline, keep re-grading on every change until it passes.
+/// Every look at the cluster ends by the deadline: a server that never answers costs the wait
+/// asked for, not the usual 30 s.
+async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Error> {
+    let spinner = spinner(format!("connecting to {}", cluster_line(at.conn)));
+    let first = at.grade().await;
+    let first = match first {
+        Ok(f) => f,
+        Err(e) => {
+            spinner.finish_and_clear();
+            return Err(e);
+        }
+    };
+    let Some(deadline) = at.deadline.filter(|_| first.0.status != Status::Passed) else {
+        spinner.finish_and_clear();
         return Ok(first);
     };
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if std::io::stderr().is_terminal() && look.color {
-        spinner.enable_steady_tick(Duration::from_millis(120));
-    } else {
-        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
     spinner.set_message(format!("waiting for {}", waiting_for(&first.0)));
     // The latest failing report, shown if time runs out.
     let last = std::sync::Mutex::new(first);
+    let left = deadline.saturating_duration_since(Instant::now());
     // A new istiod (a revision discovered) must re-grade as much as a changed check object.
-    let mut watched = queries(&resolver.base, Some(step_id));
-    watched.extend(resolver.queries());
-    let passed = crate::grade::wait::until(&conn.client, &watched, timeout, || {
+    let mut watched = queries(&at.resolver.base, Some(at.step_id));
+    watched.extend(at.resolver.queries());
+    let passed = crate::grade::wait::until(&at.conn.client, &watched, left, || {
         let (spinner, last) = (&spinner, &last);
         async move {
-            match grade_step(conn, prober, resolver, step_id, info).await {
+            match at.grade().await {
                 Ok(r) if r.0.status == Status::Passed => Some(r),
                 Ok(r) => {
                     spinner.set_message(format!("waiting for {}", waiting_for(&r.0)));
@@ -255,18 +358,34 @@ fn record(
 pub fn solve(
     step_arg: Option<&str>,
     yes: bool,
+    kubeconfig: Option<PathBuf>,
     which: &LearnerArgs,
     look: Look,
 ) -> Result<i32, Error> {
-    let mut s = session(which)?;
-    s.plan = discovered_plan(&s)?;
+    let mut s = session(which, kubeconfig)?;
+    let index = match step_arg {
+        None if s.progress.finished(&s.plan) => {
+            println!(
+                "You have finished {}: there is nothing left to solve. `labctl status` shows your \
+                 progress; `labctl solve STEP` shows the commands of one step again.",
+                s.plan.lab
+            );
+            return Ok(EXIT_OK);
+        }
+        None => s.progress.current,
+        Some(a) => step_index(&s.plan, a)?,
+    };
+    let runtime = runtime()?;
+    // The commands act on the cluster `check` grades, pinned to the context resolved now, with
+    // the values discovered there now (a revision installed by an earlier step).
+    let conn = runtime.block_on(Connection::open(
+        s.cluster.kubeconfig.as_deref(),
+        s.cluster.context.as_deref(),
+    ))?;
+    s.plan = runtime.block_on(resolve_now(&conn, &s.resolver))?;
     for d in &s.plan.discovered {
         println!("{d}");
     }
-    let index = match step_arg {
-        None => s.progress.current.min(s.plan.steps.len().saturating_sub(1)),
-        Some(a) => step_index(&s.plan, a)?,
-    };
     let step = &s.plan.steps[index];
     let blocks: Vec<&str> = step.solve_blocks().map(|b| b.code.as_str()).collect();
     let missing: Vec<&String> = s
@@ -276,20 +395,22 @@ pub fn solve(
         .filter(|v| blocks.iter().any(|b| b.contains(&format!("<{v}>"))))
         .collect();
     if !missing.is_empty() {
-        let flags: Vec<String> = missing.iter().map(|m| format!("--var {m}=…")).collect();
+        let flags: Vec<String> = missing
+            .iter()
+            .flat_map(|m| ["--var".to_owned(), format!("{m}=…")])
+            .collect();
         return Err(Error::Usage(format!(
-            "the commands of step `{}` need {}; start the lab again with them: labctl start {} --force --profile {} {}",
+            "the commands of step `{}` need {}; set them, keeping your progress: {}",
             step.id,
             missing
                 .iter()
                 .map(|m| format!("`{m}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            s.plan.lab,
-            s.plan.profile,
-            flags.join(" ")
+            s.progress.start_command(&flags)
         )));
     }
+    let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
     let rule = |label: &str| {
         format!(
             "── {label} {}",
@@ -303,7 +424,10 @@ pub fn solve(
         step.id,
         step.title
     );
-    println!("These commands run with bash against your current kubectl context:\n");
+    println!(
+        "These commands run with bash against {}:\n",
+        cluster_line(&conn)
+    );
     for (i, code) in blocks.iter().enumerate() {
         println!("{}", rule(&format!("command {}/{}", i + 1, blocks.len())));
         print!("{code}");
@@ -325,7 +449,8 @@ pub fn solve(
     for (i, code) in blocks.iter().enumerate() {
         println!("{}", rule(&format!("running {}/{}", i + 1, blocks.len())));
         // Output streams straight to the terminal (inherited stdout/stderr).
-        let status = duct::cmd("bash", ["-euo", "pipefail", "-c", code])
+        let status = env
+            .apply(duct::cmd("bash", ["-euo", "pipefail", "-c", code]))
             .unchecked()
             .run()
             .map_err(|e| Error::Usage(format!("cannot run bash: {e}")))?;
@@ -338,10 +463,15 @@ pub fn solve(
         }
     }
     println!("{}\n", "─".repeat(look.width));
-    if index == s.progress.current {
-        check(None, false, which, look)
-    } else {
+    if index != s.progress.current {
         println!("Done. Run `labctl check` when you are on that step.");
-        Ok(EXIT_OK)
+        return Ok(EXIT_OK);
     }
+    // Check the same cluster the commands ran on.
+    let step_id = step.id.clone();
+    let (report, plan) = runtime.block_on(grade_on(&conn, &s, &step_id, &env, None, false))?;
+    if let Some(plan) = plan {
+        s.plan = plan;
+    }
+    record(s, &step_id, report, false, look)
 }

@@ -17,8 +17,7 @@ use crate::probe::run::{Prober, interrupted};
 use crate::render::terminal::Look;
 use crate::spec::lab::StepType;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let lab = load_lab(&args.lab, labs_dir)?;
@@ -36,17 +35,6 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
         )));
     }
     refuse_missing_variables(plan, &args)?;
-    let context_file = args.context.as_deref().map(ContextFile::new).transpose()?;
-    let opts = CiOptions {
-        from: args.from.clone(),
-        keep: args.keep,
-        step_timeout: args.timeout,
-        command_timeout: args.command_timeout,
-        env: CommandEnv {
-            kubeconfig: kubeconfig_for_commands(args.kubeconfig.as_deref(), context_file.as_ref()),
-        },
-        stand_ins: args.use_stand_ins,
-    };
     let mut terminal = CiTerminal::new(Box::new(std::io::stdout()), look);
     let mut junit = args.junit.clone().map(|path| CiJunit { path });
     let mut reporters: Vec<&mut dyn CiReporter> = vec![&mut terminal];
@@ -56,6 +44,17 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let runtime = crate::cmd::grade::runtime()?;
     let report = runtime.block_on(async {
         let conn = Connection::open(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        // The commands and command checks act on the cluster labctl grades, pinned to the
+        // context resolved now (a command that switches kubectl's current context, like
+        // `kind create cluster`, cannot move the rest of the run elsewhere).
+        let opts = CiOptions {
+            from: args.from.clone(),
+            keep: args.keep,
+            step_timeout: args.timeout,
+            command_timeout: args.command_timeout,
+            env: pinned_env(args.kubeconfig.as_deref(), &conn)?,
+            stand_ins: args.use_stand_ins,
+        };
         let prober = (!args.no_probes).then(|| {
             let context = (conn.context_name != IN_CLUSTER_CONTEXT)
                 .then(|| conn.context_name.clone())
@@ -119,61 +118,12 @@ fn refuse_missing_variables(plan: &Plan, args: &CiArgs) -> Result<(), Error> {
     )))
 }
 
-/// A kubeconfig file that only names the current context. Put first in `KUBECONFIG`, it makes
-/// kubectl (and anything else that merges kubeconfigs) use `--context` — without copying any
-/// cluster or credential: those stay in the user's own files. Removed when dropped.
-struct ContextFile {
-    path: PathBuf,
-}
-
-impl ContextFile {
-    fn new(context: &str) -> Result<ContextFile, Error> {
-        let path =
-            std::env::temp_dir().join(format!("labctl-ci-context-{}.yaml", std::process::id()));
-        let body = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: {}\n",
-            serde_json::to_string(context).unwrap_or_default()
-        );
-        std::fs::write(&path, body).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(ContextFile { path })
-    }
-}
-
-impl Drop for ContextFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// `KUBECONFIG` for the solve commands, or `None` to inherit labctl's own.
-fn kubeconfig_for_commands(
-    kubeconfig: Option<&Path>,
-    context: Option<&ContextFile>,
-) -> Option<OsString> {
-    let base: Option<OsString> = match kubeconfig {
-        Some(k) => Some(std::path::absolute(k).unwrap_or(k.to_path_buf()).into()),
-        None if context.is_some() => Some(
-            std::env::var_os("KUBECONFIG")
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| {
-                    std::env::home_dir()
-                        .unwrap_or_default()
-                        .join(".kube/config")
-                        .into()
-                }),
-        ),
-        None => None,
-    };
-    match (context, base) {
-        (Some(c), Some(base)) => {
-            let mut joined = OsString::from(&c.path);
-            joined.push(":");
-            joined.push(base);
-            Some(joined)
-        }
-        (_, base) => base,
-    }
+/// The environment for commands that must act on the cluster behind `conn`: its kubeconfig
+/// and its context (nothing to pin for the in-cluster service account).
+pub fn pinned_env(kubeconfig: Option<&Path>, conn: &Connection) -> Result<CommandEnv, Error> {
+    let context = (conn.context_name != IN_CLUSTER_CONTEXT).then_some(conn.context_name.as_str());
+    CommandEnv::pinned(kubeconfig, context).map_err(|source| Error::Write {
+        path: std::env::temp_dir(),
+        source,
+    })
 }

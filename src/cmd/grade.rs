@@ -124,6 +124,8 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
             )?;
             let mut info = info.resolved(&plan);
             let mut facts = LiveFacts::new(objects);
+            // Command checks act on the cluster graded, not on kubectl's current context.
+            facts.env = crate::cmd::ci::pinned_env(args.cluster.kubeconfig.as_deref(), &conn)?;
             if args.no_probes {
                 facts.probes_skipped = Some(PROBES_DISABLED.into());
             } else {

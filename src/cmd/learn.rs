@@ -1,48 +1,98 @@
 //! `labctl start`, `hint`, `status`, `reset`: learner mode around the state file.
 use crate::cli::{LearnerArgs, PlanArgs};
-use crate::cmd::show::{missing_vars_note, render_step};
+use crate::cmd::show::render_step;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::result::Status;
 use crate::learner::state::{Progress, Store, now, step_index};
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
+use crate::spec::pattern::shown;
 use console::Style;
 use k8s_openapi::jiff::Timestamp;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// How `labctl start` was asked to start (see `cli::Command::Start`).
+#[derive(Debug, Clone, Default)]
+pub struct StartArgs {
+    pub context: Option<String>,
+    pub kubeconfig: Option<PathBuf>,
+    pub force: bool,
+    pub move_progress: bool,
+}
 
 pub fn start(
     lab: &str,
     plan: &PlanArgs,
-    context: Option<String>,
-    force: bool,
+    how: StartArgs,
     labs: &Path,
     look: Look,
 ) -> Result<i32, Error> {
     let loaded = crate::cmd::grade::load_lab(lab, labs)?;
-    let vars = parse_vars(&plan.vars)?;
-    let resolver = Resolver::new(&loaded, plan.profile.as_deref(), &vars)?;
-    let (resolved, discovery_note) = discover_at_start(&resolver, context.as_deref());
+    let given = parse_vars(&plan.vars)?;
+    let store = Store::open();
+    let path = store.path_for(&loaded.name, how.context.as_deref());
+    if how.move_progress && path.exists() {
+        return Err(Error::Usage(format!(
+            "lab `{}` is already started on {}; `--move` brings progress to a context where it is not started yet",
+            loaded.name,
+            how.context
+                .as_deref()
+                .map_or("kubectl's current context".to_owned(), |c| format!(
+                    "context `{c}`"
+                ))
+        )));
+    }
+    let existing = match (path.exists(), how.force) {
+        (true, false) => Some(store.read(&path)?),
+        _ => None,
+    };
+    if let Some(old) = existing {
+        return update(&store, &path, old, &loaded, plan, given, how);
+    }
+    let moved = match how.move_progress {
+        true => Some(progress_to_move(
+            &store,
+            &loaded.name,
+            how.context.as_deref(),
+        )?),
+        false => None,
+    };
+    let vars = match &moved {
+        Some((_, old)) => merge_vars(&old.vars, given),
+        None => given,
+    };
+    let profile = plan
+        .profile
+        .clone()
+        .or_else(|| moved.as_ref().map(|(_, old)| old.profile.clone()));
+    let resolver = Resolver::new(&loaded, profile.as_deref(), &vars)?;
+    let (resolved, discovery_note) =
+        discover_at_start(&resolver, how.kubeconfig.as_deref(), how.context.as_deref());
     if resolved.steps.is_empty() {
         return Err(Error::Usage(format!("lab `{}` has no steps", resolved.lab)));
     }
-    let store = Store::open();
-    let path = store.path_for(&resolved.lab, context.as_deref());
-    let existed = path.exists();
-    if existed && !force {
-        let on = match &context {
-            Some(c) => format!("on context `{c}`"),
-            None => "on kubectl's current context".to_owned(),
-        };
-        return Err(Error::Usage(format!(
-            "lab `{}` is already started {on} ({}); continue with `labctl check`, see where you \
-             are with `labctl status`, or start over: the same `labctl start` with `--force`",
-            resolved.lab,
-            path.display()
-        )));
-    }
     let lab_dir = std::fs::canonicalize(&loaded.dir).unwrap_or_else(|_| loaded.dir.clone());
-    let progress = Progress::new(&resolved, lab_dir, context, vars);
+    let existed = path.exists();
+    let mut progress = Progress::new(&resolved, lab_dir, how.context.clone(), vars);
+    progress.kubeconfig = how.kubeconfig.as_deref().map(absolute);
+    if let Some((old_path, old)) = &moved {
+        progress.current = old.current.min(resolved.steps.len());
+        progress.started_at = old.started_at.clone();
+        progress.steps = old.steps.clone();
+        progress.kubeconfig = progress.kubeconfig.or(old.kubeconfig.clone());
+        store.save(&path, &progress)?;
+        store.remove(old_path)?;
+        println!(
+            "Moved {} from {} to {} (progress kept: {}/{} steps done).",
+            progress.lab,
+            old.context_label(),
+            progress.context_label(),
+            progress.current,
+            resolved.steps.len()
+        );
+        return Ok(EXIT_OK);
+    }
     store.save(&path, &progress)?;
 
     let mut out = String::new();
@@ -73,7 +123,7 @@ pub fn start(
     }
     let step = render_step(&resolved, 0, look);
     out.push_str(&step);
-    if let Some(note) = missing_vars_note(&resolved, &step, look) {
+    if let Some(note) = learner_vars_note(&progress, &resolved, &step, look) {
         out.push_str(&note);
     }
     out.push_str(&look.paint(Style::new().bold(), "When done, run `labctl check`."));
@@ -84,13 +134,17 @@ pub fn start(
 
 /// The plan with the values the cluster already has (a revision installed before the lab), or
 /// the lab's own values and why, when the cluster cannot be read: starting never needs a cluster.
-fn discover_at_start(resolver: &Resolver, context: Option<&str>) -> (Plan, Option<String>) {
+fn discover_at_start(
+    resolver: &Resolver,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> (Plan, Option<String>) {
     if resolver.queries().is_empty() {
         return (resolver.base.clone(), None);
     }
     let found = crate::cmd::grade::runtime().and_then(|rt| {
         rt.block_on(async {
-            let conn = crate::view::connect::Connection::open(None, context).await?;
+            let conn = crate::view::connect::Connection::open(kubeconfig, context).await?;
             crate::grade::live::resolve_now(&conn, resolver).await
         })
     });
@@ -104,6 +158,127 @@ fn discover_at_start(resolver: &Resolver, context: Option<&str>) -> (Plan, Optio
             )),
         ),
     }
+}
+
+/// `start` on a lab already started on that context: change what was given, keep progress.
+fn update(
+    store: &Store,
+    path: &Path,
+    mut progress: Progress,
+    loaded: &crate::spec::lab::Lab,
+    plan: &PlanArgs,
+    given: Vec<(String, String)>,
+    how: StartArgs,
+) -> Result<i32, Error> {
+    let mut changes: Vec<String> = Vec::new();
+    for (k, v) in &given {
+        let old = progress.vars.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+        if old != Some(v) {
+            let was = old.map(|o| shown(o)).unwrap_or_else(|| "unset".into());
+            changes.push(format!("{k}: {was} → {}", shown(v)));
+        }
+    }
+    let profile = plan.profile.clone().unwrap_or(progress.profile.clone());
+    if profile != progress.profile {
+        changes.push(format!("profile: {} → {profile}", progress.profile));
+    }
+    let kubeconfig = how.kubeconfig.as_deref().map(absolute);
+    if kubeconfig.is_some() && kubeconfig != progress.kubeconfig {
+        changes.push(format!(
+            "kubeconfig: {}",
+            kubeconfig.as_deref().unwrap_or(Path::new("")).display()
+        ));
+    }
+    if changes.is_empty() {
+        return Err(Error::Usage(format!(
+            "lab `{}` is already started on {} ({}); continue with `labctl check`, see where you \
+             are with `labctl status`; change a variable, keeping your progress, with `{}`; or \
+             start over with `{}`",
+            progress.lab,
+            progress.context_label(),
+            path.display(),
+            progress.start_command(&["--var".into(), "NAME=VALUE".into()]),
+            progress.start_command(&["--force".into()]),
+        )));
+    }
+    let vars = merge_vars(&progress.vars, given);
+    let resolved = Plan::new(loaded, Some(&profile), &vars)?;
+    progress.vars = vars;
+    progress.profile = resolved.profile.clone();
+    progress.kubeconfig = kubeconfig.or(progress.kubeconfig);
+    progress.current = progress.current.min(resolved.steps.len());
+    store.save(path, &progress)?;
+    println!(
+        "Updated {} on {}: {}. Progress kept: {}/{} steps done.",
+        progress.lab,
+        progress.context_label(),
+        changes.join(", "),
+        progress.current,
+        resolved.steps.len()
+    );
+    Ok(EXIT_OK)
+}
+
+/// `old` with `given` values replacing or added.
+pub fn merge_vars(old: &[(String, String)], given: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = old
+        .iter()
+        .filter(|(k, _)| !given.iter().any(|(g, _)| g == k))
+        .cloned()
+        .collect();
+    vars.extend(given);
+    vars
+}
+
+/// For `start --move`: the most recent state of `lab` on another context than `to`.
+fn progress_to_move(
+    store: &Store,
+    lab: &str,
+    to: Option<&str>,
+) -> Result<(PathBuf, Progress), Error> {
+    let target = store.path_for(lab, to);
+    let which = crate::cli::LearnerArgs {
+        lab: Some(lab.to_owned()),
+        context: None,
+    };
+    let (path, old) = store.load(&which)?;
+    if path == target {
+        return Err(Error::Usage(format!(
+            "lab `{lab}` is started on {} only; `--move` takes it to another context: pass that one with --context",
+            old.context_label()
+        )));
+    }
+    Ok((path, old))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The note under a learner's rendered step that still shows `<variable>` placeholders: the
+/// `labctl start` (same lab and context, progress kept) that fills them in.
+pub fn learner_vars_note(
+    progress: &Progress,
+    plan: &Plan,
+    rendered: &str,
+    look: Look,
+) -> Option<String> {
+    let needed = crate::cmd::show::placeholders_shown(plan, rendered);
+    if needed.is_empty() {
+        return None;
+    }
+    let flags: Vec<String> = needed
+        .iter()
+        .flat_map(|v| ["--var".to_owned(), format!("{v}=…")])
+        .collect();
+    Some(look.paint(
+        Style::new().yellow(),
+        &format!(
+            "note: <{}> has no value yet; set it, keeping your progress: {}\n",
+            needed.join(">, <"),
+            progress.start_command(&flags)
+        ),
+    ))
 }
 
 pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
@@ -273,23 +448,41 @@ pub fn reset(step: Option<&str>, which: &LearnerArgs) -> Result<i32, Error> {
     let Some(step) = step else {
         store.remove(&path)?;
         println!(
-            "Forgot lab `{}` on {} (deleted {}). `labctl start {}` starts it again.",
+            "Forgot lab `{}` on {} (deleted {}). `{}` starts it again.",
             progress.lab,
             progress.context_label(),
             path.display(),
-            progress.lab
+            progress.start_command(&["--profile".into(), progress.profile.clone()])
         );
         return Ok(EXIT_OK);
     };
     let plan = progress.plan()?;
     let index = step_index(&plan, step)?;
+    let total = plan.steps.len();
+    if index > progress.current {
+        // Going "back" to a step not reached yet would record the steps before it as done.
+        let here = plan
+            .steps
+            .get(progress.current)
+            .map(|s| s.id.as_str())
+            .unwrap_or("");
+        return Err(Error::Usage(format!(
+            "step {}/{total} `{}` is not reached yet: you are on step {}/{total} `{here}`; \
+             reset goes back to a step you have reached (1 to {}); `labctl solve {}` shows \
+             the commands of a later step",
+            index + 1,
+            plan.steps[index].id,
+            progress.current + 1,
+            progress.current + 1,
+            plan.steps[index].id,
+        )));
+    }
     for s in &plan.steps[index..] {
         progress.steps.remove(&s.id);
     }
     progress.current = index;
     progress.step_mut(&plan.steps[index].id).first_shown_at = Some(now());
     store.save(&path, &progress)?;
-    let total = plan.steps.len();
     let range = if index + 1 == total {
         format!("step {total}")
     } else {
@@ -352,7 +545,7 @@ pub fn show_current(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
     }
     let rendered = crate::cmd::show::render_step(&plan, progress.current, look);
     print!("{rendered}");
-    if let Some(note) = crate::cmd::show::missing_vars_note(&plan, &rendered, look) {
+    if let Some(note) = learner_vars_note(&progress, &plan, &rendered, look) {
         print!("{note}");
     }
     println!("When you are done, run `labctl check` (or `labctl check --wait`).");

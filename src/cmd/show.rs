@@ -1,10 +1,13 @@
 //! `labctl show LAB [STEP]`: a lab's instructions for one profile, in the terminal.
 
 use crate::bundle::LabSource;
-use crate::cli::PlanArgs;
+use crate::cli::{LearnerArgs, PlanArgs};
+use crate::cmd::learn::merge_vars;
 use crate::error::{EXIT_OK, Error};
+use crate::learner::state::{Store, step_index};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look};
+use crate::spec::lab::Lab;
 use crate::spec::lab::StepType;
 use console::Style;
 
@@ -15,10 +18,23 @@ pub fn run(
     source: &LabSource,
     look: Look,
 ) -> Result<i32, Error> {
-    let lab = crate::cmd::grade::load_lab(lab, &source.dir)?;
     // On stderr, so the instructions on stdout stay as they were (and pipe cleanly).
     eprintln!("({source})");
-    let plan = Plan::new(&lab, args.profile.as_deref(), &parse_vars(&args.vars)?)?;
+    let (plan, step) = match crate::cmd::grade::load_lab(lab, &source.dir) {
+        Ok(loaded) => match learner_plan(&loaded, args)? {
+            Some(plan) => (plan, step),
+            None => (
+                Plan::new(&loaded, args.profile.as_deref(), &parse_vars(&args.vars)?)?,
+                step,
+            ),
+        },
+        // `labctl show ingress`, as fix texts say it: a step of the lab the learner started.
+        Err(not_a_lab) if step.is_none() => match started_step(lab, args)? {
+            Some(plan) => (plan, Some(lab)),
+            None => return Err(not_a_lab),
+        },
+        Err(e) => return Err(e),
+    };
     let total = plan.steps.len();
     let chosen: Vec<(usize, &PlannedStep)> = match step {
         Some(s) => {
@@ -63,6 +79,39 @@ pub fn run(
     Ok(EXIT_OK)
 }
 
+/// The lab as the learner who started it sees it (their profile and variables, `--var` on
+/// top), unless `--profile` asks for another one. `None` when this lab was not started.
+fn learner_plan(lab: &Lab, args: &PlanArgs) -> Result<Option<Plan>, Error> {
+    if args.profile.is_some() {
+        return Ok(None);
+    }
+    let which = LearnerArgs {
+        lab: Some(lab.name.clone()),
+        context: None,
+    };
+    let progress = match Store::open().load(&which) {
+        Ok((_, p)) => p,
+        Err(Error::Usage(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let vars = merge_vars(&progress.vars, parse_vars(&args.vars)?);
+    Ok(Some(Plan::new(lab, Some(&progress.profile), &vars)?))
+}
+
+/// The learner's started lab, when `which` names one of its steps (id or number).
+fn started_step(which: &str, args: &PlanArgs) -> Result<Option<Plan>, Error> {
+    let progress = match Store::open().load(&LearnerArgs::default()) {
+        Ok((_, p)) => p,
+        Err(Error::Usage(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let lab = crate::spec::load::load(&progress.lab_dir).map_err(Error::InvalidLab)?;
+    let Some(plan) = learner_plan(&lab, args)? else {
+        return Ok(None);
+    };
+    Ok(step_index(&plan, which).is_ok().then_some(plan))
+}
+
 /// One step as `labctl show` prints it: the header bar, the instructions, what `labctl check`
 /// looks at, and a blank line. `index` is 0-based.
 pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
@@ -91,11 +140,7 @@ pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
 /// The note under rendered steps that still show `<variable>` placeholders: which `--var`s fill
 /// them in. None when `rendered` needs none.
 pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<String> {
-    let needed: Vec<&String> = plan
-        .unset
-        .iter()
-        .filter(|v| rendered.contains(&format!("<{v}>")))
-        .collect();
+    let needed = placeholders_shown(plan, rendered);
     if needed.is_empty() {
         return None;
     }
@@ -104,12 +149,17 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
         Style::new().yellow(),
         &format!(
             "note: <{}> has no value yet; pass {} to fill it in\n",
-            needed
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(">, <"),
+            needed.join(">, <"),
             flags.join(" ")
         ),
     ))
+}
+
+/// The unset variables whose `<name>` placeholder shows in `rendered`.
+pub fn placeholders_shown(plan: &Plan, rendered: &str) -> Vec<String> {
+    plan.unset
+        .iter()
+        .filter(|v| rendered.contains(&format!("<{v}>")))
+        .cloned()
+        .collect()
 }

@@ -7,10 +7,15 @@ use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub struct LiveFacts {
     pub objects: ObjectSet,
+    /// Where command checks run (the cluster being graded, when it is not kubectl's default).
+    pub env: CommandEnv,
     ran: Mutex<BTreeMap<String, CommandFact>>,
     /// Probe outcomes, gathered before evaluation by [`crate::probe::run::Prober`] (concurrently).
     pub probes: BTreeMap<Probe, ProbeFact>,
@@ -22,6 +27,7 @@ impl LiveFacts {
     pub fn new(objects: ObjectSet) -> Self {
         LiveFacts {
             objects,
+            env: CommandEnv::default(),
             ran: Mutex::new(BTreeMap::new()),
             probes: BTreeMap::new(),
             probes_skipped: None,
@@ -43,7 +49,7 @@ impl Facts for LiveFacts {
         {
             return done;
         }
-        let fact = run_command(command);
+        let fact = run_command(command, &self.env);
         if let Ok(mut m) = self.ran.lock() {
             m.insert(command.run.clone(), fact.clone());
         }
@@ -61,11 +67,95 @@ impl Facts for LiveFacts {
 }
 
 /// Run `bash -c RUN` with the command's timeout; the process is killed when time runs out.
-pub fn run_command(command: &Command) -> CommandFact {
+pub fn run_command(command: &Command, env: &CommandEnv) -> CommandFact {
     run_with_timeout(
-        duct::cmd("bash", ["-c", command.run.as_str()]),
+        env.apply(duct::cmd("bash", ["-c", command.run.as_str()])),
         command.timeout,
     )
+}
+
+/// The environment commands run in (solve blocks, command checks), beyond labctl's own.
+#[derive(Debug, Clone, Default)]
+pub struct CommandEnv {
+    /// `KUBECONFIG` for the commands (the cluster labctl grades), when not inherited.
+    pub kubeconfig: Option<OsString>,
+    /// The file that pins the context, kept while any copy of this environment lives.
+    _pin: Option<Arc<ContextFile>>,
+}
+
+impl CommandEnv {
+    /// Commands pointed at the cluster labctl talks to: `kubeconfig` (absolute) and `context`
+    /// when given, else labctl's own environment. `context` is pinned with a small kubeconfig
+    /// put first in `KUBECONFIG` that only names it as the current context — kubectl, helm,
+    /// istioctl and anything else that merges kubeconfigs then use it, and no cluster or
+    /// credential is copied: those stay in the user's own files.
+    pub fn pinned(kubeconfig: Option<&Path>, context: Option<&str>) -> std::io::Result<CommandEnv> {
+        let pin = context.map(ContextFile::new).transpose()?.map(Arc::new);
+        let base: Option<OsString> = match kubeconfig {
+            Some(k) => Some(std::path::absolute(k).unwrap_or(k.to_path_buf()).into()),
+            None if pin.is_some() => Some(
+                std::env::var_os("KUBECONFIG")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| {
+                        std::env::home_dir()
+                            .unwrap_or_default()
+                            .join(".kube/config")
+                            .into()
+                    }),
+            ),
+            None => None,
+        };
+        let kubeconfig = match (&pin, base) {
+            (Some(c), Some(base)) => {
+                let mut joined = OsString::from(&c.path);
+                joined.push(":");
+                joined.push(base);
+                Some(joined)
+            }
+            (_, base) => base,
+        };
+        Ok(CommandEnv {
+            kubeconfig,
+            _pin: pin,
+        })
+    }
+
+    /// `expr` with this environment.
+    pub fn apply(&self, expr: duct::Expression) -> duct::Expression {
+        match &self.kubeconfig {
+            Some(k) => expr.env("KUBECONFIG", k),
+            None => expr,
+        }
+    }
+}
+
+/// A kubeconfig file that only names the current context; removed when dropped.
+#[derive(Debug)]
+struct ContextFile {
+    path: PathBuf,
+}
+
+impl ContextFile {
+    fn new(context: &str) -> std::io::Result<ContextFile> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "labctl-context-{}-{}.yaml",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let body = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: {}\n",
+            serde_json::to_string(context).unwrap_or_default()
+        );
+        std::fs::write(&path, body)?;
+        Ok(ContextFile { path })
+    }
+}
+
+impl Drop for ContextFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Run a program with captured output; it is killed when `timeout` runs out. Also used to run
@@ -101,10 +191,14 @@ mod tests {
 
     #[test]
     fn runs_and_times_out() {
-        let ok = run_command(&Command {
-            run: "echo hi; echo err >&2; exit 3".into(),
-            timeout: Duration::from_secs(5),
-        });
+        let env = CommandEnv::default();
+        let ok = run_command(
+            &Command {
+                run: "echo hi; echo err >&2; exit 3".into(),
+                timeout: Duration::from_secs(5),
+            },
+            &env,
+        );
         assert_eq!(
             ok,
             CommandFact::Ran {
@@ -114,11 +208,41 @@ mod tests {
             }
         );
         let start = Instant::now();
-        let slow = run_command(&Command {
-            run: "sleep 30".into(),
-            timeout: Duration::from_millis(300),
-        });
+        let slow = run_command(
+            &Command {
+                run: "sleep 30".into(),
+                timeout: Duration::from_millis(300),
+            },
+            &env,
+        );
         assert_eq!(slow, CommandFact::Failed("timed out after 0s".into()));
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_pinned_context_comes_first_in_kubeconfig_and_is_removed_with_the_env() {
+        let env = CommandEnv::pinned(Some(Path::new("/k/config")), Some("ctx \"a\"")).unwrap();
+        let got = run_command(
+            &Command {
+                run: r#"IFS=: read -r pin rest <<< "$KUBECONFIG"; cat "$pin"; echo "$rest""#.into(),
+                timeout: Duration::from_secs(5),
+            },
+            &env,
+        );
+        let CommandFact::Ran { stdout, .. } = got else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            stdout,
+            "apiVersion: v1\nkind: Config\ncurrent-context: \"ctx \\\"a\\\"\"\n/k/config\n"
+        );
+        let pin = env.kubeconfig.clone().unwrap();
+        let pin = PathBuf::from(pin.to_string_lossy().split(':').next().unwrap());
+        let copy = env.clone();
+        drop(env);
+        assert!(pin.exists(), "a copy still uses it");
+        drop(copy);
+        assert!(!pin.exists());
+        assert!(CommandEnv::pinned(None, None).unwrap().kubeconfig.is_none());
     }
 }

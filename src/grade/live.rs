@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::eval::facts::PROBES_DISABLED;
-use crate::grade::commands::LiveFacts;
+use crate::grade::commands::{CommandEnv, LiveFacts};
 use crate::grade::run::grade;
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
@@ -21,19 +21,23 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Grade `step` against the cluster as it is now, probes included unless `prober` is `None`,
 /// with the lab's discovered variables read again first (a revision can appear or change between
-/// two looks); also returns the objects it read (for debug output). A cluster that answers
-/// nothing at all, or a discovery that cannot decide, is an `Err`.
+/// two looks), command checks run in `env` (pointed at the same cluster); also returns the
+/// objects it read (for debug output). The fetch gives up after `fetch_timeout`. A cluster that
+/// answers nothing at all, or a discovery that cannot decide, is an `Err`.
 pub async fn grade_step(
     conn: &Connection,
     prober: Option<&Prober>,
     resolver: &Resolver,
     step: &str,
     info: &RunInfo,
+    env: &CommandEnv,
+    fetch_timeout: Duration,
 ) -> Result<(GradeReport, ObjectSet), Error> {
-    let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
+    let opts = FetchOptions::new(fetch_timeout).server_url(conn.server_url.clone());
     let (plan, objects) = fetch_resolved(conn, resolver, Some(step), &opts, &|_| {}).await?;
     let plan = &plan;
     let mut facts = LiveFacts::new(objects.clone());
+    facts.env = env.clone();
     let mut info = info.clone().resolved(plan);
     match prober {
         Some(prober) => {

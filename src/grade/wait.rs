@@ -30,7 +30,11 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = Instant::now() + timeout;
-    let mut changes = futures::stream::select_all(watches(client, queries).await);
+    // Setting up the watches asks the server too (discovery): bounded by the deadline as well.
+    let streams = tokio::time::timeout_at(deadline, watches(client, queries))
+        .await
+        .unwrap_or_else(|_| vec![futures::stream::pending().boxed()]);
+    let mut changes = futures::stream::select_all(streams);
     loop {
         if let Some(done) = attempt().await {
             return Some(done);

@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::eval::result::Status;
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
+use crate::plan::shell;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ pub struct Progress {
     pub profile: String,
     /// Kubeconfig context graded (None: the current context at the time of each command).
     pub context: Option<String>,
+    /// Kubeconfig file given at start (None: `$KUBECONFIG`, then `~/.kube/config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<PathBuf>,
     /// `--var` values given at start.
     pub vars: Vec<(String, String)>,
     /// Index of the current step in the lab (`== steps.len()`: every step done).
@@ -77,6 +81,7 @@ impl Progress {
             lab_dir,
             profile: plan.profile.clone(),
             context,
+            kubeconfig: None,
             vars,
             current: 0,
             started_at: now,
@@ -94,10 +99,10 @@ impl Progress {
         if !self.lab_dir.join("lab.yaml").is_file() {
             return Err(Error::State {
                 message: format!(
-                    "lab `{}` was started from {}, which no longer holds a lab; `labctl start {} --force` starts over",
+                    "lab `{}` was started from {}, which no longer holds a lab; `{} --force` starts over",
                     self.lab,
                     self.lab_dir.display(),
-                    self.lab
+                    self.start_command(&[])
                 ),
             });
         }
@@ -117,6 +122,21 @@ impl Progress {
 
     pub fn step_mut(&mut self, id: &str) -> &mut StepProgress {
         self.steps.entry(id.to_owned()).or_default()
+    }
+
+    /// The `labctl start` that reaches this same state file (lab, context, kubeconfig), with
+    /// `extra` words after it, every word shell-quoted: what messages tell the learner to run.
+    pub fn start_command(&self, extra: &[String]) -> String {
+        let mut words = vec!["labctl".to_owned(), "start".to_owned(), self.lab.clone()];
+        if let Some(c) = &self.context {
+            words.extend(["--context".to_owned(), c.clone()]);
+        }
+        if let Some(k) = &self.kubeconfig {
+            words.extend(["--kubeconfig".to_owned(), k.display().to_string()]);
+        }
+        let mut out: Vec<String> = words.iter().map(|w| shell::word(w)).collect();
+        out.extend(extra.iter().cloned());
+        out.join(" ")
     }
 
     /// How the context is named to the learner.
@@ -360,6 +380,7 @@ mod tests {
             lab_dir: PathBuf::from("/labs").join(lab),
             profile: "kind".into(),
             context: context.map(Into::into),
+            kubeconfig: None,
             vars: vec![("revision".into(), "asm-1-24".into())],
             current: 2,
             started_at: "2025-01-01T10:00:00Z".into(),

@@ -3,7 +3,8 @@
 //! no value are tracked, so a command that needs one is refused and a check that needs one is
 //! skipped with a reason, instead of running with `{{ resourceGroup }}` in it.
 
-use crate::plan::substitute::MapStrings;
+use crate::plan::shell;
+use crate::plan::substitute::{MapStrings, map_commands};
 use crate::spec::diag::did_you_mean;
 use crate::spec::lab::{Check, Lab, StepType};
 use crate::spec::markdown::CodeBlock;
@@ -28,6 +29,14 @@ pub enum PlanError {
     },
     #[error("`--var {0}` is not of the form name=value")]
     MalformedVar(String),
+    #[error("variable `{name}` ({origin}): `{value}` {problem}")]
+    BadValue {
+        name: String,
+        /// As messages may show it (`spec::pattern::shown`).
+        value: String,
+        origin: String,
+        problem: crate::spec::pattern::ValueProblem,
+    },
     #[error("variables refer to each other in a cycle: {0}")]
     Cycle(String),
     #[error("lab `{lab}` has no step `{step}`{}", hint(.suggestion, .available))]
@@ -94,7 +103,7 @@ pub fn parse_vars(pairs: &[String]) -> Result<Vec<(String, String)>, PlanError> 
         .map(|p| {
             p.split_once('=')
                 .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-                .ok_or_else(|| PlanError::MalformedVar(p.clone()))
+                .ok_or_else(|| PlanError::MalformedVar(crate::spec::pattern::shown(p)))
         })
         .collect()
 }
@@ -135,13 +144,14 @@ impl Plan {
                 return Err(PlanError::UnknownVariable {
                     lab: lab.name.clone(),
                     suggestion: did_you_mean(name, declared.iter().map(String::as_str)),
-                    name: name.clone(),
+                    name: crate::spec::pattern::shown(name),
                     available: declared.clone(),
                 });
             }
             raw.insert(name.clone(), value.clone());
         }
         let values = resolve_values(raw)?;
+        crate::plan::values::check_values(lab, &profile_name, &values, overrides)?;
         let unset: BTreeSet<String> = declared
             .iter()
             .filter(|d| !values.contains_key(*d))
@@ -153,12 +163,17 @@ impl Plan {
             .iter()
             .map(|step| {
                 let shown = |text: &str| show_value(text, &values);
+                // Shell code gets each value as a shell-safe piece of its word (`plan::shell`).
+                let shell = |b: &CodeBlock| match shell::is_shell(&b.lang) {
+                    true => shell::substitute_shell(&b.code, &values).0,
+                    false => b.code.clone(),
+                };
                 let blocks = step
                     .blocks
                     .iter()
                     .filter(|b| b.applies_to(&profile_name))
                     .map(|b| CodeBlock {
-                        code: shown(&b.code),
+                        code: shown(&shell(b)),
                         ..b.clone()
                     })
                     .collect();
@@ -167,6 +182,11 @@ impl Plan {
                     .map(|c| {
                         let mut check = c.clone();
                         let mut missing = BTreeSet::new();
+                        map_commands(&mut check, &mut |s| {
+                            let (out, m) = shell::substitute_shell(s, &values);
+                            missing.extend(m);
+                            out
+                        });
                         check.map_strings(&mut |s| {
                             let (out, m) = template::substitute(s, &values);
                             missing.extend(m);
@@ -182,7 +202,7 @@ impl Plan {
                     id: step.id.clone(),
                     title: shown(&step.title),
                     step_type: step.step_type,
-                    markdown: shown(&step.markdown),
+                    markdown: shown(&shell::substitute_markdown(&step.markdown, &values)),
                     blocks,
                     checks,
                     hints: step.hints.iter().map(|h| shown(h)).collect(),

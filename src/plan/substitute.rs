@@ -95,6 +95,21 @@ impl MapStrings for Body {
     }
 }
 
+/// Apply `f` to the shell code of a check only: the `run` of its command, of its skip
+/// conditions and of its diagnoses' conditions (before [`MapStrings`] handles the rest).
+pub fn map_commands(check: &mut Check, f: &mut dyn FnMut(&str) -> String) {
+    let skip = check.skip.iter_mut().flat_map(|s| s.when.iter_mut());
+    let diagnoses = check.diagnoses.iter_mut().flat_map(|d| d.when.iter_mut());
+    for body in std::iter::once(&mut check.body)
+        .chain(skip)
+        .chain(diagnoses)
+    {
+        if let Target::Command(cmd) = &mut body.target {
+            map(&mut cmd.run, f);
+        }
+    }
+}
+
 impl MapStrings for Check {
     fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
         map(&mut self.title, f);

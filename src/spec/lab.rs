@@ -28,6 +28,8 @@ pub struct Variable {
     pub description: Option<String>,
     /// How to read the value from the cluster, when the lab says.
     pub discover: Option<Discover>,
+    /// `pattern:`, compiled (an invalid one is a `validate` error, and then `None` here).
+    pub pattern: Option<crate::spec::pattern::Pattern>,
 }
 
 /// A variable read from the cluster: the value `value` yields for each object `selector`

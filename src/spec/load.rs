@@ -13,6 +13,7 @@ use crate::spec::model::{
     CheckDecl, CommandDecl, ConditionDecl, DiscoverDecl, ExpectDecl, LabFile, ProbeDecl,
     ResourceDecl, S, StepType,
 };
+use crate::spec::pattern::{self, Pattern};
 use crate::spec::{manifest, template};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
@@ -201,6 +202,7 @@ impl Loader {
                 }
             }
         }
+        let patterns = self.lint_variable_values(&decl);
         self.lint_placeholders(&self.file.clone(), &self.text.clone());
         self.library = self.resolve_library(decl.library.as_ref());
 
@@ -326,6 +328,7 @@ impl Loader {
                 default: v.default.clone(),
                 description: v.description.clone(),
                 discover,
+                pattern: patterns.get(name).cloned(),
             });
         }
 
@@ -1138,6 +1141,65 @@ impl Loader {
         }
     }
 
+    /// Compile every `pattern:`, and hold defaults and profile values to the value rules
+    /// (`spec::pattern`): a lab must not ship a value that `start` would refuse.
+    fn lint_variable_values(&mut self, decl: &LabFile) -> BTreeMap<String, Pattern> {
+        let mut patterns = BTreeMap::new();
+        for (name, v) in &decl.variables {
+            let Some(source) = &v.pattern else { continue };
+            match Pattern::new(&source.value) {
+                Ok(p) => {
+                    patterns.insert(name.clone(), p);
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    let last = text.lines().last().unwrap_or("").trim();
+                    let first = last.strip_prefix("error: ").unwrap_or(last).to_owned();
+                    let d = self.at(
+                        source,
+                        format!("`pattern` of `{name}` is not a valid regular expression: {first}"),
+                    );
+                    self.diags.push(d.underline_token().help(
+                        "Rust regex syntax; the whole value must match, e.g. `^asm-[0-9]+-[0-9]+$`",
+                    ));
+                }
+            }
+        }
+        let mut problems = Vec::new();
+        for (name, v) in &decl.variables {
+            if v.default.is_some()
+                && let Some(value) = self.sample_values.get(name)
+                && template::placeholders(value).is_empty()
+                && let Err(problem) = pattern::check(value, patterns.get(name))
+            {
+                let shown = pattern::shown(value);
+                let message = format!("the default `{shown}` of `{name}` {problem}");
+                problems.push(match find_default(&self.text, name) {
+                    Some((line, col)) => {
+                        Diagnostic::at(&self.file, &self.text, line, col, message).underline_token()
+                    }
+                    None => self.at_key(name, message),
+                });
+            }
+        }
+        for (pname, profile) in &decl.profiles {
+            for (name, span) in &profile.variables {
+                let value = template::substitute(&span.value, &self.sample_values).0;
+                if template::placeholders(&value).is_empty()
+                    && let Err(problem) = pattern::check(&value, patterns.get(name))
+                {
+                    let shown = pattern::shown(&value);
+                    problems.push(self.at(
+                        span,
+                        format!("profile `{pname}` sets `{name}` to `{shown}`, which {problem}"),
+                    ));
+                }
+            }
+        }
+        self.diags.extend(problems);
+        patterns
+    }
+
     fn suggest_variable(&self, d: Diagnostic, name: &str) -> Diagnostic {
         match did_you_mean(name, self.variables.iter().map(String::as_str)) {
             Some(s) => d.label(format!("did you mean `{s}`?")),
@@ -1377,6 +1439,21 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
 }
 
 /// Line and column of the first `key:` in a YAML text.
+/// Where the value of `default:` under variable `name` starts (line, column), 1-based.
+fn find_default(text: &str, name: &str) -> Option<(u32, u32)> {
+    let (key_line, key_col) = find_key(text, name)?;
+    text.lines()
+        .enumerate()
+        .skip(key_line as usize)
+        .take_while(|(_, l)| l.len() - l.trim_start().len() >= key_col as usize)
+        .find_map(|(i, l)| {
+            let t = l.trim_start();
+            let rest = t.strip_prefix("default:")?;
+            let col = l.len() - rest.trim_start().len() + 1;
+            Some((i as u32 + 1, col as u32))
+        })
+}
+
 fn find_key(text: &str, key: &str) -> Option<(u32, u32)> {
     text.lines().enumerate().find_map(|(i, line)| {
         let trimmed = line.trim_start();

@@ -7,6 +7,7 @@ pub mod load;
 pub mod manifest;
 pub mod markdown;
 pub mod model;
+pub mod pattern;
 pub mod probe;
 pub mod selector;
 pub mod template;

@@ -40,6 +40,9 @@ pub struct VariableDecl {
     /// How to read the value from the cluster (see [`DiscoverDecl`]).
     #[serde(default)]
     pub discover: Option<Spanned<DiscoverDecl>>,
+    /// A regular expression every value must match as a whole (see `spec::pattern`).
+    #[serde(default)]
+    pub pattern: Option<S>,
 }
 
 /// `discover:` on a variable: a resource selection as checks write it, and a CEL expression

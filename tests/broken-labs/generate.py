@@ -109,6 +109,8 @@ CASES = {
     "discover-broken": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace(
         'namespace: aks-istio-system', 'namespace: "{{ revision }}"').replace("['istio.io/rev']", "['istio.io/rev'"))],
     "discover-unknown-field": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace("      value:", "      vaule:"))],
+    "variable-pattern-invalid": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: 'asm-[0-9'\n    default: asm-1-23")],
+    "default-breaks-pattern": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: '^asm-[0-9]+-[0-9]+$'\n    default: asm-1.23")],
 }
 
 if __name__ == "__main__":

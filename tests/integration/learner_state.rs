@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A learner with a state folder of their own.
-struct Learner {
-    dir: tempfile::TempDir,
+/// A learner with a state folder of their own (also used by `learner_safety`).
+pub(crate) struct Learner {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Learner {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Learner {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
         cmd.args(args)
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
@@ -32,7 +32,7 @@ impl Learner {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         let out = self.command(args).output().expect("run labctl");
         Run {
             code: out.status.code().unwrap_or(-1),
@@ -41,7 +41,7 @@ impl Learner {
         }
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let r = self.run(args);
         assert_eq!(
             r.code, 0,
@@ -51,20 +51,20 @@ impl Learner {
         r.stdout
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn state(&self, name: &str) -> Value {
+    pub(crate) fn state(&self, name: &str) -> Value {
         serde_json::from_str(&std::fs::read_to_string(self.path(name)).expect("state file"))
             .expect("state file is JSON")
     }
 
-    fn write_state(&self, name: &str, v: &Value) {
+    pub(crate) fn write_state(&self, name: &str, v: &Value) {
         std::fs::write(self.path(name), serde_json::to_string_pretty(v).unwrap()).unwrap();
     }
 
-    fn files(&self) -> Vec<String> {
+    pub(crate) fn files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -74,9 +74,9 @@ impl Learner {
     }
 }
 
-const KIND: &str = "istio-aks@kind-lab.json";
+pub(crate) const KIND: &str = "istio-aks@kind-lab.json";
 
-fn start_kind(l: &Learner) -> String {
+pub(crate) fn start_kind(l: &Learner) -> String {
     l.ok(&[
         "start",
         "istio-aks",
@@ -379,6 +379,7 @@ fn kill9_child_saves_in_a_loop() {
             lab_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks"),
             profile: "kind".into(),
             context: Some("kill-9".into()),
+            kubeconfig: None,
             vars: Vec::new(),
             current: 0,
             started_at: "2025-01-01T10:00:00Z".into(),
