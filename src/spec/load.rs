@@ -908,6 +908,7 @@ impl Loader {
             (e.body_contains.is_some(), "bodyContains", CheckKind::Probe),
             (e.fails.is_some(), "fails", CheckKind::Probe),
             (e.error.is_some(), "error", CheckKind::Probe),
+            (e.reached.is_some(), "reached", CheckKind::Probe),
         ] {
             if set && fits != kind {
                 self.diags.push(wrong(field));
@@ -1013,7 +1014,12 @@ impl Loader {
             status: e.status.as_ref().map(|s| s.value),
             body_contains: e.body_contains.clone(),
             fails: e.fails.unwrap_or(false),
-            error: e.error,
+            error: e
+                .error
+                .as_ref()
+                .map(|errs| errs.value.0.clone())
+                .unwrap_or_default(),
+            reached: e.reached.unwrap_or(false),
         }
     }
 
@@ -1186,7 +1192,7 @@ impl CheckKind {
         match self {
             CheckKind::Resource => "quantifier, count, match, cel, absent",
             CheckKind::Command => "exitCode, stdout, stderr",
-            CheckKind::Probe => "status, bodyContains, fails, error",
+            CheckKind::Probe => "status, bodyContains, error, reached, fails",
         }
     }
 }

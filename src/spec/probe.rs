@@ -184,6 +184,22 @@ impl Lint<'_> {
                 "`error: reset` already says the request must fail, and how",
             );
         }
+        if e.reached == Some(true)
+            && (e.status.is_some() || e.body_contains.is_some() || fails || e.error.is_some())
+        {
+            push(
+                "`reached: true` cannot be combined with `status`, `bodyContains`, `fails` or `error`",
+                "`reached: true` passes on any HTTP status or a certificate the client does not trust; to require a status, write only `status: 200`",
+            );
+        }
+        if let Some(errs) = &e.error
+            && errs.value.0.is_empty()
+        {
+            let d = self.at(errs, "`error` names no failure kind");
+            self.diags.push(d.help(
+                "name the failure the mechanism produces, e.g. `error: [reset, empty]`",
+            ));
+        }
         if let Some(s) = &e.status
             && !(100..=599).contains(&s.value)
         {

@@ -70,6 +70,11 @@ impl State {
         out
     }
 
+    /// Add (or replace) one object, as a test's own variation of a state.
+    pub fn insert(&mut self, doc: Value) {
+        self.objects.insert(key(&doc), doc);
+    }
+
     /// Answer the given queries as a server would: same group and kind, namespace if given.
     pub fn object_set(&self, queries: impl IntoIterator<Item = Query>) -> ObjectSet {
         let mut set = ObjectSet::default();

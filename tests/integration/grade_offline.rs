@@ -158,3 +158,69 @@ fn each_broken_state_fails_its_step_with_the_known_diagnosis() {
         problems.join("\n")
     );
 }
+
+/// A DestinationRule that turns mTLS off toward the app fails `strict-mtls` from the objects
+/// alone (no probe) wherever a client's sidecar would pick it up — the client namespace, the
+/// app's, the ingress gateway's, the root namespace — and at any level (the rule, a port, a
+/// subset); one that names another service, or a short name meaning another namespace's
+/// service, or ISTIO_MUTUAL, does not.
+#[test]
+fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("aks"), &[]).unwrap();
+    let v = |k: &str| plan.values[k].clone();
+    let finished = State::of(
+        Profile::Aks,
+        &FixtureState::AfterStep("strict-mtls".into()),
+        &plan.values,
+    );
+    let app = v("appNamespace");
+    let fqdn = format!("store-front.{app}.svc.cluster.local");
+    let dr = |ns: &str, spec: serde_json::Value| {
+        serde_json::json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "no-mtls", "namespace": ns},
+            "spec": spec,
+        })
+    };
+    let disable = serde_json::json!({"tls": {"mode": "DISABLE"}});
+    let conflicts = [
+        dr(&v("clientNamespace"), serde_json::json!({"host": fqdn, "trafficPolicy": disable})),
+        dr(&v("rootNamespace"), serde_json::json!({"host": "*.local", "trafficPolicy": disable})),
+        dr(&app, serde_json::json!({"host": "order-service", "trafficPolicy": {"portLevelSettings": [{"port": {"number": 3000}, "tls": {"mode": "DISABLE"}}]}})),
+        dr(&v("ingressNamespace"), serde_json::json!({"host": fqdn, "subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}]})),
+    ];
+    let harmless = [
+        dr(&v("clientNamespace"), serde_json::json!({"host": "store-front", "trafficPolicy": disable})),
+        dr(&app, serde_json::json!({"host": "example.com", "trafficPolicy": disable})),
+        dr(&v("rootNamespace"), serde_json::json!({"host": fqdn, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}})),
+        dr("elsewhere", serde_json::json!({"host": fqdn, "trafficPolicy": disable})),
+    ];
+    let strict_mtls = |extra: &serde_json::Value| {
+        let mut state = finished.clone();
+        state.insert(extra.clone());
+        let report = grade_state(&plan, &state);
+        let step = report.steps.iter().find(|s| s.id == "strict-mtls").unwrap().clone();
+        (step, describe(&report))
+    };
+    for extra in &conflicts {
+        let (step, all) = strict_mtls(extra);
+        let check = step
+            .checks
+            .iter()
+            .find(|c| c.id == "destination-rules-keep-mtls")
+            .unwrap();
+        assert_eq!(check.status, Status::Failed, "{extra}:\n{all}");
+        assert!(check.actual.contains("/no-mtls: host "), "{}", check.actual);
+        assert!(
+            check.diagnoses.iter().any(|d| d.id == "destination-rule-disables-tls"),
+            "{extra}:\n{all}"
+        );
+        assert_eq!(step.status, Status::Failed);
+    }
+    for extra in &harmless {
+        let (step, all) = strict_mtls(extra);
+        assert_eq!(step.status, Status::Passed, "{extra}:\n{all}");
+    }
+}
