@@ -272,11 +272,11 @@ mod tests {
             e.status = Some(200);
             e.body_contains = Some("Contoso Pet Store".into());
         });
-        let ok = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
-        assert!(ok.passed);
-        assert_eq!(ok.actual, "HTTP 200");
+        let good = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
+        assert!(good.passed);
+        assert_eq!(good.actual, "HTTP 200");
         assert_eq!(
-            ok.expected,
+            good.expected,
             "GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh): HTTP 200, body contains \"Contoso Pet Store\""
         );
         let wrong_body = ok(&p, &e, &http(200, "<h1>Welcome to nginx!</h1>\n"));

@@ -202,7 +202,7 @@ impl<'de> serde::Deserialize<'de> for ConnErrors {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConnErrors, E> {
                 use serde::de::IntoDeserializer;
-                let one = ConnError::deserialize(v.into_deserializer())?;
+                let one = <ConnError as serde::Deserialize>::deserialize(v.into_deserializer())?;
                 Ok(ConnErrors(vec![one]))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(

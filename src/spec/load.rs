@@ -1017,7 +1017,7 @@ impl Loader {
             error: e
                 .error
                 .as_ref()
-                .map(|errs| errs.value.0.clone())
+                .map(|errs| errs.0.clone())
                 .unwrap_or_default(),
             reached: e.reached.unwrap_or(false),
         }
@@ -1276,7 +1276,20 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
         serde_saphyr::Error::SerdeUnknownVariant {
             variant, expected, ..
         } => {
-            let d = located(format!("unknown value `{variant}`")).underline_token();
+            // A value read inside a visitor (`error: rest` as one of several shapes) is located
+            // at its key; point at the value itself when it follows on the same line.
+            let value_col = text
+                .lines()
+                .nth((line as usize).saturating_sub(1))
+                .and_then(|l| l.get((col as usize).saturating_sub(1)..))
+                .and_then(|rest| rest.find(variant.as_str()))
+                .map_or(col, |at| col + at as u32);
+            let d = if line == 0 {
+                Diagnostic::file(file, format!("unknown value `{variant}`"))
+            } else {
+                Diagnostic::at(file, text, line, value_col, format!("unknown value `{variant}`"))
+            }
+            .underline_token();
             let d = match did_you_mean(variant, expected.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
                 None => d,

@@ -176,7 +176,7 @@ pub struct ExpectDecl {
     #[serde(default)]
     pub fails: Option<bool>,
     #[serde(default)]
-    pub error: Option<Spanned<crate::spec::lab::ConnErrors>>,
+    pub error: Option<crate::spec::lab::ConnErrors>,
     #[serde(default)]
     pub reached: Option<bool>,
 }

@@ -192,13 +192,11 @@ impl Lint<'_> {
                 "`reached: true` passes on any HTTP status or a certificate the client does not trust; to require a status, write only `status: 200`",
             );
         }
-        if let Some(errs) = &e.error
-            && errs.value.0.is_empty()
-        {
-            let d = self.at(errs, "`error` names no failure kind");
-            self.diags.push(d.help(
+        if e.error.as_ref().is_some_and(|errs| errs.0.is_empty()) {
+            push(
+                "`error` names no failure kind",
                 "name the failure the mechanism produces, e.g. `error: [reset, empty]`",
-            ));
+            );
         }
         if let Some(s) = &e.status
             && !(100..=599).contains(&s.value)
