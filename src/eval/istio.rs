@@ -80,17 +80,30 @@ mod tests {
             )))
             .unwrap()
         };
-        assert!(at("pets", "store-front"), "short name in the service's namespace");
-        assert!(!at("default", "store-front"), "short name: the DR's namespace counts");
+        assert!(
+            at("pets", "store-front"),
+            "short name in the service's namespace"
+        );
+        assert!(
+            !at("default", "store-front"),
+            "short name: the DR's namespace counts"
+        );
         assert!(at("default", "store-front.pets.svc.cluster.local"));
-        assert!(!at("pets", "store-front.pets"), "partial names are not expanded");
+        assert!(
+            !at("pets", "store-front.pets"),
+            "partial names are not expanded"
+        );
         assert!(at("aks-istio-system", "*"));
         assert!(at("aks-istio-system", "*.local"));
         assert!(at("default", "*.pets.svc.cluster.local"));
         assert!(!at("default", "*.shop.svc.cluster.local"));
         assert!(!at("pets", "order-service"));
         let hosts = dr("metadata: {namespace: pets}\nspec: {hosts: [example.com, store-front]}\n");
-        assert_eq!(e.eval_bool(&hosts), Ok(true), "VirtualService/ServiceEntry hosts");
+        assert_eq!(
+            e.eval_bool(&hosts),
+            Ok(true),
+            "VirtualService/ServiceEntry hosts"
+        );
         assert_eq!(e.eval_bool(&dr("metadata: {namespace: pets}\n")), Ok(false));
     }
 

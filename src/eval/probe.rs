@@ -74,8 +74,7 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<O
     }
     if expect.reached {
         wants.push(
-            "reaches the host (any HTTP status, or a certificate the client does not trust)"
-                .into(),
+            "reaches the host (any HTTP status, or a certificate the client does not trust)".into(),
         );
     }
     if let Some(s) = expect.status {
@@ -334,16 +333,35 @@ mod tests {
         assert!(ok(&p, &e, &failed(ConnError::Empty)).passed);
         let through = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
         assert!(!through.passed, "plaintext got an answer: STRICT is not on");
-        assert!(through.expected.ends_with("fails: connection reset or empty reply"));
-        assert!(!ok(&p, &e, &http(503, "")).passed, "any HTTP answer got through");
-        for other in [ConnError::Dns, ConnError::Timeout, ConnError::Refused, ConnError::Other] {
-            let why = judge(&p, &e, &failed_with(other, "curl exit 28: Operation timed out"))
-                .expect_err("a failure of another kind cannot prove STRICT");
+        assert!(
+            through
+                .expected
+                .ends_with("fails: connection reset or empty reply")
+        );
+        assert!(
+            !ok(&p, &e, &http(503, "")).passed,
+            "any HTTP answer got through"
+        );
+        for other in [
+            ConnError::Dns,
+            ConnError::Timeout,
+            ConnError::Refused,
+            ConnError::Other,
+        ] {
+            let why = judge(
+                &p,
+                &e,
+                &failed_with(other, "curl exit 28: Operation timed out"),
+            )
+            .expect_err("a failure of another kind cannot prove STRICT");
             assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail with connection reset or empty reply, but got "), "{why}");
             assert!(why.contains("curl exit 28: Operation timed out"), "{why}");
         }
         let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, "")).unwrap_err();
-        assert!(timeout.contains("NetworkPolicy"), "names the likely cause: {timeout}");
+        assert!(
+            timeout.contains("NetworkPolicy"),
+            "names the likely cause: {timeout}"
+        );
     }
 
     /// REGISTRY_ONLY refusing HTTPS: the sidecar cuts the TLS handshake (curl exit 35). A
@@ -352,16 +370,42 @@ mod tests {
     fn registry_only_signature_handshake_cut() {
         let p = mesh_probe("https://www.bing.com/");
         let e = expect(|e| e.error = vec![ConnError::Tls]);
-        let cut = failed_with(ConnError::Tls, "curl exit 35: Recv failure: Connection reset by peer");
+        let cut = failed_with(
+            ConnError::Tls,
+            "curl exit 35: Recv failure: Connection reset by peer",
+        );
         assert!(ok(&p, &e, &cut).passed);
-        let untrusted = ok(&p, &e, &failed_with(ConnError::Untrusted, "curl exit 60: SSL certificate problem"));
+        let untrusted = ok(
+            &p,
+            &e,
+            &failed_with(
+                ConnError::Untrusted,
+                "curl exit 60: SSL certificate problem",
+            ),
+        );
         assert!(!untrusted.passed, "the host was reached");
-        assert_eq!(untrusted.actual, "certificate not trusted: curl exit 60: SSL certificate problem");
+        assert_eq!(
+            untrusted.actual,
+            "certificate not trusted: curl exit 60: SSL certificate problem"
+        );
         assert!(!ok(&p, &e, &meshed(200, "")).passed);
-        let no_dns = judge(&p, &e, &failed_with(ConnError::Dns, "curl exit 6: Could not resolve host: www.bing.com"));
+        let no_dns = judge(
+            &p,
+            &e,
+            &failed_with(
+                ConnError::Dns,
+                "curl exit 6: Could not resolve host: www.bing.com",
+            ),
+        );
         assert!(no_dns.unwrap_err().contains("did not resolve"));
-        assert!(judge(&p, &e, &failed_with(ConnError::Timeout, "")).is_err(), "a cluster without egress proves nothing");
-        assert!(judge(&p, &e, &failed_with(ConnError::Reset, "")).is_err(), "not a handshake");
+        assert!(
+            judge(&p, &e, &failed_with(ConnError::Timeout, "")).is_err(),
+            "a cluster without egress proves nothing"
+        );
+        assert!(
+            judge(&p, &e, &failed_with(ConnError::Reset, "")).is_err(),
+            "not a handshake"
+        );
     }
 
     /// The positive egress probe: the host was reached, whatever it answered — a certificate
@@ -373,12 +417,27 @@ mod tests {
         assert!(ok(&p, &e, &meshed(200, "")).passed);
         assert!(ok(&p, &e, &meshed(404, "")).passed);
         assert!(ok(&p, &e, &failed_with(ConnError::Untrusted, "curl exit 60")).passed);
-        let blocked = ok(&p, &e, &failed_with(ConnError::Tls, "curl exit 35: Connection reset by peer"));
+        let blocked = ok(
+            &p,
+            &e,
+            &failed_with(ConnError::Tls, "curl exit 35: Connection reset by peer"),
+        );
         assert!(!blocked.passed);
-        assert!(blocked.expected.ends_with("reaches the host (any HTTP status, or a certificate the client does not trust)"), "{}", blocked.expected);
+        assert!(
+            blocked.expected.ends_with(
+                "reaches the host (any HTTP status, or a certificate the client does not trust)"
+            ),
+            "{}",
+            blocked.expected
+        );
         assert!(!ok(&p, &e, &failed_with(ConnError::Reset, "")).passed);
         assert!(!ok(&p, &e, &failed_with(ConnError::Empty, "")).passed);
-        for other in [ConnError::Dns, ConnError::Timeout, ConnError::Refused, ConnError::Other] {
+        for other in [
+            ConnError::Dns,
+            ConnError::Timeout,
+            ConnError::Refused,
+            ConnError::Other,
+        ] {
             let why = judge(&p, &e, &failed_with(other, "")).expect_err("proves nothing");
             assert!(why.contains("should reach the host, but got"), "{why}");
         }

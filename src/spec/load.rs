@@ -1287,7 +1287,13 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
             let d = if line == 0 {
                 Diagnostic::file(file, format!("unknown value `{variant}`"))
             } else {
-                Diagnostic::at(file, text, line, value_col, format!("unknown value `{variant}`"))
+                Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    value_col,
+                    format!("unknown value `{variant}`"),
+                )
             }
             .underline_token();
             let d = match did_you_mean(variant, expected.iter().copied()) {

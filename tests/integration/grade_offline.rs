@@ -186,22 +186,51 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
     };
     let disable = serde_json::json!({"tls": {"mode": "DISABLE"}});
     let conflicts = [
-        dr(&v("clientNamespace"), serde_json::json!({"host": fqdn, "trafficPolicy": disable})),
-        dr(&v("rootNamespace"), serde_json::json!({"host": "*.local", "trafficPolicy": disable})),
-        dr(&app, serde_json::json!({"host": "order-service", "trafficPolicy": {"portLevelSettings": [{"port": {"number": 3000}, "tls": {"mode": "DISABLE"}}]}})),
-        dr(&v("ingressNamespace"), serde_json::json!({"host": fqdn, "subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}]})),
+        dr(
+            &v("clientNamespace"),
+            serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
+        ),
+        dr(
+            &v("rootNamespace"),
+            serde_json::json!({"host": "*.local", "trafficPolicy": disable}),
+        ),
+        dr(
+            &app,
+            serde_json::json!({"host": "order-service", "trafficPolicy": {"portLevelSettings": [{"port": {"number": 3000}, "tls": {"mode": "DISABLE"}}]}}),
+        ),
+        dr(
+            &v("ingressNamespace"),
+            serde_json::json!({"host": fqdn, "subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}]}),
+        ),
     ];
     let harmless = [
-        dr(&v("clientNamespace"), serde_json::json!({"host": "store-front", "trafficPolicy": disable})),
-        dr(&app, serde_json::json!({"host": "example.com", "trafficPolicy": disable})),
-        dr(&v("rootNamespace"), serde_json::json!({"host": fqdn, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}})),
-        dr("elsewhere", serde_json::json!({"host": fqdn, "trafficPolicy": disable})),
+        dr(
+            &v("clientNamespace"),
+            serde_json::json!({"host": "store-front", "trafficPolicy": disable}),
+        ),
+        dr(
+            &app,
+            serde_json::json!({"host": "example.com", "trafficPolicy": disable}),
+        ),
+        dr(
+            &v("rootNamespace"),
+            serde_json::json!({"host": fqdn, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}),
+        ),
+        dr(
+            "elsewhere",
+            serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
+        ),
     ];
     let strict_mtls = |extra: &serde_json::Value| {
         let mut state = finished.clone();
         state.insert(extra.clone());
         let report = grade_state(&plan, &state);
-        let step = report.steps.iter().find(|s| s.id == "strict-mtls").unwrap().clone();
+        let step = report
+            .steps
+            .iter()
+            .find(|s| s.id == "strict-mtls")
+            .unwrap()
+            .clone();
         (step, describe(&report))
     };
     for extra in &conflicts {
@@ -214,7 +243,10 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
         assert_eq!(check.status, Status::Failed, "{extra}:\n{all}");
         assert!(check.actual.contains("/no-mtls: host "), "{}", check.actual);
         assert!(
-            check.diagnoses.iter().any(|d| d.id == "destination-rule-disables-tls"),
+            check
+                .diagnoses
+                .iter()
+                .any(|d| d.id == "destination-rule-disables-tls"),
             "{extra}:\n{all}"
         );
         assert_eq!(step.status, Status::Failed);
