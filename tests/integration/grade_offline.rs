@@ -256,3 +256,73 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
         assert_eq!(step.status, Status::Passed, "{extra}:\n{all}");
     }
 }
+
+/// istio-proxy as a native sidecar: moved from `containers` to `initContainers` with
+/// `restartPolicy: Always`, as recent AKS revisions inject it. The 1.20 test server drops that
+/// field, so this layout is only graded in memory.
+fn native_sidecar(obj: &mut serde_json::Value) {
+    if obj["kind"] != "Pod" {
+        return;
+    }
+    let Some(containers) = obj["spec"]["containers"].as_array_mut() else {
+        return;
+    };
+    let Some(at) = containers.iter().position(|c| c["name"] == "istio-proxy") else {
+        return;
+    };
+    let mut proxy = containers.remove(at);
+    proxy["restartPolicy"] = "Always".into();
+    match obj["spec"]["initContainers"].as_array_mut() {
+        Some(init) => init.push(proxy),
+        None => obj["spec"]["initContainers"] = serde_json::json!([proxy]),
+    }
+}
+
+/// The latent revision mismatch is found in the native sidecar layout too, and the finished
+/// state in that layout does not trip the check.
+#[test]
+fn a_sidecar_from_another_revision_is_found_with_native_sidecars_too() {
+    let lab = lab();
+    for profile in Profile::ALL {
+        let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
+        let onboard = |state: &FixtureState| {
+            let mut s = State::of(profile, state, &plan.values);
+            s.map_objects(native_sidecar);
+            let report = grade_state(&plan, &s);
+            let step = report
+                .steps
+                .iter()
+                .find(|s| s.id == "onboard-mesh")
+                .unwrap()
+                .clone();
+            (step, describe(&report))
+        };
+        let (finished, all) = onboard(&FixtureState::AfterStep("onboard-mesh".into()));
+        assert_eq!(finished.status, Status::Passed, "{profile}:\n{all}");
+        let (broken, all) = onboard(&FixtureState::Broken("sidecar-from-other-revision".into()));
+        let check = broken
+            .checks
+            .iter()
+            .find(|c| c.id == "sidecars-from-namespace-revision")
+            .unwrap();
+        assert_eq!(check.status, Status::Failed, "{profile}:\n{all}");
+        assert!(
+            check
+                .actual
+                .contains("store-front-5c7f9b8d6d-p4r8s: sidecar from revision asm-1-22"),
+            "{}",
+            check.actual
+        );
+        assert_eq!(check.diagnoses[0].id, "upgraded-without-restart");
+        let injected = broken
+            .checks
+            .iter()
+            .find(|c| c.id == "app-pods-injected")
+            .unwrap();
+        assert_eq!(
+            injected.status,
+            Status::Passed,
+            "native sidecars count: {all}"
+        );
+    }
+}
