@@ -107,7 +107,7 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<O
                 } else {
                     return Err(unproven(
                         probe,
-                        &format!("should fail with {errors}"),
+                        &format!("should fail this way: {errors}"),
                         &actual,
                         *error,
                     ));
@@ -354,7 +354,7 @@ mod tests {
                 &failed_with(other, "curl exit 28: Operation timed out"),
             )
             .expect_err("a failure of another kind cannot prove STRICT");
-            assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail with connection reset or empty reply, but got "), "{why}");
+            assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail this way: connection reset or empty reply, but got "), "{why}");
             assert!(why.contains("curl exit 28: Operation timed out"), "{why}");
         }
         let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, "")).unwrap_err();

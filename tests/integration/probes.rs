@@ -329,7 +329,7 @@ async fn a_negative_probe_passes_only_on_its_mechanisms_failure() {
     assert!(
         message.starts_with("could not prove it: GET http://store-front.")
             && message.contains(
-                "should fail with connection reset or empty reply, but got timed out: curl exit 28"
+                "should fail this way: connection reset or empty reply, but got timed out: curl exit 28"
             ),
         "{message}"
     );
