@@ -221,10 +221,30 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
             serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
         ),
     ];
+    expect_strict_mtls(
+        &plan,
+        &finished,
+        "destination-rules-keep-mtls",
+        "destination-rule-disables-tls",
+        &conflicts,
+        &harmless,
+    );
+}
+
+/// Grade the finished strict-mtls state plus one object at a time: each of `conflicts` must fail
+/// `check` naming `diagnosis` (and so the step), each of `harmless` must leave the step passing.
+fn expect_strict_mtls(
+    plan: &Plan,
+    finished: &State,
+    check: &str,
+    diagnosis: &str,
+    conflicts: &[serde_json::Value],
+    harmless: &[serde_json::Value],
+) {
     let strict_mtls = |extra: &serde_json::Value| {
         let mut state = finished.clone();
         state.insert(extra.clone());
-        let report = grade_state(&plan, &state);
+        let report = grade_state(plan, &state);
         let step = report
             .steps
             .iter()
@@ -233,28 +253,79 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
             .clone();
         (step, describe(&report))
     };
-    for extra in &conflicts {
+    for extra in conflicts {
         let (step, all) = strict_mtls(extra);
-        let check = step
-            .checks
-            .iter()
-            .find(|c| c.id == "destination-rules-keep-mtls")
-            .unwrap();
-        assert_eq!(check.status, Status::Failed, "{extra}:\n{all}");
-        assert!(check.actual.contains("/no-mtls: host "), "{}", check.actual);
+        let c = step.checks.iter().find(|c| c.id == check).unwrap();
+        assert_eq!(c.status, Status::Failed, "{extra}:\n{all}");
+        assert!(c.actual.contains("no-mtls"), "{}", c.actual);
         assert!(
-            check
-                .diagnoses
-                .iter()
-                .any(|d| d.id == "destination-rule-disables-tls"),
+            c.diagnoses.iter().any(|d| d.id == diagnosis),
             "{extra}:\n{all}"
         );
         assert_eq!(step.status, Status::Failed);
     }
-    for extra in &harmless {
+    for extra in harmless {
         let (step, all) = strict_mtls(extra);
         assert_eq!(step.status, Status::Passed, "{extra}:\n{all}");
     }
+}
+
+/// A PeerAuthentication that makes an exception to STRICT in the app namespace fails
+/// `strict-mtls` from the objects alone: a workload policy that is PERMISSIVE, a port-level
+/// DISABLE under a selector, a second namespace-wide PERMISSIVE policy. A port-level exception
+/// without a selector (Istio ignores it), a STRICT workload policy, or one elsewhere does not.
+#[test]
+fn a_peer_authentication_exception_fails_strict_mtls_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("kind"), &[]).unwrap();
+    let finished = State::of(
+        Profile::Kind,
+        &FixtureState::AfterStep("strict-mtls".into()),
+        &plan.values,
+    );
+    let app = plan.values["appNamespace"].clone();
+    let pa = |ns: &str, spec: serde_json::Value| {
+        serde_json::json!({
+            "apiVersion": "security.istio.io/v1",
+            "kind": "PeerAuthentication",
+            "metadata": {"name": "no-mtls", "namespace": ns},
+            "spec": spec,
+        })
+    };
+    let store_front = serde_json::json!({"matchLabels": {"app": "store-front"}});
+    let conflicts = [
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "PERMISSIVE"}}),
+        ),
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}}),
+        ),
+        pa(&app, serde_json::json!({"mtls": {"mode": "PERMISSIVE"}})),
+    ];
+    let harmless = [
+        pa(
+            &app,
+            serde_json::json!({"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}}),
+        ),
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "STRICT"}}),
+        ),
+        pa(
+            "elsewhere",
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "PERMISSIVE"}}),
+        ),
+    ];
+    expect_strict_mtls(
+        &plan,
+        &finished,
+        "no-mtls-exceptions",
+        "mtls-exception",
+        &conflicts,
+        &harmless,
+    );
 }
 
 /// istio-proxy as a native sidecar: moved from `containers` to `initContainers` with
