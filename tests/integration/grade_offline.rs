@@ -221,9 +221,10 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
             serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
         ),
     ];
-    expect_strict_mtls(
+    expect_step(
         &plan,
         &finished,
+        "strict-mtls",
         "destination-rules-keep-mtls",
         "destination-rule-disables-tls",
         &conflicts,
@@ -231,11 +232,13 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
     );
 }
 
-/// Grade the finished strict-mtls state plus one object at a time: each of `conflicts` must fail
-/// `check` naming `diagnosis` (and so the step), each of `harmless` must leave the step passing.
-fn expect_strict_mtls(
+/// Grade the finished state of `step` plus one object at a time (added or replaced): each of
+/// `conflicts` must fail `check` naming `diagnosis` (and so the step), each of `harmless` must
+/// leave the step passing.
+fn expect_step(
     plan: &Plan,
     finished: &State,
+    step_id: &str,
     check: &str,
     diagnosis: &str,
     conflicts: &[serde_json::Value],
@@ -248,7 +251,7 @@ fn expect_strict_mtls(
         let step = report
             .steps
             .iter()
-            .find(|s| s.id == "strict-mtls")
+            .find(|s| s.id == step_id)
             .unwrap()
             .clone();
         (step, describe(&report))
@@ -257,7 +260,8 @@ fn expect_strict_mtls(
         let (step, all) = strict_mtls(extra);
         let c = step.checks.iter().find(|c| c.id == check).unwrap();
         assert_eq!(c.status, Status::Failed, "{extra}:\n{all}");
-        assert!(c.actual.contains("no-mtls"), "{}", c.actual);
+        let name = extra["metadata"]["name"].as_str().unwrap();
+        assert!(c.actual.contains(name), "{}", c.actual);
         assert!(
             c.diagnoses.iter().any(|d| d.id == diagnosis),
             "{extra}:\n{all}"
@@ -318,13 +322,74 @@ fn a_peer_authentication_exception_fails_strict_mtls_without_probes() {
             serde_json::json!({"selector": store_front, "mtls": {"mode": "PERMISSIVE"}}),
         ),
     ];
-    expect_strict_mtls(
+    expect_step(
         &plan,
         &finished,
+        "strict-mtls",
         "no-mtls-exceptions",
         "mtls-exception",
         &conflicts,
         &harmless,
+    );
+}
+
+/// What the egress probes would show, from the objects alone: a ServiceEntry anywhere that
+/// declares the blocked host (or a wildcard over it) reopens egress; the allowed host's entry
+/// with port 443 declared as HTTP keeps it unreachable. Another namespace's entry for another
+/// host is fine.
+#[test]
+fn serviceentries_that_defeat_the_egress_probes_fail_egress_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("aks"), &[]).unwrap();
+    let finished = State::of(
+        Profile::Aks,
+        &FixtureState::AfterStep("egress".into()),
+        &plan.values,
+    );
+    let se = |ns: &str, name: &str, hosts: &[&str], protocol: &str| {
+        serde_json::json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"hosts": hosts, "ports": [{"number": 443, "name": "tls", "protocol": protocol}],
+                     "resolution": "DNS", "location": "MESH_EXTERNAL"},
+        })
+    };
+    let blocked = plan.values["blockedHost"].clone();
+    let app = plan.values["appNamespace"].clone();
+    expect_step(
+        &plan,
+        &finished,
+        "egress",
+        "no-serviceentry-reopens-egress",
+        "blocked-host-declared",
+        &[
+            se("team-b", "search", &[blocked.as_str()], "TLS"),
+            se("team-b", "everything", &["*"], "TLS"),
+            se("team-b", "bing", &["*.bing.com"], "TLS"),
+        ],
+        &[se("team-b", "github", &["api.github.com"], "TLS")],
+    );
+    // The finished state's own entry, with port 443 declared as HTTP.
+    let egress_host = plan.values["egressHost"].clone();
+    expect_step(
+        &plan,
+        &finished,
+        "egress",
+        "egress-host-allowed",
+        "serviceentry-wrong-protocol",
+        &[se(
+            &app,
+            "allow-egress-host",
+            &[egress_host.as_str()],
+            "HTTP",
+        )],
+        &[se(
+            &app,
+            "allow-egress-host",
+            &[egress_host.as_str()],
+            "HTTPS",
+        )],
     );
 }
 
