@@ -176,13 +176,13 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
     );
     let app = v("appNamespace");
     let fqdn = format!("store-front.{app}.svc.cluster.local");
-    let dr = |ns: &str, spec: serde_json::Value| {
-        serde_json::json!({
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "DestinationRule",
-            "metadata": {"name": "no-mtls", "namespace": ns},
-            "spec": spec,
-        })
+    let dr = |ns: &str, spec| {
+        object(
+            "networking.istio.io/v1/DestinationRule",
+            ns,
+            "no-mtls",
+            spec,
+        )
     };
     let disable = serde_json::json!({"tls": {"mode": "DISABLE"}});
     let conflicts = [
@@ -230,6 +230,17 @@ fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
         &conflicts,
         &harmless,
     );
+}
+
+/// An object of `what` ("group/version/Kind") as a test adds it to a state.
+fn object(what: &str, ns: &str, name: &str, spec: serde_json::Value) -> serde_json::Value {
+    let (api_version, kind) = what.rsplit_once('/').unwrap();
+    serde_json::json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    })
 }
 
 /// Grade the finished state of `step` plus one object at a time (added or replaced): each of
@@ -288,13 +299,13 @@ fn a_peer_authentication_exception_fails_strict_mtls_without_probes() {
         &plan.values,
     );
     let app = plan.values["appNamespace"].clone();
-    let pa = |ns: &str, spec: serde_json::Value| {
-        serde_json::json!({
-            "apiVersion": "security.istio.io/v1",
-            "kind": "PeerAuthentication",
-            "metadata": {"name": "no-mtls", "namespace": ns},
-            "spec": spec,
-        })
+    let pa = |ns: &str, spec| {
+        object(
+            "security.istio.io/v1/PeerAuthentication",
+            ns,
+            "no-mtls",
+            spec,
+        )
     };
     let store_front = serde_json::json!({"matchLabels": {"app": "store-front"}});
     let conflicts = [
@@ -347,13 +358,9 @@ fn serviceentries_that_defeat_the_egress_probes_fail_egress_without_probes() {
         &plan.values,
     );
     let se = |ns: &str, name: &str, hosts: &[&str], protocol: &str| {
-        serde_json::json!({
-            "apiVersion": "networking.istio.io/v1",
-            "kind": "ServiceEntry",
-            "metadata": {"name": name, "namespace": ns},
-            "spec": {"hosts": hosts, "ports": [{"number": 443, "name": "tls", "protocol": protocol}],
-                     "resolution": "DNS", "location": "MESH_EXTERNAL"},
-        })
+        let spec = serde_json::json!({"hosts": hosts, "resolution": "DNS", "location": "MESH_EXTERNAL",
+            "ports": [{"number": 443, "name": "tls", "protocol": protocol}]});
+        object("networking.istio.io/v1/ServiceEntry", ns, name, spec)
     };
     let blocked = plan.values["blockedHost"].clone();
     let app = plan.values["appNamespace"].clone();
