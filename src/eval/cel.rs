@@ -1,6 +1,6 @@
-//! CEL for checks: kube's CEL support (the Kubernetes CEL libraries on the `cel` crate) plus two
+//! CEL for checks: kube's CEL support (the Kubernetes CEL libraries on the `cel` crate) plus
 //! labctl functions that encode Kubernetes semantics once, so labs do not each re-derive them:
-//! `hasSidecar(pod)` and `isReady(obj)`.
+//! `hasSidecar(pod)` and `isReady(obj)`, and Istio's in `eval::istio` (`hostMatches`, `tlsModes`).
 
 use kube::core::cel::KubeCelExt;
 use kube::core::cel::cel::objects::{Key, Map};
@@ -59,6 +59,8 @@ impl Expr {
                 let mut ctx = Context::default().with_all();
                 ctx.add_function("hasSidecar", has_sidecar);
                 ctx.add_function("isReady", is_ready);
+                ctx.add_function("hostMatches", crate::eval::istio::host_matches);
+                ctx.add_function("tlsModes", crate::eval::istio::tls_modes);
                 ctx
             };
         }
@@ -134,18 +136,18 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     match v {
         Value::Map(Map { map }) => map.get(&Key::String(Arc::new(name.to_owned()))),
         _ => None,
     }
 }
 
-fn path<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Value> {
+pub(crate) fn path<'a>(v: &'a Value, names: &[&str]) -> Option<&'a Value> {
     names.iter().try_fold(v, |v, n| field(v, n))
 }
 
-fn list(v: Option<&Value>) -> &[Value] {
+pub(crate) fn list(v: Option<&Value>) -> &[Value] {
     match v {
         Some(Value::List(items)) => items.as_slice(),
         _ => &[],

@@ -4,6 +4,7 @@ pub mod check;
 pub mod command;
 pub mod diagnose;
 pub mod facts;
+pub mod istio;
 pub mod matcher;
 pub mod probe;
 pub mod resource;

@@ -5,7 +5,7 @@
 use crate::eval::command::Verdict;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{ConnError, Expect, HttpTarget, Probe, ProbeFrom};
+use crate::spec::lab::{ConnError, ConnErrors, Expect, HttpTarget, Probe, ProbeFrom};
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct ProbeOutcome {
 
 pub fn evaluate(probe: &Probe, expect: &Expect, facts: &dyn Facts) -> Result<Verdict, String> {
     match facts.probe(probe) {
-        ProbeFact::Ran(outcome) => Ok(Verdict::Judged(judge(probe, expect, &outcome))),
+        ProbeFact::Ran(outcome) => judge(probe, expect, &outcome).map(Verdict::Judged),
         ProbeFact::Unavailable(reason) => Ok(Verdict::Skipped(reason)),
         ProbeFact::Failed(why) => Err(format!("could not probe {}: {why}", request(probe))),
     }
@@ -58,14 +58,24 @@ pub fn request(probe: &Probe) -> String {
     format!("GET {to} {from}")
 }
 
-/// Pure: the outcome against the expectation.
-pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Outcome {
+/// Pure: the outcome against the expectation. `Err` when the answer can prove neither way
+/// what the check is about — a negative probe expects the failure its mechanism produces
+/// (`error:`), and a DNS failure, a timeout or a refused connection is not that failure; a
+/// positive `reached:` probe cannot tell "blocked" from "no network" on those either. That is
+/// "could not grade" (exit 2), never a pass and not a failure of the learner's work.
+pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<Outcome, String> {
+    let errors = ConnErrors(expect.error.clone());
     let mut wants = Vec::new();
-    if let Some(e) = expect.error {
-        wants.push(format!("fails: {e}"));
+    if !errors.0.is_empty() {
+        wants.push(format!("fails: {errors}"));
     }
     if expect.fails {
         wants.push("fails (a connection error or HTTP status 400 or more)".into());
+    }
+    if expect.reached {
+        wants.push(
+            "reaches the host (any HTTP status, or a certificate the client does not trust)".into(),
+        );
     }
     if let Some(s) = expect.status {
         wants.push(format!("HTTP {s}"));
@@ -79,23 +89,45 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Outcome 
     let expected = format!("{}: {}", request(probe), wants.join(", "));
     let mesh_required = matches!(&probe.from, ProbeFrom::Pod(p) if p.mesh);
     if mesh_required && outcome.sidecar == Some(false) {
-        return Outcome {
+        return Ok(Outcome {
             passed: false,
             expected,
             actual: "the probe pod got no istio-proxy sidecar, so it was not inside the mesh"
                 .into(),
-        };
+        });
     }
     let (passed, actual) = match &outcome.reply {
         Reply::Failed { error, detail } => {
-            let passed = expect.fails || expect.error == Some(*error);
-            (passed, failure_text(*error, detail))
+            let actual = failure_text(*error, detail);
+            let passed = if !errors.0.is_empty() {
+                if errors.0.contains(error) {
+                    true
+                } else if error.reached() {
+                    false
+                } else {
+                    return Err(unproven(
+                        probe,
+                        &format!("should fail this way: {errors}"),
+                        &actual,
+                        *error,
+                    ));
+                }
+            } else if expect.reached {
+                if error.before_any_answer() {
+                    return Err(unproven(probe, "should reach the host", &actual, *error));
+                }
+                error.reached()
+            } else {
+                expect.fails
+            };
+            (passed, actual)
         }
         Reply::Http { status, body } => {
             let status_ok = match expect.status {
                 Some(want) => *status == want,
+                None if expect.reached => true,
                 None if expect.fails => *status >= 400,
-                None => expect.error.is_none() && *status < 400,
+                None => errors.0.is_empty() && *status < 400,
             };
             let body_ok = expect
                 .body_contains
@@ -108,11 +140,36 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Outcome 
             (status_ok && body_ok, actual)
         }
     };
-    Outcome {
+    Ok(Outcome {
         passed,
         expected,
         actual,
-    }
+    })
+}
+
+/// "could not prove …": what the probe should have shown, what it got, and why that says
+/// nothing either way.
+fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> String {
+    let why = match error {
+        ConnError::Dns => {
+            "The host name did not resolve (a typo in the host, or the cluster's DNS), so the request never got as far as the mesh"
+        }
+        ConnError::Timeout => {
+            "Nothing answered in time: something dropped the packets (a NetworkPolicy, a firewall, a cluster without outbound access) before the mesh could answer"
+        }
+        ConnError::Refused => {
+            "Nothing accepted the connection (a Service without ready endpoints, a wrong port), so the request never got as far as the mesh"
+        }
+        ConnError::Other => "The request failed for a reason that says nothing about the mesh",
+        ConnError::Reset | ConnError::Empty | ConnError::Tls => {
+            "The connection was cut, but not the way this mechanism cuts it"
+        }
+        ConnError::Untrusted => "The host answered with a certificate the client does not trust",
+    };
+    format!(
+        "could not prove it: {} {should}, but got {actual}. {why}",
+        request(probe)
+    )
 }
 
 fn failure_text(error: ConnError, detail: &str) -> String {
@@ -152,6 +209,12 @@ mod tests {
         }
     }
 
+    fn mesh_probe(url: &str) -> Probe {
+        let mut p = pod_probe(true);
+        p.http.target = HttpTarget::Url(url.into());
+        p
+    }
+
     fn http(status: u16, body: &str) -> ProbeOutcome {
         ProbeOutcome {
             reply: Reply::Http {
@@ -162,6 +225,14 @@ mod tests {
         }
     }
 
+    /// An HTTP answer to a probe pod that ran inside the mesh.
+    fn meshed(status: u16, body: &str) -> ProbeOutcome {
+        ProbeOutcome {
+            sidecar: Some(true),
+            ..http(status, body)
+        }
+    }
+
     fn failed(error: ConnError) -> ProbeOutcome {
         ProbeOutcome {
             reply: Reply::Failed {
@@ -169,6 +240,21 @@ mod tests {
                 detail: "curl exit 56: Recv failure: Connection reset by peer".into(),
             },
             sidecar: Some(false),
+        }
+    }
+
+    /// A judgement that must be a pass or a failure, not "could not prove".
+    fn ok(p: &Probe, e: &Expect, o: &ProbeOutcome) -> Outcome {
+        judge(p, e, o).expect("judged")
+    }
+
+    fn failed_with(error: ConnError, detail: &str) -> ProbeOutcome {
+        ProbeOutcome {
+            reply: Reply::Failed {
+                error,
+                detail: detail.into(),
+            },
+            sidecar: Some(true),
         }
     }
 
@@ -185,26 +271,26 @@ mod tests {
             e.status = Some(200);
             e.body_contains = Some("Contoso Pet Store".into());
         });
-        let ok = judge(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
-        assert!(ok.passed);
-        assert_eq!(ok.actual, "HTTP 200");
+        let good = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
+        assert!(good.passed);
+        assert_eq!(good.actual, "HTTP 200");
         assert_eq!(
-            ok.expected,
+            good.expected,
             "GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh): HTTP 200, body contains \"Contoso Pet Store\""
         );
-        let wrong_body = judge(&p, &e, &http(200, "<h1>Welcome to nginx!</h1>\n"));
+        let wrong_body = ok(&p, &e, &http(200, "<h1>Welcome to nginx!</h1>\n"));
         assert!(!wrong_body.passed);
         assert_eq!(
             wrong_body.actual,
             "HTTP 200, body \"<h1>Welcome to nginx!</h1>\""
         );
-        let wrong_status = judge(&p, &e, &http(503, "no healthy upstream"));
+        let wrong_status = ok(&p, &e, &http(503, "no healthy upstream"));
         assert!(!wrong_status.passed);
         assert_eq!(
             wrong_status.actual,
             "HTTP 503, body \"no healthy upstream\""
         );
-        let refused = judge(&p, &e, &failed(ConnError::Refused));
+        let refused = ok(&p, &e, &failed(ConnError::Refused));
         assert!(!refused.passed);
         assert!(
             refused
@@ -217,10 +303,10 @@ mod tests {
     fn must_fail_passes_on_errors_and_error_statuses() {
         let p = pod_probe(false);
         let e = expect(|e| e.fails = true);
-        assert!(judge(&p, &e, &failed(ConnError::Reset)).passed);
-        assert!(judge(&p, &e, &failed(ConnError::Timeout)).passed);
-        assert!(judge(&p, &e, &http(502, "")).passed);
-        let got_in = judge(&p, &e, &http(200, "ok"));
+        assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
+        assert!(ok(&p, &e, &failed(ConnError::Timeout)).passed);
+        assert!(ok(&p, &e, &http(502, "")).passed);
+        let got_in = ok(&p, &e, &http(200, "ok"));
         assert!(!got_in.passed);
         assert_eq!(got_in.actual, "HTTP 200, body \"ok\"");
     }
@@ -228,35 +314,154 @@ mod tests {
     #[test]
     fn a_named_error_must_be_that_error() {
         let p = pod_probe(false);
-        let e = expect(|e| e.error = Some(ConnError::Reset));
-        assert!(judge(&p, &e, &failed(ConnError::Reset)).passed);
-        assert!(!judge(&p, &e, &failed(ConnError::Refused)).passed);
-        assert!(!judge(&p, &e, &http(502, "")).passed);
+        let e = expect(|e| e.error = vec![ConnError::Reset]);
+        assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
+        assert!(!ok(&p, &e, &http(502, "")).passed);
         assert_eq!(
-            judge(&p, &e, &http(200, "")).expected,
+            ok(&p, &e, &http(200, "")).expected,
             "GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh): fails: connection reset"
         );
+    }
+
+    /// STRICT refusing a client outside the mesh: the server's sidecar resets the plaintext
+    /// connection or closes it without a reply. Anything else proves nothing either way.
+    #[test]
+    fn strict_signature_reset_or_empty_reply() {
+        let p = pod_probe(false);
+        let e = expect(|e| e.error = vec![ConnError::Reset, ConnError::Empty]);
+        assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
+        assert!(ok(&p, &e, &failed(ConnError::Empty)).passed);
+        let through = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
+        assert!(!through.passed, "plaintext got an answer: STRICT is not on");
+        assert!(
+            through
+                .expected
+                .ends_with("fails: connection reset or empty reply")
+        );
+        assert!(
+            !ok(&p, &e, &http(503, "")).passed,
+            "any HTTP answer got through"
+        );
+        for other in [
+            ConnError::Dns,
+            ConnError::Timeout,
+            ConnError::Refused,
+            ConnError::Other,
+        ] {
+            let why = judge(
+                &p,
+                &e,
+                &failed_with(other, "curl exit 28: Operation timed out"),
+            )
+            .expect_err("a failure of another kind cannot prove STRICT");
+            assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail this way: connection reset or empty reply, but got "), "{why}");
+            assert!(why.contains("curl exit 28: Operation timed out"), "{why}");
+        }
+        let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, "")).unwrap_err();
+        assert!(
+            timeout.contains("NetworkPolicy"),
+            "names the likely cause: {timeout}"
+        );
+    }
+
+    /// REGISTRY_ONLY refusing HTTPS: the sidecar cuts the TLS handshake (curl exit 35). A
+    /// certificate the client does not trust means the host answered: egress is open.
+    #[test]
+    fn registry_only_signature_handshake_cut() {
+        let p = mesh_probe("https://www.bing.com/");
+        let e = expect(|e| e.error = vec![ConnError::Tls]);
+        let cut = failed_with(
+            ConnError::Tls,
+            "curl exit 35: Recv failure: Connection reset by peer",
+        );
+        assert!(ok(&p, &e, &cut).passed);
+        let untrusted = ok(
+            &p,
+            &e,
+            &failed_with(
+                ConnError::Untrusted,
+                "curl exit 60: SSL certificate problem",
+            ),
+        );
+        assert!(!untrusted.passed, "the host was reached");
+        assert_eq!(
+            untrusted.actual,
+            "certificate not trusted: curl exit 60: SSL certificate problem"
+        );
+        assert!(!ok(&p, &e, &meshed(200, "")).passed);
+        let no_dns = judge(
+            &p,
+            &e,
+            &failed_with(
+                ConnError::Dns,
+                "curl exit 6: Could not resolve host: www.bing.com",
+            ),
+        );
+        assert!(no_dns.unwrap_err().contains("did not resolve"));
+        assert!(
+            judge(&p, &e, &failed_with(ConnError::Timeout, "")).is_err(),
+            "a cluster without egress proves nothing"
+        );
+        assert!(
+            judge(&p, &e, &failed_with(ConnError::Reset, "")).is_err(),
+            "not a handshake"
+        );
+    }
+
+    /// The positive egress probe: the host was reached, whatever it answered — a certificate
+    /// the client does not trust included. A cut connection is what a block looks like.
+    #[test]
+    fn reached_means_any_answer_or_an_untrusted_certificate() {
+        let p = mesh_probe("https://example.com/");
+        let e = expect(|e| e.reached = true);
+        assert!(ok(&p, &e, &meshed(200, "")).passed);
+        assert!(ok(&p, &e, &meshed(404, "")).passed);
+        assert!(ok(&p, &e, &failed_with(ConnError::Untrusted, "curl exit 60")).passed);
+        let blocked = ok(
+            &p,
+            &e,
+            &failed_with(ConnError::Tls, "curl exit 35: Connection reset by peer"),
+        );
+        assert!(!blocked.passed);
+        assert!(
+            blocked.expected.ends_with(
+                "reaches the host (any HTTP status, or a certificate the client does not trust)"
+            ),
+            "{}",
+            blocked.expected
+        );
+        assert!(!ok(&p, &e, &failed_with(ConnError::Reset, "")).passed);
+        assert!(!ok(&p, &e, &failed_with(ConnError::Empty, "")).passed);
+        for other in [
+            ConnError::Dns,
+            ConnError::Timeout,
+            ConnError::Refused,
+            ConnError::Other,
+        ] {
+            let why = judge(&p, &e, &failed_with(other, "")).expect_err("proves nothing");
+            assert!(why.contains("should reach the host, but got"), "{why}");
+        }
     }
 
     #[test]
     fn no_expectation_means_success() {
         let p = pod_probe(false);
         let e = Expect::default();
-        assert!(judge(&p, &e, &http(301, "")).passed);
-        assert!(!judge(&p, &e, &http(404, "")).passed);
-        assert!(!judge(&p, &e, &failed(ConnError::Dns)).passed);
+        assert!(ok(&p, &e, &http(301, "")).passed);
+        assert!(!ok(&p, &e, &http(404, "")).passed);
+        assert!(!ok(&p, &e, &failed(ConnError::Dns)).passed);
     }
 
     #[test]
     fn a_mesh_probe_without_sidecar_fails_whatever_it_got() {
         let p = pod_probe(true);
         let e = expect(|e| e.status = Some(200));
-        let o = judge(&p, &e, &http(200, ""));
+        let o = ok(&p, &e, &http(200, ""));
         assert!(!o.passed);
         assert!(o.actual.contains("no istio-proxy sidecar"), "{}", o.actual);
         let mut with = http(200, "");
         with.sidecar = Some(true);
-        assert!(judge(&p, &e, &with).passed);
+        assert!(ok(&p, &e, &with).passed);
     }
 
     #[test]

@@ -98,13 +98,16 @@ pub fn parse(text: &str) -> Result<Reply, String> {
     })
 }
 
-/// curl's exit codes, by what they mean for a probe.
+/// curl's exit codes, by what they mean for a probe. 35 is a handshake that was cut or
+/// refused (what a sidecar does to HTTPS for a host outside the registry); 60 (51 before curl
+/// 7.62) is a server certificate the client does not trust: the host answered.
 pub fn conn_error(curl_exit: i32) -> ConnError {
     match curl_exit {
         6 => ConnError::Dns,
         7 => ConnError::Refused,
         28 => ConnError::Timeout,
-        35 | 60 => ConnError::Tls,
+        35 => ConnError::Tls,
+        51 | 60 => ConnError::Untrusted,
         52 => ConnError::Empty,
         55 | 56 => ConnError::Reset,
         _ => ConnError::Other,
@@ -151,6 +154,8 @@ mod tests {
             (52, ConnError::Empty),
             (6, ConnError::Dns),
             (35, ConnError::Tls),
+            (60, ConnError::Untrusted),
+            (51, ConnError::Untrusted),
             (3, ConnError::Other),
         ] {
             let text = format!("labctl-probe 1\nexit {exit}\ncode 000\nerror \nbody\n");

@@ -84,7 +84,7 @@ impl Diagnostic {
             let rest: String = line.chars().skip(self.col as usize - 1).collect();
             let n = rest
                 .chars()
-                .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',')
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | ']' | '}'))
                 .count();
             self.width = n.max(1);
         }

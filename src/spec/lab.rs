@@ -175,10 +175,77 @@ pub enum ConnError {
     Reset,
     Timeout,
     Dns,
+    /// The TLS handshake was cut or refused (curl exit 35).
     Tls,
+    /// The server answered with a certificate the client does not trust (curl exit 60): the
+    /// host was reached, the client only declined to go on.
+    Untrusted,
     /// The server closed the connection without a reply.
     Empty,
     Other,
+}
+
+impl ConnError {
+    /// The failures that show something answered at the other end: a server whose certificate
+    /// the client does not trust was reached.
+    pub fn reached(self) -> bool {
+        self == ConnError::Untrusted
+    }
+
+    /// The failures that happen before any mesh or server could answer (no name, no route,
+    /// nobody listening, no answer at all): they prove nothing about what is in the path.
+    pub fn before_any_answer(self) -> bool {
+        matches!(
+            self,
+            ConnError::Dns | ConnError::Timeout | ConnError::Refused | ConnError::Other
+        )
+    }
+}
+
+/// `error: reset` or `error: [reset, empty]`: the ways a probe's request may fail.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConnErrors(pub Vec<ConnError>);
+
+impl<'de> serde::Deserialize<'de> for ConnErrors {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OneOrMany;
+        impl<'de> serde::de::Visitor<'de> for OneOrMany {
+            type Value = ConnErrors;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a failure kind (reset) or a list of them ([reset, empty])")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConnErrors, E> {
+                use serde::de::IntoDeserializer;
+                let one = <ConnError as serde::Deserialize>::deserialize(v.into_deserializer())?;
+                Ok(ConnErrors(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ConnErrors, A::Error> {
+                let mut all = Vec::new();
+                while let Some(e) = seq.next_element::<ConnError>()? {
+                    if !all.contains(&e) {
+                        all.push(e);
+                    }
+                }
+                Ok(ConnErrors(all))
+            }
+        }
+        d.deserialize_any(OneOrMany)
+    }
+}
+
+impl std::fmt::Display for ConnErrors {
+    /// "connection reset or empty reply"
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        match words.split_last() {
+            None => Ok(()),
+            Some((last, [])) => f.write_str(last),
+            Some((last, rest)) => write!(f, "{} or {last}", rest.join(", ")),
+        }
+    }
 }
 
 impl std::fmt::Display for ConnError {
@@ -189,6 +256,7 @@ impl std::fmt::Display for ConnError {
             ConnError::Timeout => "timed out",
             ConnError::Dns => "host name not resolved",
             ConnError::Tls => "TLS handshake failed",
+            ConnError::Untrusted => "certificate not trusted",
             ConnError::Empty => "empty reply",
             ConnError::Other => "request failed",
         })
@@ -226,8 +294,12 @@ pub struct Expect {
     pub body_contains: Option<String>,
     /// Probe: the request must not succeed (a connection error, or a status of 400 or more).
     pub fails: bool,
-    /// Probe: the request must fail below HTTP in this way.
-    pub error: Option<ConnError>,
+    /// Probe: the request must fail below HTTP in one of these ways (the signature of the
+    /// mechanism it proves); any other failure cannot prove it (an error, not a pass).
+    pub error: Vec<ConnError>,
+    /// Probe: the host must be reached: any HTTP status, or a certificate the client does not
+    /// trust.
+    pub reached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

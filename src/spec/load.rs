@@ -990,6 +990,7 @@ impl Loader {
             (e.body_contains.is_some(), "bodyContains", CheckKind::Probe),
             (e.fails.is_some(), "fails", CheckKind::Probe),
             (e.error.is_some(), "error", CheckKind::Probe),
+            (e.reached.is_some(), "reached", CheckKind::Probe),
         ] {
             if set && fits != kind {
                 self.diags.push(wrong(field));
@@ -1095,7 +1096,12 @@ impl Loader {
             status: e.status.as_ref().map(|s| s.value),
             body_contains: e.body_contains.clone(),
             fails: e.fails.unwrap_or(false),
-            error: e.error,
+            error: e
+                .error
+                .as_ref()
+                .map(|errs| errs.0.clone())
+                .unwrap_or_default(),
+            reached: e.reached.unwrap_or(false),
         }
     }
 
@@ -1327,7 +1333,7 @@ impl CheckKind {
         match self {
             CheckKind::Resource => "quantifier, count, match, cel, absent",
             CheckKind::Command => "exitCode, stdout, stderr",
-            CheckKind::Probe => "status, bodyContains, fails, error",
+            CheckKind::Probe => "status, bodyContains, error, reached, fails",
         }
     }
 }
@@ -1411,7 +1417,26 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
         serde_saphyr::Error::SerdeUnknownVariant {
             variant, expected, ..
         } => {
-            let d = located(format!("unknown value `{variant}`")).underline_token();
+            // A value read inside a visitor (`error: rest` as one of several shapes) is located
+            // at its key; point at the value itself when it follows on the same line.
+            let value_col = text
+                .lines()
+                .nth((line as usize).saturating_sub(1))
+                .and_then(|l| l.get((col as usize).saturating_sub(1)..))
+                .and_then(|rest| rest.find(variant.as_str()))
+                .map_or(col, |at| col + at as u32);
+            let d = if line == 0 {
+                Diagnostic::file(file, format!("unknown value `{variant}`"))
+            } else {
+                Diagnostic::at(
+                    file,
+                    text,
+                    line,
+                    value_col,
+                    format!("unknown value `{variant}`"),
+                )
+            }
+            .underline_token();
             let d = match did_you_mean(variant, expected.iter().copied()) {
                 Some(s) => d.label(format!("did you mean `{s}`?")),
                 None => d,

@@ -202,7 +202,9 @@ pub struct ExpectDecl {
     #[serde(default)]
     pub fails: Option<bool>,
     #[serde(default)]
-    pub error: Option<crate::spec::lab::ConnError>,
+    pub error: Option<crate::spec::lab::ConnErrors>,
+    #[serde(default)]
+    pub reached: Option<bool>,
 }
 
 /// A functional probe as written: where from (`pod`, `exec`, or neither: labctl itself) and

@@ -184,6 +184,20 @@ impl Lint<'_> {
                 "`error: reset` already says the request must fail, and how",
             );
         }
+        if e.reached == Some(true)
+            && (e.status.is_some() || e.body_contains.is_some() || fails || e.error.is_some())
+        {
+            push(
+                "`reached: true` cannot be combined with `status`, `bodyContains`, `fails` or `error`",
+                "`reached: true` passes on any HTTP status or a certificate the client does not trust; to require a status, write only `status: 200`",
+            );
+        }
+        if e.error.as_ref().is_some_and(|errs| errs.0.is_empty()) {
+            push(
+                "`error` names no failure kind",
+                "name the failure the mechanism produces, e.g. `error: [reset, empty]`",
+            );
+        }
         if let Some(s) = &e.status
             && !(100..=599).contains(&s.value)
         {

@@ -104,6 +104,8 @@ CASES = {
     "probe-pod-and-exec": probe("          http:\n", "          exec:\n            namespace: default\n            labels: app=curl\n          http:\n"),
     "probe-fails-with-status": probe("          fails: true\n", "          fails: true\n          status: 200\n"),
     "probe-unknown-error-kind": probe("          fails: true\n", "          error: rest\n"),
+    "probe-unknown-error-kind-in-list": probe("          fails: true\n", "          error: [reset, emty]\n"),
+    "probe-reached-with-status": probe("          fails: true\n", "          reached: true\n          status: 200\n"),
     "probe-status-on-resource-check": [("lab.yaml", "          match:\n            metadata:", "          status: 200\n          match:\n            metadata:")],
     "probe-url-not-http": probe('url: "http://', 'url: "tcp://'),
     "discover-broken": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace(

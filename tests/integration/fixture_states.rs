@@ -93,6 +93,16 @@ impl State {
             .count()
     }
 
+    /// Add (or replace) one object, as a test's own variation of a state.
+    pub fn insert(&mut self, doc: Value) {
+        self.objects.insert(key(&doc), doc);
+    }
+
+    /// Change every object in place (a shape the test server cannot hold, e.g. native sidecars).
+    pub fn map_objects(&mut self, mut f: impl FnMut(&mut Value)) {
+        self.objects.values_mut().for_each(&mut f);
+    }
+
     /// Answer the given queries as a server would: same group and kind, namespace if given.
     pub fn object_set(&self, queries: impl IntoIterator<Item = Query>) -> ObjectSet {
         let mut set = ObjectSet::default();

@@ -632,6 +632,56 @@ async fn spot_check_broken(
             )?;
             none_injected_all_ready(&app_pods(client, vars).await?)
         }
+        "conflicting-injection-labels" => {
+            let labels = app_namespace_labels(client, vars).await?;
+            ensure(
+                labels.get("istio.io/rev") == Some(&rev.to_string())
+                    && labels.get("istio-injection").map(String::as_str) == Some("enabled"),
+                || format!("{app_ns} labels {labels:?}"),
+            )?;
+            // Latent: the pods injected before the extra label still run their sidecar.
+            all_injected_and_ready(&app_pods(client, vars).await?, rev)
+        }
+        "sidecar-from-other-revision" => {
+            let labels = app_namespace_labels(client, vars).await?;
+            ensure(labels.get("istio.io/rev") == Some(&rev.to_string()), || {
+                format!("{app_ns} labels {labels:?}")
+            })?;
+            let (old, current): (Vec<Pod>, Vec<Pod>) = app_pods(client, vars)
+                .await?
+                .into_iter()
+                .partition(|p| pod_name(p).starts_with("store-front-"));
+            all_injected_and_ready(&old, OTHER_REVISION)?;
+            let annotated = old[0]
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("istio.io/rev"))
+                .cloned();
+            ensure(annotated.as_deref() == Some(OTHER_REVISION), || {
+                format!("store-front istio.io/rev annotation {annotated:?}")
+            })?;
+            all_injected_and_ready(&current, rev)
+        }
+        "destination-rule-disables-tls" => {
+            let dr = must_get(
+                client,
+                "networking.istio.io/v1",
+                "DestinationRule",
+                vars.var("rootNamespace"),
+                "store-front-plaintext",
+            )
+            .await?;
+            let port = &dr["spec"]["trafficPolicy"]["portLevelSettings"][0];
+            ensure(
+                port["tls"]["mode"] == "DISABLE" && port["port"]["number"] == 80,
+                || format!("DestinationRule spec {}", dr["spec"]),
+            )?;
+            let mode = peer_authentication_mode(client, app_ns).await?;
+            ensure(mode.as_deref() == Some("STRICT"), || {
+                format!("pets-mtls mode {mode:?}")
+            })
+        }
         "policy-in-wrong-namespace" => {
             let here = peer_authentication_mode(client, app_ns).await?;
             ensure(here.is_none(), || {
@@ -1020,8 +1070,8 @@ fn the_fixture_index_parses_and_names_every_fixture_file() {
         }
     }
     assert_eq!(named, on_disk, "index.yaml and the fixture files disagree");
-    assert_eq!(broken_states(Profile::Aks).len(), 11);
-    assert_eq!(broken_states(Profile::Kind).len(), 10);
+    assert_eq!(broken_states(Profile::Aks).len(), 14);
+    assert_eq!(broken_states(Profile::Kind).len(), 13);
     assert!(
         !broken_states(Profile::Kind).contains(&State::Broken("configmap-wrong-revision".into()))
     );

@@ -159,3 +159,314 @@ fn each_broken_state_fails_its_step_with_the_known_diagnosis() {
         problems.join("\n")
     );
 }
+
+/// A DestinationRule that turns mTLS off toward the app fails `strict-mtls` from the objects
+/// alone (no probe) wherever a client's sidecar would pick it up — the client namespace, the
+/// app's, the ingress gateway's, the root namespace — and at any level (the rule, a port, a
+/// subset); one that names another service, or a short name meaning another namespace's
+/// service, or ISTIO_MUTUAL, does not.
+#[test]
+fn a_destination_rule_that_turns_mtls_off_fails_strict_mtls_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("aks"), &[]).unwrap();
+    let v = |k: &str| plan.values[k].clone();
+    let finished = State::of(
+        Profile::Aks,
+        &FixtureState::AfterStep("strict-mtls".into()),
+        &plan.values,
+    );
+    let app = v("appNamespace");
+    let fqdn = format!("store-front.{app}.svc.cluster.local");
+    let dr = |ns: &str, spec| {
+        object(
+            "networking.istio.io/v1/DestinationRule",
+            ns,
+            "no-mtls",
+            spec,
+        )
+    };
+    let disable = serde_json::json!({"tls": {"mode": "DISABLE"}});
+    let conflicts = [
+        dr(
+            &v("clientNamespace"),
+            serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
+        ),
+        dr(
+            &v("rootNamespace"),
+            serde_json::json!({"host": "*.local", "trafficPolicy": disable}),
+        ),
+        dr(
+            &app,
+            serde_json::json!({"host": "order-service", "trafficPolicy": {"portLevelSettings": [{"port": {"number": 3000}, "tls": {"mode": "DISABLE"}}]}}),
+        ),
+        dr(
+            &v("ingressNamespace"),
+            serde_json::json!({"host": fqdn, "subsets": [{"name": "v1", "trafficPolicy": {"tls": {"mode": "SIMPLE"}}}]}),
+        ),
+    ];
+    let harmless = [
+        dr(
+            &v("clientNamespace"),
+            serde_json::json!({"host": "store-front", "trafficPolicy": disable}),
+        ),
+        dr(
+            &app,
+            serde_json::json!({"host": "example.com", "trafficPolicy": disable}),
+        ),
+        dr(
+            &v("rootNamespace"),
+            serde_json::json!({"host": fqdn, "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}),
+        ),
+        dr(
+            "elsewhere",
+            serde_json::json!({"host": fqdn, "trafficPolicy": disable}),
+        ),
+    ];
+    expect_step(
+        &plan,
+        &finished,
+        "strict-mtls",
+        "destination-rules-keep-mtls",
+        "destination-rule-disables-tls",
+        &conflicts,
+        &harmless,
+    );
+}
+
+/// An object of `what` ("group/version/Kind") as a test adds it to a state.
+fn object(what: &str, ns: &str, name: &str, spec: serde_json::Value) -> serde_json::Value {
+    let (api_version, kind) = what.rsplit_once('/').unwrap();
+    serde_json::json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    })
+}
+
+/// Grade the finished state of `step` plus one object at a time (added or replaced): each of
+/// `conflicts` must fail `check` naming `diagnosis` (and so the step), each of `harmless` must
+/// leave the step passing.
+fn expect_step(
+    plan: &Plan,
+    finished: &State,
+    step_id: &str,
+    check: &str,
+    diagnosis: &str,
+    conflicts: &[serde_json::Value],
+    harmless: &[serde_json::Value],
+) {
+    let strict_mtls = |extra: &serde_json::Value| {
+        let mut state = finished.clone();
+        state.insert(extra.clone());
+        let report = grade_state(plan, &state);
+        let step = report
+            .steps
+            .iter()
+            .find(|s| s.id == step_id)
+            .unwrap()
+            .clone();
+        (step, describe(&report))
+    };
+    for extra in conflicts {
+        let (step, all) = strict_mtls(extra);
+        let c = step.checks.iter().find(|c| c.id == check).unwrap();
+        assert_eq!(c.status, Status::Failed, "{extra}:\n{all}");
+        let name = extra["metadata"]["name"].as_str().unwrap();
+        assert!(c.actual.contains(name), "{}", c.actual);
+        assert!(
+            c.diagnoses.iter().any(|d| d.id == diagnosis),
+            "{extra}:\n{all}"
+        );
+        assert_eq!(step.status, Status::Failed);
+    }
+    for extra in harmless {
+        let (step, all) = strict_mtls(extra);
+        assert_eq!(step.status, Status::Passed, "{extra}:\n{all}");
+    }
+}
+
+/// A PeerAuthentication that makes an exception to STRICT in the app namespace fails
+/// `strict-mtls` from the objects alone: a workload policy that is PERMISSIVE, a port-level
+/// DISABLE under a selector, a second namespace-wide PERMISSIVE policy. A port-level exception
+/// without a selector (Istio ignores it), a STRICT workload policy, or one elsewhere does not.
+#[test]
+fn a_peer_authentication_exception_fails_strict_mtls_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("kind"), &[]).unwrap();
+    let finished = State::of(
+        Profile::Kind,
+        &FixtureState::AfterStep("strict-mtls".into()),
+        &plan.values,
+    );
+    let app = plan.values["appNamespace"].clone();
+    let pa = |ns: &str, spec| {
+        object(
+            "security.istio.io/v1/PeerAuthentication",
+            ns,
+            "no-mtls",
+            spec,
+        )
+    };
+    let store_front = serde_json::json!({"matchLabels": {"app": "store-front"}});
+    let conflicts = [
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "PERMISSIVE"}}),
+        ),
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}}),
+        ),
+        pa(&app, serde_json::json!({"mtls": {"mode": "PERMISSIVE"}})),
+    ];
+    let harmless = [
+        pa(
+            &app,
+            serde_json::json!({"mtls": {"mode": "STRICT"}, "portLevelMtls": {"8080": {"mode": "DISABLE"}}}),
+        ),
+        pa(
+            &app,
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "STRICT"}}),
+        ),
+        pa(
+            "elsewhere",
+            serde_json::json!({"selector": store_front, "mtls": {"mode": "PERMISSIVE"}}),
+        ),
+    ];
+    expect_step(
+        &plan,
+        &finished,
+        "strict-mtls",
+        "no-mtls-exceptions",
+        "mtls-exception",
+        &conflicts,
+        &harmless,
+    );
+}
+
+/// What the egress probes would show, from the objects alone: a ServiceEntry anywhere that
+/// declares the blocked host (or a wildcard over it) reopens egress; the allowed host's entry
+/// with port 443 declared as HTTP keeps it unreachable. Another namespace's entry for another
+/// host is fine.
+#[test]
+fn serviceentries_that_defeat_the_egress_probes_fail_egress_without_probes() {
+    let lab = lab();
+    let plan = Plan::new(&lab, Some("aks"), &[]).unwrap();
+    let finished = State::of(
+        Profile::Aks,
+        &FixtureState::AfterStep("egress".into()),
+        &plan.values,
+    );
+    let se = |ns: &str, name: &str, hosts: &[&str], protocol: &str| {
+        let spec = serde_json::json!({"hosts": hosts, "resolution": "DNS", "location": "MESH_EXTERNAL",
+            "ports": [{"number": 443, "name": "tls", "protocol": protocol}]});
+        object("networking.istio.io/v1/ServiceEntry", ns, name, spec)
+    };
+    let blocked = plan.values["blockedHost"].clone();
+    let app = plan.values["appNamespace"].clone();
+    expect_step(
+        &plan,
+        &finished,
+        "egress",
+        "no-serviceentry-reopens-egress",
+        "blocked-host-declared",
+        &[
+            se("team-b", "search", &[blocked.as_str()], "TLS"),
+            se("team-b", "everything", &["*"], "TLS"),
+            se("team-b", "bing", &["*.bing.com"], "TLS"),
+        ],
+        &[se("team-b", "github", &["api.github.com"], "TLS")],
+    );
+    // The finished state's own entry, with port 443 declared as HTTP.
+    let egress_host = plan.values["egressHost"].clone();
+    expect_step(
+        &plan,
+        &finished,
+        "egress",
+        "egress-host-allowed",
+        "serviceentry-wrong-protocol",
+        &[se(
+            &app,
+            "allow-egress-host",
+            &[egress_host.as_str()],
+            "HTTP",
+        )],
+        &[se(
+            &app,
+            "allow-egress-host",
+            &[egress_host.as_str()],
+            "HTTPS",
+        )],
+    );
+}
+
+/// istio-proxy as a native sidecar: moved from `containers` to `initContainers` with
+/// `restartPolicy: Always`, as recent AKS revisions inject it. The 1.20 test server drops that
+/// field, so this layout is only graded in memory.
+fn native_sidecar(obj: &mut serde_json::Value) {
+    if obj["kind"] != "Pod" {
+        return;
+    }
+    let Some(containers) = obj["spec"]["containers"].as_array_mut() else {
+        return;
+    };
+    let Some(at) = containers.iter().position(|c| c["name"] == "istio-proxy") else {
+        return;
+    };
+    let mut proxy = containers.remove(at);
+    proxy["restartPolicy"] = "Always".into();
+    match obj["spec"]["initContainers"].as_array_mut() {
+        Some(init) => init.push(proxy),
+        None => obj["spec"]["initContainers"] = serde_json::json!([proxy]),
+    }
+}
+
+/// The latent revision mismatch is found in the native sidecar layout too, and the finished
+/// state in that layout does not trip the check.
+#[test]
+fn a_sidecar_from_another_revision_is_found_with_native_sidecars_too() {
+    let lab = lab();
+    for profile in Profile::ALL {
+        let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
+        let onboard = |state: &FixtureState| {
+            let mut s = State::of(profile, state, &plan.values);
+            s.map_objects(native_sidecar);
+            let report = grade_state(&plan, &s);
+            let step = report
+                .steps
+                .iter()
+                .find(|s| s.id == "onboard-mesh")
+                .unwrap()
+                .clone();
+            (step, describe(&report))
+        };
+        let (finished, all) = onboard(&FixtureState::AfterStep("onboard-mesh".into()));
+        assert_eq!(finished.status, Status::Passed, "{profile}:\n{all}");
+        let (broken, all) = onboard(&FixtureState::Broken("sidecar-from-other-revision".into()));
+        let check = broken
+            .checks
+            .iter()
+            .find(|c| c.id == "sidecars-from-namespace-revision")
+            .unwrap();
+        assert_eq!(check.status, Status::Failed, "{profile}:\n{all}");
+        assert!(
+            check
+                .actual
+                .contains("store-front-5c7f9b8d6d-p4r8s: sidecar from revision asm-1-22"),
+            "{}",
+            check.actual
+        );
+        assert_eq!(check.diagnoses[0].id, "upgraded-without-restart");
+        let injected = broken
+            .checks
+            .iter()
+            .find(|c| c.id == "app-pods-injected")
+            .unwrap();
+        assert_eq!(
+            injected.status,
+            Status::Passed,
+            "native sidecars count: {all}"
+        );
+    }
+}

@@ -208,9 +208,15 @@ async fn a_probe_pod_is_labelled_bounded_and_deleted_when_it_does_not_finish() {
 /// Play the kubelet for the next probe pod in `pods`: its probe container ran curl, which got a
 /// 200 and the store front page. Returns the pod as labctl created it.
 async fn answer_next_probe_pod(pods: &Api<Pod>) -> Pod {
+    let report = "labctl-probe 1\nexit 0\ncode 200\nerror \nbody\n<!doctype html><title>Contoso Pet Store</title>\n";
+    report_next_probe_pod(pods, report).await
+}
+
+/// Play the kubelet for the next probe pod: it finished and left `report` (the probe script's
+/// output) as its termination message.
+async fn report_next_probe_pod(pods: &Api<Pod>, report: &str) -> Pod {
     let pod = probe_pod(pods).await;
     let name = pod.metadata.name.clone().unwrap();
-    let report = "labctl-probe 1\nexit 0\ncode 200\nerror \nbody\n<!doctype html><title>Contoso Pet Store</title>\n";
     let status = json!({"status": {"phase": "Succeeded", "containerStatuses": [{
         "name": "probe", "ready": false, "restartCount": 0,
         "image": "curlimages/curl:8.11.1", "imageID": "",
@@ -272,6 +278,63 @@ async fn a_probe_pods_report_is_read_from_its_status_then_the_pod_is_deleted() {
     );
     let w = left_clean(cp, &learner, &pods, &ns).await;
     assert_eq!(w.len(), 4, "two creates, two deletes: {w:?}");
+}
+
+/// A negative probe proves its mechanism only by the failure that mechanism produces: STRICT's
+/// reset passes, a plaintext answer fails, and a timeout (curl exit 28) is "could not prove"
+/// (exit 2), never a pass — through a real probe pod whose report the test writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_probe_passes_only_on_its_mechanisms_failure() {
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let reset = "labctl-probe 1\nexit 56\ncode 000\nerror curl: (56) Recv failure: Connection reset by peer\nbody\n";
+    let answered =
+        "labctl-probe 1\nexit 0\ncode 200\nerror \nbody\n<title>Contoso Pet Store</title>\n";
+    let timed_out = "labctl-probe 1\nexit 28\ncode 000\nerror curl: (28) Connection timed out after 10002 milliseconds\nbody\n";
+    let mut results = Vec::new();
+    for report in [reset, answered, timed_out] {
+        let child = grade(&kubeconfig, &ns, "strict-signature", &["-o", "json"])
+            .spawn()
+            .unwrap();
+        report_next_probe_pod(&pods, report).await;
+        let out = finish(child).await;
+        let json: Value = json_of(&out);
+        results.push((out.status.code(), check(&json, "plaintext-refused").clone()));
+    }
+    let [
+        (passed_code, passed),
+        (failed_code, failed),
+        (error_code, error),
+    ] = <[_; 3]>::try_from(results).unwrap();
+    assert_eq!(passed_code, Some(0), "{passed}");
+    assert_eq!(
+        passed["actual"],
+        "connection reset: curl exit 56: (56) Recv failure: Connection reset by peer"
+    );
+    assert_eq!(failed_code, Some(1), "{failed}");
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(
+        failed["actual"],
+        "HTTP 200, body \"<title>Contoso Pet Store</title>\""
+    );
+    assert_eq!(error_code, Some(2), "{error}");
+    assert_eq!(error["status"], "error");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("could not prove it: GET http://store-front.")
+            && message.contains(
+                "should fail this way: connection reset or empty reply, but got timed out: curl exit 28"
+            ),
+        "{message}"
+    );
+    let w = left_clean(cp, &learner, &pods, &ns).await;
+    assert_eq!(w.len(), 6, "three creates, three deletes: {w:?}");
 }
 
 /// Probes run concurrently: four probe pods that each time out after 2s take about 2s, not 8s.
