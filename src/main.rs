@@ -3,10 +3,10 @@
 
 use clap::Parser;
 use labctl::cli::{Cli, ColorChoice, Command};
-use labctl::error::{EXIT_USAGE, Error};
+use labctl::error::{EXIT_ERROR, EXIT_USAGE, Error};
 use labctl::render::terminal::Look;
 use labctl::spec::diag::Style;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -71,12 +71,24 @@ fn main() {
             output,
         } => labctl::cmd::grade::snapshot(&lab, &plan, &cluster, output.as_deref(), &cli.labs),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
+    // Output that could not be written is an error (exit 2) unless the command failed anyway;
+    // a closed pipe is not one (see `labctl::output`).
+    let unwritten = labctl::output::finish();
+    match (result, unwritten) {
+        (Err(e), _) => {
             report(&e, Style::colored(color_err));
             std::process::exit(e.exit_code());
         }
+        (Ok(_), Some(e)) => {
+            let style = Style::colored(color_err);
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: cannot write to standard output: {e}",
+                style.error("error")
+            );
+            std::process::exit(EXIT_ERROR);
+        }
+        (Ok(code), None) => std::process::exit(code),
     }
 }
 
@@ -89,16 +101,18 @@ fn colors(choice: ColorChoice, tty: bool) -> bool {
 }
 
 /// Print an error once: diagnostics in full, then the error and its chain of causes.
+/// Failures to write to standard error are ignored: there is nowhere left to say them.
 fn report(e: &Error, style: Style) {
+    let mut err = std::io::stderr().lock();
     if let Error::InvalidLab(diags) | Error::InvalidRoster(diags) = e {
         for d in diags {
-            eprintln!("{}", d.render(&style));
+            let _ = writeln!(err, "{}", d.render(&style));
         }
     }
-    eprintln!("{}: {e}", style.error("error"));
+    let _ = writeln!(err, "{}: {e}", style.error("error"));
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        let _ = writeln!(err, "  caused by: {cause}");
         source = cause.source();
     }
 }

@@ -22,6 +22,7 @@
 //! are sanitized ([`sanitize_object`]: no `managedFields`, no last-applied annotation).
 
 use crate::plan::resolve::Plan;
+use crate::readfile::{self, ReadError};
 use crate::view::live::sanitize_object;
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
@@ -75,12 +76,9 @@ impl SnapshotList {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read snapshot {}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The reason is part of the message, not a cause: said once, with the file.
+    #[error("cannot read snapshot {}: {reason}", .reason.place(.path))]
+    Read { path: PathBuf, reason: ReadError },
     #[error("cannot write snapshot {}", .path.display())]
     Write {
         path: PathBuf,
@@ -210,9 +208,11 @@ pub fn write_snapshot(path: &Path, snap: &Snapshot) -> Result<(), SnapshotError>
 /// Reads and checks a snapshot file; every error names the file, and broken JSON its line and
 /// column.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, SnapshotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
-        path: path.to_owned(),
-        source,
+    let text = readfile::read_text(path, readfile::SNAPSHOT_LIMIT).map_err(|reason| {
+        SnapshotError::Read {
+            path: path.to_owned(),
+            reason,
+        }
     })?;
     parse_snapshot(path, &text)
 }

@@ -13,6 +13,7 @@ mod grade_live;
 mod grade_offline;
 mod harness;
 mod harness_tests;
+mod hostile;
 mod learner_flow;
 mod learner_state;
 mod probes;

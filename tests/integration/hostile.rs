@@ -1,0 +1,368 @@
+//! The hostile-input corpus: labs, rosters, snapshots and state files under `tests/hostile/`
+//! (regenerate with `tests/hostile/generate.py`), plus special files (FIFOs, symlinks to
+//! `/dev/zero` and `/dev/urandom`, directories where files belong) and huge files made here at
+//! run time. labctl must answer every case with exit 2, a message that names the file (with
+//! line:col where the file has lines) and no panic.
+//!
+//! Bounded structurally, not by timing: each run has an address-space cap (`RLIMIT_AS`, so a
+//! blow-up fails the run) and a watchdog that kills it after [`WATCHDOG`] (so a hang fails the
+//! test). The actual time and peak memory of each case are measured by
+//! `scripts/bench-hostile.sh` (numbers in docs/testing.md).
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A run that takes this long is hung.
+const WATCHDOG: Duration = Duration::from_secs(30);
+/// Address space a run may map. labctl's own baseline (binary, thread stacks, one malloc arena
+/// per thread with `MALLOC_ARENA_MAX=2`) is far below it; an expansion or read blow-up is not.
+const ADDRESS_SPACE: u64 = 200 * 1024 * 1024;
+
+pub struct Bounded {
+    /// None when killed by a signal (the watchdog's, or an abort).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub hung: bool,
+}
+
+/// Run labctl from the repository root under the cap and the watchdog.
+pub fn run_bounded(args: &[&str], env: &[(&str, &Path)]) -> Bounded {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    cmd.args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("NO_COLOR", "1")
+        .env("MALLOC_ARENA_MAX", "2")
+        .env_remove("LABCTL_LABS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("run labctl");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let read_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let read_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let mut hung = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for labctl") {
+            break status;
+        }
+        if started.elapsed() > WATCHDOG {
+            hung = true;
+            let _ = child.kill();
+            break child.wait().expect("wait for labctl");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Bounded {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&read_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&read_err.join().unwrap()).into_owned(),
+        hung,
+    }
+}
+
+/// Assert the rules of the module docs for one case; `located` must appear in stderr.
+fn assert_refused(case: &str, run: &Bounded, located: &str) {
+    assert!(!run.hung, "{case}: hung (killed after {WATCHDOG:?})");
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("memory allocation"),
+        "{case}: crashed:\n{}",
+        run.stderr
+    );
+    assert_eq!(run.code, Some(2), "{case}: exit code\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(located),
+        "{case}: expected `{located}` in:\n{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains('\x1b'),
+        "{case}: terminal escape in the message:\n{:?}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.len() < 20_000,
+        "{case}: {} bytes of messages",
+        run.stderr.len()
+    );
+}
+
+fn corpus(rel: &str) -> String {
+    format!("tests/hostile/{rel}")
+}
+
+/// A copy of the minimal lab in a temporary folder, to put special files into.
+fn minimal_copy(dir: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/labs-ok/minimal");
+    let dst = dir.join(name);
+    std::fs::create_dir_all(dst.join("steps")).unwrap();
+    let lab = std::fs::read_to_string(src.join("lab.yaml")).unwrap();
+    std::fs::write(
+        dst.join("lab.yaml"),
+        lab.replace("name: minimal", &format!("name: {name}")),
+    )
+    .unwrap();
+    for md in ["steps/01-onboard.md", "steps/02-cleanup.md"] {
+        std::fs::copy(src.join(md), dst.join(md)).unwrap();
+    }
+    dst
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// Ways to put something that is not a small regular text file where one belongs.
+fn specials() -> Vec<(&'static str, fn(&Path), &'static str)> {
+    fn zero(p: &Path) {
+        std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+    }
+    fn urandom(p: &Path) {
+        std::os::unix::fs::symlink("/dev/urandom", p).unwrap();
+    }
+    fn fifo(p: &Path) {
+        mkfifo(p);
+    }
+    fn dir(p: &Path) {
+        std::fs::create_dir(p).unwrap();
+    }
+    vec![
+        ("symlink to /dev/zero", zero, "is a character device"),
+        ("symlink to /dev/urandom", urandom, "is a character device"),
+        ("FIFO", fifo, "is a named pipe (FIFO)"),
+        ("directory", dir, "is a directory"),
+    ]
+}
+
+#[test]
+fn hostile_labs_are_refused_located() {
+    let cases: &[(&str, &str)] = &[
+        ("expansion-bomb", "lab.yaml:"),
+        ("default-cycle", "lab.yaml:"),
+        ("profile-cycle", "lab.yaml:"),
+        ("text-bomb", "steps/01-onboard.md:"),
+        ("alias-bomb", "lab.yaml:"),
+        ("deep-nesting", "lab.yaml:"),
+        ("tab-indent", "lab.yaml:"),
+        ("latin1-lab", "lab.yaml:2:"),
+        ("invalid-utf8-markdown", "steps/01-onboard.md:"),
+        ("binary-markdown", "steps/01-onboard.md:1:"),
+        ("terminal-escapes", "lab.yaml:"),
+    ];
+    for (case, located) in cases {
+        let lab = corpus(&format!("labs/{case}"));
+        for cmd in [&["validate", lab.as_str()][..], &["show", lab.as_str()]] {
+            let run = run_bounded(cmd, &[]);
+            assert_refused(&format!("{cmd:?}"), &run, &format!("{lab}/{located}"));
+        }
+    }
+}
+
+#[test]
+fn special_and_huge_lab_files_are_refused_by_type_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for target in ["steps/01-onboard.md", "lab.yaml"] {
+        for (what, make, says) in specials() {
+            n += 1;
+            let lab = minimal_copy(dir.path(), &format!("special-{n}"));
+            std::fs::remove_file(lab.join(target)).unwrap();
+            make(&lab.join(target));
+            let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+            assert_refused(&format!("{target} as {what}"), &run, says);
+            assert!(run.stderr.contains(target), "{}", run.stderr);
+        }
+    }
+    // Larger than the cap (4 MiB): refused before it is parsed.
+    let lab = minimal_copy(dir.path(), "huge");
+    let mut text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap();
+    text.push_str(&format!("# {}\n", "x".repeat(5 << 20)));
+    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
+    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    assert_refused("5 MiB lab.yaml", &run, "is larger than 4 MiB");
+    // A 200 KB line with a mistake in it: the message quotes a window of it, not all of it.
+    let lab = minimal_copy(dir.path(), "long-line");
+    let text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap().replace(
+        "title: A minimal lab",
+        &format!("title: A minimal lab\nsummary: {} {{{{ nope }}}}", "y".repeat(200_000)),
+    );
+    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
+    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    assert_refused("200 KB line", &run, "lab.yaml:3:200011");
+    // Many nodes: past the YAML parser's budget.
+    let lab = minimal_copy(dir.path(), "many-nodes");
+    let text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap().replace(
+        "          match:\n",
+        &format!("          match:\n            many: [{}]\n", "1,".repeat(300_000)),
+    );
+    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
+    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    assert_refused("300,000 nodes", &run, "lab.yaml:");
+}
+
+#[test]
+fn hostile_rosters_are_refused_located() {
+    for (case, located) in [
+        ("alias-bomb.yaml", "alias-bomb.yaml:"),
+        ("deep-nesting.yaml", "deep-nesting.yaml:"),
+        ("latin1.yaml", "latin1.yaml:3:"),
+        ("binary.yaml", "binary.yaml:1:"),
+    ] {
+        let roster = corpus(&format!("rosters/{case}"));
+        let run = run_bounded(&["--labs", "tests/labs-ok", "class", "report", &roster], &[]);
+        assert_refused(case, &run, located);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (what, make, says) in specials() {
+        let roster = dir.path().join(format!("roster-{}.yaml", what.len()));
+        make(&roster);
+        let run = run_bounded(
+            &["--labs", "tests/labs-ok", "class", "report", roster.to_str().unwrap()],
+            &[],
+        );
+        assert_refused(&format!("roster as {what}"), &run, says);
+        // A learner's snapshot that is one: a roster mistake, at its line.
+        let snapshot = dir.path().join(format!("snap-{}.json", what.len()));
+        make(&snapshot);
+        let roster = dir.path().join(format!("roster-snap-{}.yaml", what.len()));
+        std::fs::write(
+            &roster,
+            format!("lab: minimal\nlearners:\n  - {{ name: a, snapshot: {} }}\n", snapshot.display()),
+        )
+        .unwrap();
+        let run = run_bounded(
+            &["--labs", "tests/labs-ok", "class", "report", roster.to_str().unwrap()],
+            &[],
+        );
+        assert_refused(&format!("snapshot as {what}"), &run, &format!("{}:3:", roster.display()));
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    let huge = dir.path().join("huge.yaml");
+    let mut text = String::from("lab: minimal\nlearners:\n");
+    while text.len() <= 17 << 20 {
+        text.push_str("  - { name: learner-with-a-long-name, snapshot: ./a-snapshot-file.json }\n");
+    }
+    std::fs::write(&huge, text).unwrap();
+    let run = run_bounded(
+        &["--labs", "tests/labs-ok", "class", "report", huge.to_str().unwrap()],
+        &[],
+    );
+    assert_refused("17 MiB roster", &run, "is larger than 16 MiB");
+}
+
+fn grade_snapshot(path: &str) -> Bounded {
+    run_bounded(
+        &["--labs", "tests/labs-ok", "grade", "minimal", "--snapshot", path],
+        &[],
+    )
+}
+
+#[test]
+fn hostile_snapshots_are_refused_located() {
+    for (case, located) in [
+        ("deep-nesting.json", "deep-nesting.json:1:"),
+        ("latin1.json", "latin1.json:1:"),
+        ("binary.json", "binary.json:1:"),
+    ] {
+        let run = grade_snapshot(&corpus(&format!("snapshots/{case}")));
+        assert_refused(case, &run, located);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (what, make, says) in specials() {
+        let path = dir.path().join(format!("snap-{}.json", what.len()));
+        make(&path);
+        let run = grade_snapshot(path.to_str().unwrap());
+        assert_refused(&format!("snapshot as {what}"), &run, says);
+    }
+    let huge = dir.path().join("huge.json");
+    let f = std::fs::File::create(&huge).unwrap();
+    f.set_len(65 << 20).unwrap(); // sparse: 65 MiB of zeros, written in no time
+    let run = grade_snapshot(huge.to_str().unwrap());
+    assert_refused("65 MiB snapshot", &run, "is larger than 64 MiB");
+}
+
+/// `labctl status` with a state folder holding one file for lab `minimal`, made by `make`.
+fn status_with(dir: &Path, make: impl FnOnce(&Path)) -> (Bounded, PathBuf) {
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let file = state.join("minimal@ctx.json");
+    make(&file);
+    let run = run_bounded(&["status"], &[("LABCTL_STATE_DIR", &state)]);
+    (run, file)
+}
+
+#[test]
+fn hostile_state_files_are_refused_and_kept() {
+    for (case, located) in [
+        ("deep-nesting.json", "line 1"),
+        ("latin1.json", "line 1"),
+        ("binary.json", "line 1"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(corpus(&format!("state/{case}")));
+        let (run, file) = status_with(dir.path(), |f| {
+            std::fs::copy(&src, f).unwrap();
+        });
+        assert_refused(case, &run, &file.display().to_string());
+        assert!(run.stderr.contains(located), "{}", run.stderr);
+        // Corrupt files are kept as a backup, never reset.
+        assert!(run.stderr.contains("moved to"), "{}", run.stderr);
+    }
+    for (what, make, says) in specials() {
+        let dir = tempfile::tempdir().unwrap();
+        let (run, file) = status_with(dir.path(), make);
+        assert_refused(&format!("state file as {what}"), &run, says);
+        assert!(run.stderr.contains(&file.display().to_string()), "{}", run.stderr);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (run, file) = status_with(dir.path(), |f| {
+        std::fs::File::create(f).unwrap().set_len(2 << 20).unwrap();
+    });
+    assert_refused("2 MiB state file", &run, "is larger than 1 MiB");
+    assert!(run.stderr.contains(&file.display().to_string()), "{}", run.stderr);
+}
+
+#[test]
+fn hostile_kubeconfigs_are_refused_by_type_and_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, make, says) in specials() {
+        let path = dir.path().join(format!("kubeconfig-{}", what.len()));
+        make(&path);
+        let run = run_bounded(
+            &["grade", "istio-aks", "--kubeconfig", path.to_str().unwrap()],
+            &[],
+        );
+        assert_refused(&format!("kubeconfig as {what}"), &run, says);
+        assert!(run.stderr.contains(&path.display().to_string()), "{}", run.stderr);
+    }
+}
