@@ -164,7 +164,7 @@ fn unclosed_bracket(text: &str, line: u32, col: u32) -> Option<(char, u32, u32)>
         let mut value_start = true; // at the start of a line (after indentation)
         for (j, c) in l.chars().enumerate() {
             let here = j as u32 + 1;
-            if n == line && here >= col {
+            if n == line && here > col {
                 break;
             }
             match (quote, c) {
@@ -186,7 +186,28 @@ fn unclosed_bracket(text: &str, line: u32, col: u32) -> Option<(char, u32, u32)>
             prev = c;
         }
     }
-    open.first().copied()
+    let first = open.first().copied()?;
+    // The parser may stop right at a bracket that does close on its line (`name: {{ x }}`,
+    // an unquoted placeholder): not this mistake.
+    let closes_on_its_line = first.1 == line && {
+        let rest: String = text
+            .lines()
+            .nth(line as usize - 1)
+            .unwrap_or_default()
+            .chars()
+            .skip(first.2 as usize - 1)
+            .collect();
+        let mut depth = 0i32;
+        rest.chars().any(|c| {
+            depth += match c {
+                '[' | '{' => 1,
+                ']' | '}' => -1,
+                _ => 0,
+            };
+            depth == 0
+        })
+    };
+    (!closes_on_its_line).then_some(first)
 }
 
 #[cfg(test)]
@@ -215,7 +236,8 @@ mod tests {
         let d = diag("a:\n  kind: [aks, kind\n  b: 1\n");
         assert_eq!(d.message, "`[` is not closed by `]`");
         assert_eq!((d.line, d.col), (2, 9));
-        assert_eq!(unclosed_bracket("x: {{ a }}\ny: 1", 2, 1), None);
+        assert_eq!(unclosed_bracket("x: {{ a }}\ny: 1", 1, 4), None);
+        assert_eq!(unclosed_bracket("x: [a, b\ny: 1", 1, 4), Some(('[', 1, 4)));
         assert_eq!(unclosed_bracket("x: a [b\ny: 1", 2, 1), None);
         assert_eq!(unclosed_bracket("x: [a,\n  b]\ny: [c", 3, 7), Some(('[', 3, 4)));
     }

@@ -24,7 +24,6 @@ const ADDRESS_SPACE: u64 = 200 * 1024 * 1024;
 pub struct Bounded {
     /// None when killed by a signal (the watchdog's, or an abort).
     pub code: Option<i32>,
-    pub stdout: String,
     pub stderr: String,
     pub hung: bool,
 }
@@ -59,11 +58,8 @@ pub fn run_bounded(args: &[&str], env: &[(&str, &Path)]) -> Bounded {
     let mut child = cmd.spawn().expect("run labctl");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
-    let read_out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
+    // Drained so that a full pipe never blocks labctl; only the messages are looked at.
+    let read_out = std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let read_err = std::thread::spawn(move || {
         let mut s = Vec::new();
         let _ = err.read_to_end(&mut s);
@@ -82,9 +78,9 @@ pub fn run_bounded(args: &[&str], env: &[(&str, &Path)]) -> Bounded {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    let _ = read_out.join();
     Bounded {
         code: status.code(),
-        stdout: String::from_utf8_lossy(&read_out.join().unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&read_err.join().unwrap()).into_owned(),
         hung,
     }
@@ -364,5 +360,103 @@ fn hostile_kubeconfigs_are_refused_by_type_and_size() {
         );
         assert_refused(&format!("kubeconfig as {what}"), &run, says);
         assert!(run.stderr.contains(&path.display().to_string()), "{}", run.stderr);
+    }
+}
+
+/// Where a command's standard output goes in [`output_failures_never_panic`].
+enum Sink {
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+    /// A pipe whose reader is gone before labctl writes: EPIPE, deterministically.
+    Closed,
+}
+
+fn run_into(args: &[&str], state: &Path, sink: Sink) -> (Option<i32>, String) {
+    let stdout: Stdio = match sink {
+        Sink::Full => std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+            .into(),
+        Sink::Closed => {
+            let (reader, writer) = std::io::pipe().unwrap();
+            drop(reader);
+            writer.into()
+        }
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("NO_COLOR", "1")
+        .env("LABCTL_STATE_DIR", state)
+        .env_remove("LABCTL_LABS")
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run labctl");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn output_failures_never_panic() {
+    let snapshot = "labs/istio-aks/snapshots/finished-aks.json";
+    let commands: &[&[&str]] = &[
+        &["list"],
+        &["validate"],
+        &["show", "istio-aks", "1"],
+        &["show"],
+        &["status"],
+        &["hint"],
+        &["reset"],
+        &["grade", "istio-aks", "--snapshot", snapshot],
+        &["grade", "istio-aks", "--snapshot", snapshot, "-o", "json"],
+    ];
+    for args in commands {
+        for full in [true, false] {
+            // A learner who started the lab, for the learner commands.
+            let state = tempfile::tempdir().unwrap();
+            let start = Command::new(env!("CARGO_BIN_EXE_labctl"))
+                .args(["start", "istio-aks", "--context", "ctx"])
+                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+                .env("LABCTL_STATE_DIR", state.path())
+                .output()
+                .unwrap();
+            assert!(start.status.success());
+            let sink = if full { Sink::Full } else { Sink::Closed };
+            let (code, stderr) = run_into(args, state.path(), sink);
+            let case = format!("{args:?} into {}", if full { "/dev/full" } else { "a closed pipe" });
+            assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+            if full {
+                assert_eq!(code, Some(2), "{case}: {stderr}");
+                assert!(
+                    stderr.contains("cannot write") && stderr.contains("No space left on device"),
+                    "{case}: {stderr}"
+                );
+            } else {
+                // Quiet, with the command's own result (these all succeed).
+                assert_eq!(code, Some(0), "{case}: {stderr}");
+                assert_eq!(stderr, "", "{case}");
+            }
+        }
+    }
+    // `solve` without a terminal refuses after showing the commands: its own message, never a
+    // panic, whatever happens to the output.
+    let state = tempfile::tempdir().unwrap();
+    let start = Command::new(env!("CARGO_BIN_EXE_labctl"))
+        .args(["start", "istio-aks", "--context", "ctx", "--var", "resourceGroup=rg"])
+        .args(["--var", "clusterName=c"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .env("LABCTL_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    assert!(start.status.success());
+    for sink in [Sink::Full, Sink::Closed] {
+        let (code, stderr) = run_into(&["solve"], state.path(), sink);
+        assert_eq!(code, Some(3), "{stderr}");
+        assert!(stderr.contains("refusing to run commands"), "{stderr}");
     }
 }
