@@ -110,9 +110,17 @@ fn report(e: &Error, style: Style) {
         }
     }
     let _ = writeln!(err, "{}: {e}", style.error("error"));
+    // Libraries often repeat their cause in their own message ("auth error: unable to run auth
+    // exec: No such file…", then "unable to run auth exec: No such file…"): a cause already
+    // said is not said again.
+    let mut said = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        let _ = writeln!(err, "  caused by: {cause}");
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            let _ = writeln!(err, "  caused by: {text}");
+            said = text;
+        }
         source = cause.source();
     }
 }

@@ -55,7 +55,7 @@ pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnos
             }
             if message.starts_with("recursion limit exceeded") {
                 return located("lists and maps are nested too deeply".into()).help(
-                    "a lab file needs a few levels of nesting; this one opens hundreds without closing them",
+                    "files like this need a few levels of nesting; this one opens hundreds without closing them",
                 );
             }
             if let Some((open, line, col)) = unclosed_bracket(text, line, col) {
@@ -100,7 +100,7 @@ fn budget(breach: &BudgetBreach) -> (String, String) {
     match breach {
         BudgetBreach::Nodes { nodes } => (
             format!("the YAML holds more than {} values", nodes.saturating_sub(1)),
-            format!("a lab file needs far fewer; {aliases}"),
+            format!("files like this need far fewer; {aliases}"),
         ),
         BudgetBreach::Aliases { aliases: n } | BudgetBreach::AliasAnchorRatio { aliases: n, .. } => (
             format!("the YAML uses too many aliases ({n})"),
@@ -108,7 +108,7 @@ fn budget(breach: &BudgetBreach) -> (String, String) {
         ),
         BudgetBreach::Depth { depth } => (
             format!("lists and maps are nested more than {} levels deep", depth.saturating_sub(1)),
-            "a lab file needs a few levels of nesting".to_owned(),
+            "files like this need a few levels of nesting".to_owned(),
         ),
         BudgetBreach::Documents { documents } => (
             format!("the file holds more than {} YAML documents", documents.saturating_sub(1)),

@@ -74,6 +74,12 @@ pub enum ConnectError {
         origin: String,
         available: Vec<String>,
     },
+    /// A file or plugin the context needs is missing or unusable (said once, no cause chain).
+    #[error("kubeconfig {origin}: {error}")]
+    KubeFile {
+        origin: String,
+        error: crate::view::kubefiles::KubeFileError,
+    },
     #[error("cannot use the in-cluster service account")]
     InCluster {
         #[source]
@@ -149,6 +155,12 @@ impl Connection {
                 available,
             });
         }
+        crate::view::kubefiles::check(&loaded.config, &context_name).map_err(|error| {
+            ConnectError::KubeFile {
+                origin: loaded.origin.clone(),
+                error,
+            }
+        })?;
         let options = KubeConfigOptions {
             context: Some(context_name.clone()),
             ..Default::default()

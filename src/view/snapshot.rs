@@ -224,7 +224,12 @@ pub fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, SnapshotError
         line: e.line(),
         column: e.column(),
         at,
-        message: strip_location(&e.to_string()),
+        message: match strip_location(&e.to_string()) {
+            m if m.starts_with("recursion limit exceeded") => {
+                "lists and objects are nested too deeply (more than 128 levels)".into()
+            }
+            m => m,
+        },
     };
     // Syntax first (with the position), then the format marker, then the shape.
     let value: Value = serde_json::from_str(text).map_err(|e| broken(&e, None))?;

@@ -460,3 +460,32 @@ fn output_failures_never_panic() {
         assert!(stderr.contains("refusing to run commands"), "{stderr}");
     }
 }
+
+#[test]
+fn a_missing_plugin_or_ca_file_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = |name: &str, cluster: &str, user: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:1'{cluster}}}\nusers:\n- name: u\n  user: {user}\ncontexts:\n- name: ctx\n  context: {{cluster: c, user: u}}\ncurrent-context: ctx\n"),
+        )
+        .unwrap();
+        path
+    };
+    let plugin = kubeconfig(
+        "plugin",
+        "",
+        "{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin-not-installed}}",
+    );
+    let ca = kubeconfig("ca", ", certificate-authority: ./missing-ca.crt", "{token: t}");
+    for (path, says) in [
+        (&plugin, "credential plugin `kubelogin-not-installed`"),
+        (&ca, "missing-ca.crt"),
+    ] {
+        let run = run_bounded(&["grade", "istio-aks", "--kubeconfig", path.to_str().unwrap()], &[]);
+        assert_refused(says, &run, says);
+        assert_eq!(run.stderr.matches(says).count(), 1, "{}", run.stderr);
+        assert_eq!(run.stderr.matches("No such file").count(), 0, "{}", run.stderr);
+    }
+}
