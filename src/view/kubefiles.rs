@@ -134,7 +134,7 @@ mod tests {
             e.to_string(),
             "the certificate-authority file of context `ctx`, /nonexistent/ca.crt: not found"
         );
-        let c = config("{token-file: /dev/zero}", "");
+        let c = config("{tokenFile: /dev/zero}", "");
         let e = check(&c, "ctx").unwrap_err();
         assert!(e.to_string().ends_with("is a character device, not a regular file"), "{e}");
     }
