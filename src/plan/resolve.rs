@@ -168,7 +168,8 @@ impl Plan {
                 .any(|v| overrides.iter().any(|(name, _)| name == v));
             PlanError::Variables { error, usage }
         })?;
-        check_expansion(lab, &profile_name, &values)?;
+        let mut budget = expand::Budget::default();
+        step_texts_fit(lab, &profile_name, &values, &mut budget)?;
         let unset: BTreeSet<String> = declared
             .iter()
             .filter(|d| !values.contains_key(*d))
@@ -195,6 +196,10 @@ impl Plan {
                         let mut check = c.clone();
                         let mut missing = BTreeSet::new();
                         check.map_strings(&mut |s| {
+                            let place = || format!("check `{}` ({})", c.id, c.origin);
+                            if !budget.admit(s, &values, place) {
+                                return String::new(); // the plan is refused below
+                            }
                             let (out, m) = template::substitute(s, &values);
                             missing.extend(m);
                             out
@@ -216,6 +221,13 @@ impl Plan {
                 }
             })
             .collect();
+        if let Some((place, limit)) = budget.over {
+            return Err(PlanError::TooLarge {
+                lab: lab.name.clone(),
+                place,
+                limit,
+            });
+        }
         Ok(Plan {
             lab: lab.name.clone(),
             title: lab.title.clone(),
@@ -257,45 +269,31 @@ fn show_value(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Refuse a plan whose substituted texts would pass [`expand::PLAN_LIMIT`] (or one text
-/// [`expand::TEXT_LIMIT`]) before building it: a short lab file with many placeholders of long
-/// values could otherwise take gigabytes. Measured, not built.
-fn check_expansion(
+/// Refuse a plan whose step texts would break the expansion budget (see [`expand::Budget`])
+/// before building any: a short Markdown file with many placeholders of long values could
+/// otherwise take gigabytes. Check strings are counted as they are substituted.
+fn step_texts_fit(
     lab: &Lab,
     profile: &str,
     values: &BTreeMap<String, String>,
+    budget: &mut expand::Budget,
 ) -> Result<(), PlanError> {
-    let mut total = 0usize;
-    let mut over: Option<(String, usize)> = None;
-    let mut count = |text: &str, place: &dyn Fn() -> String| {
-        let n = expand::expanded_len(text, values);
-        total = total.saturating_add(n);
-        if over.is_none() && n > expand::TEXT_LIMIT {
-            over = Some((place(), expand::TEXT_LIMIT));
-        } else if over.is_none() && total > expand::PLAN_LIMIT {
-            over = Some((place(), expand::PLAN_LIMIT));
-        }
-    };
     for step in &lab.steps {
         let at = |what: &str| format!("step `{}`, {what}", step.id);
-        count(&step.title, &|| at("its title"));
-        count(&step.markdown, &|| step.instructions.display().to_string());
+        let md = step.instructions.display().to_string();
+        let mut fits = budget.admit(&step.title, values, || at("its title"))
+            && budget.admit(&step.markdown, values, || md.clone());
         for b in step.blocks.iter().filter(|b| b.applies_to(profile)) {
-            count(&b.code, &|| {
-                format!("{}:{}", step.instructions.display(), b.fence_line)
-            });
+            fits = fits && budget.admit(&b.code, values, || format!("{md}:{}", b.fence_line));
         }
         for h in &step.hints {
-            count(h, &|| at("its hints"));
+            fits = fits && budget.admit(h, values, || at("its hints"));
         }
-        for c in step.checks_for(profile) {
-            c.clone().map_strings(&mut |s| {
-                count(s, &|| format!("check `{}` ({})", c.id, c.origin));
-                String::new()
-            });
+        if !fits {
+            break;
         }
     }
-    match over {
+    match budget.over.clone() {
         Some((place, limit)) => Err(PlanError::TooLarge {
             lab: lab.name.clone(),
             place,

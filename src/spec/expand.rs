@@ -152,6 +152,40 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// Substituted text counted against [`TEXT_LIMIT`] (each text) and [`PLAN_LIMIT`] (all of them),
+/// measured before it is built. The first text over a limit is kept, with where it is.
+#[derive(Debug, Default)]
+pub struct Budget {
+    used: usize,
+    /// Where the first text over a limit is, and the limit.
+    pub over: Option<(String, usize)>,
+}
+
+impl Budget {
+    /// Whether `text` may be substituted with `values`; `place` names it for the error.
+    pub fn admit(
+        &mut self,
+        text: &str,
+        values: &BTreeMap<String, String>,
+        place: impl FnOnce() -> String,
+    ) -> bool {
+        if self.over.is_some() {
+            return false;
+        }
+        let n = expanded_len(text, values);
+        self.used = self.used.saturating_add(n);
+        let limit = if n > TEXT_LIMIT {
+            TEXT_LIMIT
+        } else if self.used > PLAN_LIMIT {
+            PLAN_LIMIT
+        } else {
+            return true;
+        };
+        self.over = Some((place(), limit));
+        false
+    }
+}
+
 /// The length `text` would have after [`crate::spec::template::substitute`] with `values` (placeholders
 /// without a value keep their length), computed without building it.
 pub fn expanded_len(text: &str, values: &BTreeMap<String, String>) -> usize {

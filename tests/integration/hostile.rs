@@ -489,3 +489,33 @@ fn a_missing_plugin_or_ca_file_is_named_once() {
         assert_eq!(run.stderr.matches("No such file").count(), 0, "{}", run.stderr);
     }
 }
+
+#[test]
+fn variable_blow_ups_are_bounded_at_run_time() {
+    // Through `--var`: the command line's mistake, a usage error (3), named.
+    let labs = ["--labs", "tests/labs-ok", "show", "minimal"];
+    let cycle = run_bounded(&[&labs[..], &["--var", "revision=x-{{ revision }}"]].concat(), &[]);
+    assert_eq!(cycle.code, Some(3), "{}", cycle.stderr);
+    assert!(cycle.stderr.contains("`revision` → `revision`"), "{}", cycle.stderr);
+    let big = format!("appNamespace={}", "n".repeat(40_000));
+    let doubled = "revision={{ appNamespace }}{{ appNamespace }}";
+    let run = run_bounded(&[&labs[..], &["--var", &big, "--var", doubled]].concat(), &[]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("variable `revision` expands to more than 65536 characters"),
+        "{}",
+        run.stderr
+    );
+    // A lab that is valid with its defaults but pastes a long `--var` value 40 times into one
+    // step: refused before it is built (exit 2, could not show), not gigabytes later.
+    let dir = tempfile::tempdir().unwrap();
+    let lab = minimal_copy(dir.path(), "pasted");
+    let md = lab.join("steps/01-onboard.md");
+    let text = std::fs::read_to_string(&md).unwrap() + &"{{ appNamespace }}\n".repeat(40);
+    std::fs::write(&md, text).unwrap();
+    let ok = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    let run = run_bounded(&["show", lab.to_str().unwrap(), "--var", &big], &[]);
+    assert_refused("40 × 40 KB in one step", &run, "steps/01-onboard.md");
+    assert!(run.stderr.contains("grows past 1048576 bytes"), "{}", run.stderr);
+}
