@@ -31,7 +31,10 @@ impl Write for Stdout {
     }
 }
 
-fn guarded(len: usize, op: impl FnOnce(&mut io::StdoutLock) -> io::Result<usize>) -> io::Result<usize> {
+fn guarded(
+    len: usize,
+    op: impl FnOnce(&mut io::StdoutLock) -> io::Result<usize>,
+) -> io::Result<usize> {
     if closed() {
         return Ok(len);
     }

@@ -56,9 +56,10 @@ impl ReadError {
     /// Where in the file the problem is, with the file's text to quote the line from.
     pub fn location(&self) -> Option<(u32, u32, &str)> {
         match self {
-            ReadError::NotUtf8 { line, col, text, .. } | ReadError::Binary { line, col, text } => {
-                Some((*line, *col, text))
+            ReadError::NotUtf8 {
+                line, col, text, ..
             }
+            | ReadError::Binary { line, col, text } => Some((*line, *col, text)),
             _ => None,
         }
     }
@@ -148,9 +149,15 @@ pub fn not_regular(meta: &std::fs::Metadata) -> Option<ReadError> {
 /// 1-based line and column (in characters) of byte `at`.
 fn line_col(bytes: &[u8], at: usize) -> (u32, u32) {
     let before = &bytes[..at];
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line as u32, col as u32)
 }
 
@@ -164,8 +171,14 @@ mod tests {
         let p = |n: &str| dir.path().join(n);
         std::fs::write(p("ok.md"), "# hello\n").unwrap();
         assert_eq!(read_text(&p("ok.md"), 100).unwrap(), "# hello\n");
-        assert!(matches!(read_text(&p("nope"), 100), Err(ReadError::NotFound)));
-        assert!(matches!(read_text(dir.path(), 100), Err(ReadError::Directory)));
+        assert!(matches!(
+            read_text(&p("nope"), 100),
+            Err(ReadError::NotFound)
+        ));
+        assert!(matches!(
+            read_text(dir.path(), 100),
+            Err(ReadError::Directory)
+        ));
         std::os::unix::fs::symlink("/dev/zero", p("zero")).unwrap();
         let e = read_text(&p("zero"), 100).unwrap_err();
         assert_eq!(e.to_string(), "is a character device, not a regular file");

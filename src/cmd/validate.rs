@@ -1,9 +1,9 @@
 //! `labctl validate`: lint labs and print every problem, located.
 
 use crate::error::{EXIT_OK, Error};
-use crate::spec::diag::Style;
 use crate::plan::resolve::Plan;
 use crate::spec::diag::Diagnostic;
+use crate::spec::diag::Style;
 use crate::spec::lab::Lab;
 use crate::spec::load;
 use std::path::PathBuf;
@@ -59,6 +59,9 @@ fn plan_problem(lab: &Lab) -> Option<Diagnostic> {
     lab.profiles.iter().find_map(|p| {
         let e = Plan::new(lab, Some(&p.name), &[]).err()?;
         let file = lab.dir.join(load::LAB_FILE);
-        Some(Diagnostic::file(&file, format!("profile `{}`: {e}", p.name)))
+        Some(Diagnostic::file(
+            &file,
+            format!("profile `{}`: {e}", p.name),
+        ))
     })
 }

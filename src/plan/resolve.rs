@@ -34,9 +34,7 @@ pub enum PlanError {
     #[error("{error}")]
     Variables { error: ExpandError, usage: bool },
     /// Substituting the values would make the plan's texts too large (see `spec::expand`).
-    #[error(
-        "lab `{lab}` grows past {limit} bytes once its variables are substituted, at {place}"
-    )]
+    #[error("lab `{lab}` grows past {limit} bytes once its variables are substituted, at {place}")]
     TooLarge {
         lab: String,
         place: String,

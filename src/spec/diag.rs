@@ -184,7 +184,9 @@ fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
         let text: String = chars.into_iter().collect();
         return (printable(&text), col, width.min(SNIPPET_CHARS));
     }
-    let start = (col - 1).saturating_sub(SNIPPET_CHARS / 3).min(chars.len() - SNIPPET_CHARS);
+    let start = (col - 1)
+        .saturating_sub(SNIPPET_CHARS / 3)
+        .min(chars.len() - SNIPPET_CHARS);
     let end = start + SNIPPET_CHARS;
     let mut text = String::new();
     if start > 0 {
@@ -203,7 +205,13 @@ fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
 /// `text` with control characters (terminal escapes among them) replaced by `�`, newlines kept.
 pub fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() && c != '\n' { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -279,7 +287,10 @@ mod tests {
         assert!(out.len() < 400, "{out}");
         assert!(!out.contains('\x1b'), "{out:?}");
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[3].starts_with("1 | …a") && lines[3].ends_with("b…"), "{out}");
+        assert!(
+            lines[3].starts_with("1 | …a") && lines[3].ends_with("b…"),
+            "{out}"
+        );
         let caret = lines[4].chars().position(|c| c == '^').unwrap();
         let under: String = lines[3].chars().skip(caret).take(3).collect();
         assert_eq!(under, "key");

@@ -198,7 +198,9 @@ pub fn expanded_len(text: &str, values: &BTreeMap<String, String>) -> usize {
             break;
         };
         let token = start + 2 + end + 2;
-        let value = values.get(after[..end].trim()).map_or(token - start, String::len);
+        let value = values
+            .get(after[..end].trim())
+            .map_or(token - start, String::len);
         n = n.saturating_add(start).saturating_add(value);
         rest = &after[end + 2..];
     }
@@ -240,34 +242,58 @@ mod tests {
             e.to_string(),
             "variables refer to each other in a cycle: `blockedHost` → `blockedHost`"
         );
-        let e = resolve(&raw(&[("a", "{{ b }}"), ("b", "x{{ c }}"), ("c", "{{a}}")]), 99)
-            .unwrap_err();
+        let e = resolve(
+            &raw(&[("a", "{{ b }}"), ("b", "x{{ c }}"), ("c", "{{a}}")]),
+            99,
+        )
+        .unwrap_err();
         assert_eq!(e.chain(), ["a", "b", "c", "a"]);
     }
 
     #[test]
     fn an_exponential_chain_stops_at_the_limit() {
         let mut pairs: Vec<(String, String)> = (0..40)
-            .map(|i| (format!("e{i}"), format!("{{{{ e{} }}}}{{{{ e{} }}}}", i + 1, i + 1)))
+            .map(|i| {
+                (
+                    format!("e{i}"),
+                    format!("{{{{ e{} }}}}{{{{ e{} }}}}", i + 1, i + 1),
+                )
+            })
             .collect();
         pairs.push(("e40".into(), "xx".into()));
         let e = resolve(&pairs.into_iter().collect(), VALUE_LIMIT).unwrap_err();
         // 2 × 2^k characters pass 64 KiB at e24; the chain leads there from e0.
         assert_eq!(e.variable(), "e24");
         assert_eq!(e.chain().first().map(String::as_str), Some("e0"));
-        assert!(e.to_string().contains("`e0` → `e1` → `e2` → … → `e23` → `e24`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("`e0` → `e1` → `e2` → … → `e23` → `e24`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_long_literal_value_is_too_long_too() {
         let e = resolve(&raw(&[("big", &"x".repeat(100))]), 99).unwrap_err();
-        assert_eq!(e, ExpandError::TooLong { chain: vec!["big".into()], limit: 99 });
+        assert_eq!(
+            e,
+            ExpandError::TooLong {
+                chain: vec!["big".into()],
+                limit: 99
+            }
+        );
     }
 
     #[test]
     fn expanded_length_matches_substitution() {
         let values = raw(&[("a", "12345"), ("b", "")]);
-        for text in ["x{{ a }}y{{b}}z{{ c }}", "", "{{ a", "{{a}}{{a}}", "{{ a\n}}"] {
+        for text in [
+            "x{{ a }}y{{b}}z{{ c }}",
+            "",
+            "{{ a",
+            "{{a}}{{a}}",
+            "{{ a\n}}",
+        ] {
             assert_eq!(
                 expanded_len(text, &values),
                 crate::spec::template::substitute(text, &values).0.len(),

@@ -2,6 +2,7 @@
 //! check library, and lint everything. Every problem found is collected (not just the first),
 //! each located at `file:line:col`; a `Lab` is returned only when there are none.
 
+use crate::readfile::{self, ReadError};
 use crate::spec::diag::{Diagnostic, did_you_mean};
 use crate::spec::drift;
 use crate::spec::lab::{
@@ -13,9 +14,8 @@ use crate::spec::model::{
     CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, LabFile, ProbeDecl, ResourceDecl, S,
     StepType,
 };
-use crate::readfile::{self, ReadError};
-use crate::spec::{expand, manifest, template};
 pub use crate::spec::yaml_error::yaml_error;
+use crate::spec::{expand, manifest, template};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -578,7 +578,7 @@ impl Loader {
 
     /// `use:` names a check the library does not have.
     fn no_library_check(&mut self, use_id: &S, library: &Path) -> Option<Check> {
-        let available: Vec<String> = std::fs::read_dir(&library)
+        let available: Vec<String> = std::fs::read_dir(library)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
                     .filter_map(|e| {
@@ -1134,7 +1134,12 @@ impl Loader {
             vec![(None, defaults.clone())];
         for (pname, profile) in &decl.profiles {
             let mut raw = defaults.clone();
-            raw.extend(profile.variables.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+            raw.extend(
+                profile
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone())),
+            );
             sets.push((Some(pname), raw));
         }
         for (pname, raw) in sets {
@@ -1157,7 +1162,8 @@ impl Loader {
             };
             let help = match e {
                 expand::ExpandError::Cycle { .. } => {
-                    "a value may use other variables, but not itself, directly or through others".to_owned()
+                    "a value may use other variables, but not itself, directly or through others"
+                        .to_owned()
                 }
                 expand::ExpandError::TooLong { limit, .. } => format!(
                     "each `{{{{ name }}}}` pastes that variable's whole value; a value may grow to {limit} characters"

@@ -99,19 +99,29 @@ fn budget(breach: &BudgetBreach) -> (String, String) {
     let aliases = "aliases (`*name`) repeat what their anchor (`&name`) holds, so a few lines of them can stand for billions of values";
     match breach {
         BudgetBreach::Nodes { nodes } => (
-            format!("the YAML holds more than {} values", nodes.saturating_sub(1)),
+            format!(
+                "the YAML holds more than {} values",
+                nodes.saturating_sub(1)
+            ),
             format!("files like this need far fewer; {aliases}"),
         ),
-        BudgetBreach::Aliases { aliases: n } | BudgetBreach::AliasAnchorRatio { aliases: n, .. } => (
+        BudgetBreach::Aliases { aliases: n }
+        | BudgetBreach::AliasAnchorRatio { aliases: n, .. } => (
             format!("the YAML uses too many aliases ({n})"),
             aliases.to_owned(),
         ),
         BudgetBreach::Depth { depth } => (
-            format!("lists and maps are nested more than {} levels deep", depth.saturating_sub(1)),
+            format!(
+                "lists and maps are nested more than {} levels deep",
+                depth.saturating_sub(1)
+            ),
             "files like this need a few levels of nesting".to_owned(),
         ),
         BudgetBreach::Documents { documents } => (
-            format!("the file holds more than {} YAML documents", documents.saturating_sub(1)),
+            format!(
+                "the file holds more than {} YAML documents",
+                documents.saturating_sub(1)
+            ),
             "documents are separated by `---` lines".to_owned(),
         ),
         other => (
@@ -239,23 +249,39 @@ mod tests {
         assert_eq!(unclosed_bracket("x: {{ a }}\ny: 1", 1, 4), None);
         assert_eq!(unclosed_bracket("x: [a, b\ny: 1", 1, 4), Some(('[', 1, 4)));
         assert_eq!(unclosed_bracket("x: a [b\ny: 1", 2, 1), None);
-        assert_eq!(unclosed_bracket("x: [a,\n  b]\ny: [c", 3, 7), Some(('[', 3, 4)));
+        assert_eq!(
+            unclosed_bracket("x: [a,\n  b]\ny: [c", 3, 7),
+            Some(('[', 3, 4))
+        );
     }
 
     #[test]
     fn budget_breaches_are_plain_words_and_messages_are_whole() {
         let mut bomb = String::from("a:\n  l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
-            bomb.push_str(&format!("  l{i}: &l{i} [{}]\n", vec![format!("*l{}", i - 1); 9].join(", ")));
+            bomb.push_str(&format!(
+                "  l{i}: &l{i} [{}]\n",
+                vec![format!("*l{}", i - 1); 9].join(", ")
+            ));
         }
         let d = diag(&bomb);
-        assert!(d.message.starts_with("the YAML holds more than"), "{}", d.message);
-        assert!(!d.message.contains("budget") && !d.message.contains("(used"), "{}", d.message);
+        assert!(
+            d.message.starts_with("the YAML holds more than"),
+            "{}",
+            d.message
+        );
+        assert!(
+            !d.message.contains("budget") && !d.message.contains("(used"),
+            "{}",
+            d.message
+        );
         let deep = format!("a: {}{}\n", "[".repeat(200), "]".repeat(200));
         let d = diag(&deep);
         assert!(d.message.contains("nested"), "{}", d.message);
         assert_eq!(
-            plain(&BudgetBreach::ScalarBytes { total_scalar_bytes: 5 }),
+            plain(&BudgetBreach::ScalarBytes {
+                total_scalar_bytes: 5
+            }),
             "scalar bytes: 5"
         );
     }

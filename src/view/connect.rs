@@ -43,7 +43,10 @@ pub enum ConnectError {
     NoKubeconfig { searched: Vec<PathBuf> },
     /// Not a regular file, too large, or not text (the reason is said once, with the file).
     #[error("cannot read kubeconfig {}: {reason}", .reason.place(.path))]
-    Unreadable { path: PathBuf, reason: ReadError },
+    Unreadable {
+        path: PathBuf,
+        reason: Box<ReadError>,
+    },
     #[error("cannot read kubeconfig {}", .path.display())]
     Read {
         path: PathBuf,
@@ -78,7 +81,7 @@ pub enum ConnectError {
     #[error("kubeconfig {origin}: {error}")]
     KubeFile {
         origin: String,
-        error: crate::view::kubefiles::KubeFileError,
+        error: Box<crate::view::kubefiles::KubeFileError>,
     },
     #[error("cannot use the in-cluster service account")]
     InCluster {
@@ -158,7 +161,7 @@ impl Connection {
         crate::view::kubefiles::check(&loaded.config, &context_name).map_err(|error| {
             ConnectError::KubeFile {
                 origin: loaded.origin.clone(),
-                error,
+                error: Box::new(error),
             }
         })?;
         let options = KubeConfigOptions {
@@ -266,7 +269,7 @@ fn read_one(path: &Path) -> Result<Loaded, ConnectError> {
     readfile::read_text(path, readfile::KUBECONFIG_LIMIT).map_err(|reason| {
         ConnectError::Unreadable {
             path: path.to_owned(),
-            reason,
+            reason: Box::new(reason),
         }
     })?;
     match Kubeconfig::read_from(path) {

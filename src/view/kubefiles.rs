@@ -136,6 +136,10 @@ mod tests {
         );
         let c = config("{tokenFile: /dev/zero}", "");
         let e = check(&c, "ctx").unwrap_err();
-        assert!(e.to_string().ends_with("is a character device, not a regular file"), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("is a character device, not a regular file"),
+            "{e}"
+        );
     }
 }

@@ -78,7 +78,10 @@ impl SnapshotList {
 pub enum SnapshotError {
     /// The reason is part of the message, not a cause: said once, with the file.
     #[error("cannot read snapshot {}: {reason}", .reason.place(.path))]
-    Read { path: PathBuf, reason: ReadError },
+    Read {
+        path: PathBuf,
+        reason: Box<ReadError>,
+    },
     #[error("cannot write snapshot {}", .path.display())]
     Write {
         path: PathBuf,
@@ -211,7 +214,7 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, SnapshotError> {
     let text = readfile::read_text(path, readfile::SNAPSHOT_LIMIT).map_err(|reason| {
         SnapshotError::Read {
             path: path.to_owned(),
-            reason,
+            reason: Box::new(reason),
         }
     })?;
     parse_snapshot(path, &text)

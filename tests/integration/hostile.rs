@@ -138,8 +138,11 @@ fn mkfifo(path: &Path) {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
 }
 
+/// What a special file is, how to make one at a path, and what labctl says about it.
+type Special = (&'static str, fn(&Path), &'static str);
+
 /// Ways to put something that is not a small regular text file where one belongs.
-fn specials() -> Vec<(&'static str, fn(&Path), &'static str)> {
+fn specials() -> Vec<Special> {
     fn zero(p: &Path) {
         std::os::unix::fs::symlink("/dev/zero", p).unwrap();
     }
@@ -208,19 +211,29 @@ fn special_and_huge_lab_files_are_refused_by_type_and_size() {
     assert_refused("5 MiB lab.yaml", &run, "is larger than 4 MiB");
     // A 200 KB line with a mistake in it: the message quotes a window of it, not all of it.
     let lab = minimal_copy(dir.path(), "long-line");
-    let text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap().replace(
-        "title: A minimal lab",
-        &format!("title: A minimal lab\nsummary: {} {{{{ nope }}}}", "y".repeat(200_000)),
-    );
+    let text = std::fs::read_to_string(lab.join("lab.yaml"))
+        .unwrap()
+        .replace(
+            "title: A minimal lab",
+            &format!(
+                "title: A minimal lab\nsummary: {} {{{{ nope }}}}",
+                "y".repeat(200_000)
+            ),
+        );
     std::fs::write(lab.join("lab.yaml"), &text).unwrap();
     let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
     assert_refused("200 KB line", &run, "lab.yaml:3:200011");
     // Many nodes: past the YAML parser's budget.
     let lab = minimal_copy(dir.path(), "many-nodes");
-    let text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap().replace(
-        "          match:\n",
-        &format!("          match:\n            many: [{}]\n", "1,".repeat(300_000)),
-    );
+    let text = std::fs::read_to_string(lab.join("lab.yaml"))
+        .unwrap()
+        .replace(
+            "          match:\n",
+            &format!(
+                "          match:\n            many: [{}]\n",
+                "1,".repeat(300_000)
+            ),
+        );
     std::fs::write(lab.join("lab.yaml"), &text).unwrap();
     let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
     assert_refused("300,000 nodes", &run, "lab.yaml:");
@@ -235,7 +248,10 @@ fn hostile_rosters_are_refused_located() {
         ("binary.yaml", "binary.yaml:1:"),
     ] {
         let roster = corpus(&format!("rosters/{case}"));
-        let run = run_bounded(&["--labs", "tests/labs-ok", "class", "report", &roster], &[]);
+        let run = run_bounded(
+            &["--labs", "tests/labs-ok", "class", "report", &roster],
+            &[],
+        );
         assert_refused(case, &run, located);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -243,7 +259,13 @@ fn hostile_rosters_are_refused_located() {
         let roster = dir.path().join(format!("roster-{}.yaml", what.len()));
         make(&roster);
         let run = run_bounded(
-            &["--labs", "tests/labs-ok", "class", "report", roster.to_str().unwrap()],
+            &[
+                "--labs",
+                "tests/labs-ok",
+                "class",
+                "report",
+                roster.to_str().unwrap(),
+            ],
             &[],
         );
         assert_refused(&format!("roster as {what}"), &run, says);
@@ -253,14 +275,27 @@ fn hostile_rosters_are_refused_located() {
         let roster = dir.path().join(format!("roster-snap-{}.yaml", what.len()));
         std::fs::write(
             &roster,
-            format!("lab: minimal\nlearners:\n  - {{ name: a, snapshot: {} }}\n", snapshot.display()),
+            format!(
+                "lab: minimal\nlearners:\n  - {{ name: a, snapshot: {} }}\n",
+                snapshot.display()
+            ),
         )
         .unwrap();
         let run = run_bounded(
-            &["--labs", "tests/labs-ok", "class", "report", roster.to_str().unwrap()],
+            &[
+                "--labs",
+                "tests/labs-ok",
+                "class",
+                "report",
+                roster.to_str().unwrap(),
+            ],
             &[],
         );
-        assert_refused(&format!("snapshot as {what}"), &run, &format!("{}:3:", roster.display()));
+        assert_refused(
+            &format!("snapshot as {what}"),
+            &run,
+            &format!("{}:3:", roster.display()),
+        );
         assert!(run.stderr.contains(says), "{}", run.stderr);
     }
     let huge = dir.path().join("huge.yaml");
@@ -270,7 +305,13 @@ fn hostile_rosters_are_refused_located() {
     }
     std::fs::write(&huge, text).unwrap();
     let run = run_bounded(
-        &["--labs", "tests/labs-ok", "class", "report", huge.to_str().unwrap()],
+        &[
+            "--labs",
+            "tests/labs-ok",
+            "class",
+            "report",
+            huge.to_str().unwrap(),
+        ],
         &[],
     );
     assert_refused("17 MiB roster", &run, "is larger than 16 MiB");
@@ -278,7 +319,14 @@ fn hostile_rosters_are_refused_located() {
 
 fn grade_snapshot(path: &str) -> Bounded {
     run_bounded(
-        &["--labs", "tests/labs-ok", "grade", "minimal", "--snapshot", path],
+        &[
+            "--labs",
+            "tests/labs-ok",
+            "grade",
+            "minimal",
+            "--snapshot",
+            path,
+        ],
         &[],
     )
 }
@@ -338,14 +386,22 @@ fn hostile_state_files_are_refused_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (run, file) = status_with(dir.path(), make);
         assert_refused(&format!("state file as {what}"), &run, says);
-        assert!(run.stderr.contains(&file.display().to_string()), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&file.display().to_string()),
+            "{}",
+            run.stderr
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let (run, file) = status_with(dir.path(), |f| {
         std::fs::File::create(f).unwrap().set_len(2 << 20).unwrap();
     });
     assert_refused("2 MiB state file", &run, "is larger than 1 MiB");
-    assert!(run.stderr.contains(&file.display().to_string()), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&file.display().to_string()),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -359,7 +415,11 @@ fn hostile_kubeconfigs_are_refused_by_type_and_size() {
             &[],
         );
         assert_refused(&format!("kubeconfig as {what}"), &run, says);
-        assert!(run.stderr.contains(&path.display().to_string()), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&path.display().to_string()),
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -428,7 +488,10 @@ fn output_failures_never_panic() {
             assert!(start.status.success());
             let sink = if full { Sink::Full } else { Sink::Closed };
             let (code, stderr) = run_into(args, state.path(), sink);
-            let case = format!("{args:?} into {}", if full { "/dev/full" } else { "a closed pipe" });
+            let case = format!(
+                "{args:?} into {}",
+                if full { "/dev/full" } else { "a closed pipe" }
+            );
             assert!(!stderr.contains("panicked"), "{case}: {stderr}");
             if full {
                 assert_eq!(code, Some(2), "{case}: {stderr}");
@@ -447,7 +510,14 @@ fn output_failures_never_panic() {
     // panic, whatever happens to the output.
     let state = tempfile::tempdir().unwrap();
     let start = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .args(["start", "istio-aks", "--context", "ctx", "--var", "resourceGroup=rg"])
+        .args([
+            "start",
+            "istio-aks",
+            "--context",
+            "ctx",
+            "--var",
+            "resourceGroup=rg",
+        ])
         .args(["--var", "clusterName=c"])
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .env("LABCTL_STATE_DIR", state.path())
@@ -478,15 +548,27 @@ fn a_missing_plugin_or_ca_file_is_named_once() {
         "",
         "{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin-not-installed}}",
     );
-    let ca = kubeconfig("ca", ", certificate-authority: ./missing-ca.crt", "{token: t}");
+    let ca = kubeconfig(
+        "ca",
+        ", certificate-authority: ./missing-ca.crt",
+        "{token: t}",
+    );
     for (path, says) in [
         (&plugin, "credential plugin `kubelogin-not-installed`"),
         (&ca, "missing-ca.crt"),
     ] {
-        let run = run_bounded(&["grade", "istio-aks", "--kubeconfig", path.to_str().unwrap()], &[]);
+        let run = run_bounded(
+            &["grade", "istio-aks", "--kubeconfig", path.to_str().unwrap()],
+            &[],
+        );
         assert_refused(says, &run, says);
         assert_eq!(run.stderr.matches(says).count(), 1, "{}", run.stderr);
-        assert_eq!(run.stderr.matches("No such file").count(), 0, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("No such file").count(),
+            0,
+            "{}",
+            run.stderr
+        );
     }
 }
 
@@ -494,15 +576,26 @@ fn a_missing_plugin_or_ca_file_is_named_once() {
 fn variable_blow_ups_are_bounded_at_run_time() {
     // Through `--var`: the command line's mistake, a usage error (3), named.
     let labs = ["--labs", "tests/labs-ok", "show", "minimal"];
-    let cycle = run_bounded(&[&labs[..], &["--var", "revision=x-{{ revision }}"]].concat(), &[]);
+    let cycle = run_bounded(
+        &[&labs[..], &["--var", "revision=x-{{ revision }}"]].concat(),
+        &[],
+    );
     assert_eq!(cycle.code, Some(3), "{}", cycle.stderr);
-    assert!(cycle.stderr.contains("`revision` → `revision`"), "{}", cycle.stderr);
+    assert!(
+        cycle.stderr.contains("`revision` → `revision`"),
+        "{}",
+        cycle.stderr
+    );
     let big = format!("appNamespace={}", "n".repeat(40_000));
     let doubled = "revision={{ appNamespace }}{{ appNamespace }}";
-    let run = run_bounded(&[&labs[..], &["--var", &big, "--var", doubled]].concat(), &[]);
+    let run = run_bounded(
+        &[&labs[..], &["--var", &big, "--var", doubled]].concat(),
+        &[],
+    );
     assert_eq!(run.code, Some(3), "{}", run.stderr);
     assert!(
-        run.stderr.contains("variable `revision` expands to more than 65536 characters"),
+        run.stderr
+            .contains("variable `revision` expands to more than 65536 characters"),
         "{}",
         run.stderr
     );
@@ -517,5 +610,9 @@ fn variable_blow_ups_are_bounded_at_run_time() {
     assert_eq!(ok.code, Some(0), "{}", ok.stderr);
     let run = run_bounded(&["show", lab.to_str().unwrap(), "--var", &big], &[]);
     assert_refused("40 × 40 KB in one step", &run, "steps/01-onboard.md");
-    assert!(run.stderr.contains("grows past 1048576 bytes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("grows past 1048576 bytes"),
+        "{}",
+        run.stderr
+    );
 }
