@@ -203,40 +203,32 @@ fn special_and_huge_lab_files_are_refused_by_type_and_size() {
         }
     }
     // Larger than the cap (4 MiB): refused before it is parsed.
-    let lab = minimal_copy(dir.path(), "huge");
-    let mut text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap();
-    text.push_str(&format!("# {}\n", "x".repeat(5 << 20)));
-    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
-    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    let huge = format!("title: A minimal lab\n# {}", "x".repeat(5 << 20));
+    let run = validate_edited(dir.path(), "huge", "title: A minimal lab", &huge);
     assert_refused("5 MiB lab.yaml", &run, "is larger than 4 MiB");
     // A 200 KB line with a mistake in it: the message quotes a window of it, not all of it.
-    let lab = minimal_copy(dir.path(), "long-line");
-    let text = std::fs::read_to_string(lab.join("lab.yaml"))
-        .unwrap()
-        .replace(
-            "title: A minimal lab",
-            &format!(
-                "title: A minimal lab\nsummary: {} {{{{ nope }}}}",
-                "y".repeat(200_000)
-            ),
-        );
-    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
-    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    let long = format!(
+        "title: A minimal lab\nsummary: {} {{{{ nope }}}}",
+        "y".repeat(200_000)
+    );
+    let run = validate_edited(dir.path(), "long-line", "title: A minimal lab", &long);
     assert_refused("200 KB line", &run, "lab.yaml:3:200011");
     // Many nodes: past the YAML parser's budget.
-    let lab = minimal_copy(dir.path(), "many-nodes");
-    let text = std::fs::read_to_string(lab.join("lab.yaml"))
-        .unwrap()
-        .replace(
-            "          match:\n",
-            &format!(
-                "          match:\n            many: [{}]\n",
-                "1,".repeat(300_000)
-            ),
-        );
-    std::fs::write(lab.join("lab.yaml"), &text).unwrap();
-    let run = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
+    let many = format!(
+        "          match:\n            many: [{}]\n",
+        "1,".repeat(300_000)
+    );
+    let run = validate_edited(dir.path(), "many-nodes", "          match:\n", &many);
     assert_refused("300,000 nodes", &run, "lab.yaml:");
+}
+
+/// `labctl validate` on a copy of the minimal lab whose `lab.yaml` has `from` replaced by `to`.
+fn validate_edited(dir: &Path, name: &str, from: &str, to: &str) -> Bounded {
+    let lab = minimal_copy(dir, name);
+    let text = std::fs::read_to_string(lab.join("lab.yaml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(lab.join("lab.yaml"), text.replacen(from, to, 1)).unwrap();
+    run_bounded(&["validate", lab.to_str().unwrap()], &[])
 }
 
 #[test]
@@ -248,26 +240,14 @@ fn hostile_rosters_are_refused_located() {
         ("binary.yaml", "binary.yaml:1:"),
     ] {
         let roster = corpus(&format!("rosters/{case}"));
-        let run = run_bounded(
-            &["--labs", "tests/labs-ok", "class", "report", &roster],
-            &[],
-        );
+        let run = class_report(&roster);
         assert_refused(case, &run, located);
     }
     let dir = tempfile::tempdir().unwrap();
     for (what, make, says) in specials() {
         let roster = dir.path().join(format!("roster-{}.yaml", what.len()));
         make(&roster);
-        let run = run_bounded(
-            &[
-                "--labs",
-                "tests/labs-ok",
-                "class",
-                "report",
-                roster.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let run = class_report(roster.to_str().unwrap());
         assert_refused(&format!("roster as {what}"), &run, says);
         // A learner's snapshot that is one: a roster mistake, at its line.
         let snapshot = dir.path().join(format!("snap-{}.json", what.len()));
@@ -281,16 +261,7 @@ fn hostile_rosters_are_refused_located() {
             ),
         )
         .unwrap();
-        let run = run_bounded(
-            &[
-                "--labs",
-                "tests/labs-ok",
-                "class",
-                "report",
-                roster.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let run = class_report(roster.to_str().unwrap());
         assert_refused(
             &format!("snapshot as {what}"),
             &run,
@@ -304,17 +275,12 @@ fn hostile_rosters_are_refused_located() {
         text.push_str("  - { name: learner-with-a-long-name, snapshot: ./a-snapshot-file.json }\n");
     }
     std::fs::write(&huge, text).unwrap();
-    let run = run_bounded(
-        &[
-            "--labs",
-            "tests/labs-ok",
-            "class",
-            "report",
-            huge.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let run = class_report(huge.to_str().unwrap());
     assert_refused("17 MiB roster", &run, "is larger than 16 MiB");
+}
+
+fn class_report(roster: &str) -> Bounded {
+    run_bounded(&["--labs", "tests/labs-ok", "class", "report", roster], &[])
 }
 
 fn grade_snapshot(path: &str) -> Bounded {
