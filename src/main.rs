@@ -101,12 +101,20 @@ fn colors(choice: ColorChoice, tty: bool) -> bool {
 }
 
 /// Print an error once: diagnostics in full, then the error and its chain of causes.
+/// How many located problems are printed at most.
+const SHOWN_PROBLEMS: usize = 50;
+
 /// Failures to write to standard error are ignored: there is nowhere left to say them.
 fn report(e: &Error, style: Style) {
     let mut err = std::io::stderr().lock();
     if let Error::InvalidLab(diags) | Error::InvalidRoster(diags) = e {
-        for d in diags {
+        // A generated file can hold thousands of the same mistake: the first ones say it.
+        for d in diags.iter().take(SHOWN_PROBLEMS) {
             let _ = writeln!(err, "{}", d.render(&style));
+        }
+        if diags.len() > SHOWN_PROBLEMS {
+            let more = diags.len() - SHOWN_PROBLEMS;
+            let _ = writeln!(err, "… and {more} more, not shown\n");
         }
     }
     let _ = writeln!(err, "{}: {e}", style.error("error"));

@@ -28,7 +28,7 @@ impl Diagnostic {
     /// A diagnostic at `line:col` of `text` (the file's contents), capturing the source line.
     pub fn at(file: &Path, text: &str, line: u32, col: u32, message: impl Into<String>) -> Self {
         let source_line = (line > 0)
-            .then(|| text.lines().nth(line as usize - 1).map(str::to_owned))
+            .then(|| nth_line(text, line as usize).map(str::to_owned))
             .flatten();
         Diagnostic {
             file: file.to_path_buf(),
@@ -168,6 +168,53 @@ impl Diagnostic {
     }
 }
 
+thread_local! {
+    /// Where the lines of the last large text start (its address and length, then the offsets),
+    /// so that thousands of problems in one large file do not each scan it from the top.
+    static LINE_STARTS: std::cell::RefCell<(usize, usize, Vec<usize>)> =
+        const { std::cell::RefCell::new((0, 0, Vec::new())) };
+}
+
+/// Line `line` (1-based) of `text`, as `str::lines` gives it.
+fn nth_line(text: &str, line: usize) -> Option<&str> {
+    if text.len() < 64 * 1024 {
+        return text.lines().nth(line - 1);
+    }
+    let (start, end) = LINE_STARTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (text.as_ptr() as usize, text.len());
+        let bytes = text.as_bytes();
+        // The same address and length but other content (a new text where a freed one was)
+        // shows in the line breaks not being where the offsets say.
+        let valid = |starts: &[usize]| {
+            starts
+                .iter()
+                .skip(1)
+                .take(64)
+                .all(|&s| bytes.get(s - 1) == Some(&b'\n'))
+        };
+        if (cache.0, cache.1) != key || !valid(&cache.2) {
+            let starts = std::iter::once(0)
+                .chain(
+                    bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| **b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .filter(|&s| s < bytes.len())
+                .collect();
+            *cache = (key.0, key.1, starts);
+        }
+        let start = *cache.2.get(line - 1)?;
+        let end = cache.2.get(line).map_or(bytes.len(), |next| next - 1);
+        Some((start, end))
+    })?;
+    let l = &text[start..end];
+    let l = l.strip_suffix('\n').unwrap_or(l); // the last line's
+    Some(l.strip_suffix('\r').unwrap_or(l))
+}
+
 /// The most characters of a source line shown; longer lines are cut around the caret.
 const SNIPPET_CHARS: usize = 100;
 
@@ -295,6 +342,17 @@ mod tests {
         let under: String = lines[3].chars().skip(caret).take(3).collect();
         assert_eq!(under, "key");
         assert_eq!(lines[4].trim_end().chars().count() - caret, 3);
+    }
+
+    #[test]
+    fn lines_of_large_texts_are_the_lines() {
+        let text: String = (0..20_000).map(|i| format!("line {i}\r\n")).collect();
+        for n in [1, 2, 9_999, 20_000] {
+            assert_eq!(nth_line(&text, n), text.lines().nth(n - 1), "{n}");
+        }
+        assert_eq!(nth_line(&text, 20_001), None);
+        let other = text.replace("line 1\r\n", "line 1 \n");
+        assert_eq!(nth_line(&other, 3), other.lines().nth(2));
     }
 
     #[test]

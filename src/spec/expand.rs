@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 /// The longest value a variable may expand to (characters, counted in bytes).
 pub const VALUE_LIMIT: usize = 64 * 1024;
 /// The longest a single text (a step's Markdown, a check's string, a whole file) may grow to
-/// once its placeholders are substituted.
-pub const TEXT_LIMIT: usize = 1024 * 1024;
+/// once its placeholders are substituted: as large as a lab file may be.
+pub const TEXT_LIMIT: usize = crate::readfile::LAB_FILE_LIMIT as usize;
 /// The most all the substituted texts of one plan (a lab for one profile) may add up to.
 pub const PLAN_LIMIT: usize = 16 * 1024 * 1024;
 

@@ -102,7 +102,8 @@ pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
 struct Loader {
     dir: PathBuf,
     file: PathBuf,
-    text: String,
+    /// Shared, not copied: every check of a step is linted against it.
+    text: std::rc::Rc<str>,
     diags: Vec<Diagnostic>,
     variables: BTreeSet<String>,
     /// Values used to make manifests parseable for validation (defaults, else first profile's).
@@ -132,7 +133,7 @@ impl Loader {
         Loader {
             dir: dir.to_path_buf(),
             file,
-            text,
+            text: text.into(),
             diags: Vec::new(),
             variables: decl.variables.keys().cloned().collect(),
             sample_values,

@@ -49,10 +49,10 @@ LABS = {
             b"  kind: {}\n", b'  kind:\n    variables:\n      first: "{{ second }}-k"\n'
         )
     },
-    # Each value fits (64 KiB), but 20 of them pasted into one step's Markdown do not.
+    # Each value fits (64 KiB), but 80 of them pasted into one step's Markdown (5 MiB) do not.
     "text-bomb": {
         "lab.yaml": add_vars(chain("h", 15, "xx")),
-        "steps/01-onboard.md": read("steps/01-onboard.md") + b"\n" + b"{{ h0 }}\n" * 20,
+        "steps/01-onboard.md": read("steps/01-onboard.md") + b"\n" + b"{{ h0 }}\n" * 80,
     },
     # The billion laughs, in a field that takes any YAML.
     "alias-bomb": {"lab.yaml": LAB.replace(MATCH_AT, b"          match:\n" + ALIASES + b"            metadata:\n", 1)},

@@ -220,6 +220,25 @@ fn special_and_huge_lab_files_are_refused_by_type_and_size() {
     );
     let run = validate_edited(dir.path(), "many-nodes", "          match:\n", &many);
     assert_refused("300,000 nodes", &run, "lab.yaml:");
+    // The same mistake in each of 2,500 steps: every one found, the first 50 shown.
+    let text = std::fs::read_to_string(minimal_copy(dir.path(), "m").join("lab.yaml")).unwrap();
+    let step = &text[text.find("  - id: onboard").unwrap()..text.find("  - id: cleanup").unwrap()];
+    let steps: String = (0..2500)
+        .map(|i| step.replace("id: onboard", &format!("id: onboard-{i}")))
+        .collect::<String>()
+        .replace("title: Onboard the namespace", "title: Onboard {{ nope }}");
+    let run = validate_edited(dir.path(), "many-problems", step, &steps);
+    assert_refused("2,500 problems", &run, "many-problems/lab.yaml:13:");
+    assert!(
+        run.stderr.contains("… and 2450 more, not shown"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("error: 2500 problems in lab files"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// `labctl validate` on a copy of the minimal lab whose `lab.yaml` has `from` replaced by `to`.
@@ -565,19 +584,19 @@ fn variable_blow_ups_are_bounded_at_run_time() {
         "{}",
         run.stderr
     );
-    // A lab that is valid with its defaults but pastes a long `--var` value 40 times into one
+    // A lab that is valid with its defaults but pastes a long `--var` value 120 times into one
     // step: refused before it is built (exit 2, could not show), not gigabytes later.
     let dir = tempfile::tempdir().unwrap();
     let lab = minimal_copy(dir.path(), "pasted");
     let md = lab.join("steps/01-onboard.md");
-    let text = std::fs::read_to_string(&md).unwrap() + &"{{ appNamespace }}\n".repeat(40);
+    let text = std::fs::read_to_string(&md).unwrap() + &"{{ appNamespace }}\n".repeat(120);
     std::fs::write(&md, text).unwrap();
     let ok = run_bounded(&["validate", lab.to_str().unwrap()], &[]);
     assert_eq!(ok.code, Some(0), "{}", ok.stderr);
     let run = run_bounded(&["show", lab.to_str().unwrap(), "--var", &big], &[]);
-    assert_refused("40 × 40 KB in one step", &run, "steps/01-onboard.md");
+    assert_refused("120 × 40 KB in one step", &run, "steps/01-onboard.md");
     assert!(
-        run.stderr.contains("grows past 1048576 bytes"),
+        run.stderr.contains("grows past 4194304 bytes"),
         "{}",
         run.stderr
     );
