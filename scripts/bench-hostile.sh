@@ -59,6 +59,16 @@ measure "a 200 KB line" validate validate "$tmp/long"
 minimal nodes
 edit "$tmp/nodes/lab.yaml" '"          match:\n"' '"          match:\n            many: [" + "1," * 300000 + "]\n"'
 measure "300,000 YAML nodes" validate validate "$tmp/nodes"
+minimal problems
+python3 - "$tmp/problems/lab.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p).read()
+step = t[t.index("  - id: onboard"):t.index("  - id: cleanup")]
+steps = "".join(step.replace("id: onboard", f"id: onboard-{i}") for i in range(4000))
+open(p, "w").write(t.replace(step, steps.replace("title: Onboard the namespace", "title: Onboard {{ nope }}")))
+PY
+measure "4,000 steps with a mistake each" validate validate "$tmp/problems"
 for roster in tests/hostile/rosters/*; do
   measure "roster ${roster##*/}" class --labs tests/labs-ok class report "$roster"
 done
