@@ -102,6 +102,7 @@ impl Error {
             | Error::Discover(_)
             | Error::State { .. }
             | Error::Solve { .. } => EXIT_ERROR,
+            Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
             Error::Interrupted { signal, .. } => signal.exit_code(),
         }

@@ -6,6 +6,23 @@
 //! `grade` drives a run over live facts; `ci` replays a lab end to end; `learner` keeps a learner's
 //! progress.
 
+// `print!`/`println!` (and `eprintln!`) in this crate never panic: these shadow the
+// standard ones for every module below. Standard output goes through `output::Stdout` (a closed
+// pipe ends quietly, a full disk is reported by `main`); standard error ignores failures.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::print(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::print(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod bundle;
 pub mod ci;
 pub mod class;
@@ -16,8 +33,10 @@ pub mod eval;
 pub mod fsutil;
 pub mod grade;
 pub mod learner;
+pub mod output;
 pub mod plan;
 pub mod probe;
+pub mod readfile;
 pub mod render;
 pub mod report;
 pub mod spec;

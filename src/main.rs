@@ -3,10 +3,10 @@
 
 use clap::Parser;
 use labctl::cli::{Cli, ColorChoice, Command};
-use labctl::error::{EXIT_USAGE, Error};
+use labctl::error::{EXIT_ERROR, EXIT_USAGE, Error};
 use labctl::render::terminal::Look;
 use labctl::spec::diag::Style;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -92,12 +92,24 @@ fn main() {
             labctl::cmd::grade::snapshot(&lab, &plan, &cluster, output.as_deref(), &l.dir)
         }),
     };
-    match result {
-        Ok(code) => std::process::exit(code),
-        Err(e) => {
+    // Output that could not be written is an error (exit 2) unless the command failed anyway;
+    // a closed pipe is not one (see `labctl::output`).
+    let unwritten = labctl::output::finish();
+    match (result, unwritten) {
+        (Err(e), _) => {
             report(&e, Style::colored(color_err));
             std::process::exit(e.exit_code());
         }
+        (Ok(_), Some(e)) => {
+            let style = Style::colored(color_err);
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: cannot write to standard output: {e}",
+                style.error("error")
+            );
+            std::process::exit(EXIT_ERROR);
+        }
+        (Ok(code), None) => std::process::exit(code),
     }
 }
 
@@ -110,16 +122,34 @@ fn colors(choice: ColorChoice, tty: bool) -> bool {
 }
 
 /// Print an error once: diagnostics in full, then the error and its chain of causes.
+/// How many located problems are printed at most.
+const SHOWN_PROBLEMS: usize = 50;
+
+/// Failures to write to standard error are ignored: there is nowhere left to say them.
 fn report(e: &Error, style: Style) {
+    let mut err = std::io::stderr().lock();
     if let Error::InvalidLab(diags) | Error::InvalidRoster(diags) = e {
-        for d in diags {
-            eprintln!("{}", d.render(&style));
+        // A generated file can hold thousands of the same mistake: the first ones say it.
+        for d in diags.iter().take(SHOWN_PROBLEMS) {
+            let _ = writeln!(err, "{}", d.render(&style));
+        }
+        if diags.len() > SHOWN_PROBLEMS {
+            let more = diags.len() - SHOWN_PROBLEMS;
+            let _ = writeln!(err, "… and {more} more, not shown\n");
         }
     }
-    eprintln!("{}: {e}", style.error("error"));
+    let _ = writeln!(err, "{}: {e}", style.error("error"));
+    // Libraries often repeat their cause in their own message ("auth error: unable to run auth
+    // exec: No such file…", then "unable to run auth exec: No such file…"): a cause already
+    // said is not said again.
+    let mut said = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            let _ = writeln!(err, "  caused by: {text}");
+            said = text;
+        }
         source = cause.source();
     }
 }

@@ -8,6 +8,7 @@
 //! per learner (`appNamespace: "pets-{{ learner }}"`).
 
 use super::roster_file::{RosterFile, S, SpannedMap};
+use crate::readfile;
 use crate::spec::diag::Diagnostic;
 use crate::spec::lab::Lab;
 use crate::spec::load::yaml_error;
@@ -66,8 +67,8 @@ impl Parsed {
 
 /// Read and parse a roster (syntax and unknown fields only).
 pub fn parse(file: &Path) -> Result<Parsed, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| vec![Diagnostic::file(file, format!("cannot read roster: {e}"))])?;
+    let text = readfile::read_text(file, readfile::ROSTER_LIMIT)
+        .map_err(|e| vec![Diagnostic::unreadable(file, "the roster", &e)])?;
     if text.trim().is_empty() {
         let d = Diagnostic::file(file, "the roster is empty");
         return Err(vec![d.help(
@@ -215,7 +216,14 @@ impl Linter<'_> {
 
     fn file_exists(&mut self, s: &S, what: &str) -> PathBuf {
         let path = self.path(s);
-        if !path.is_file() {
+        let wrong_type = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| readfile::not_regular(&m));
+        if let Some(e) = wrong_type {
+            let msg = format!("{what} `{}` {e}", s.value);
+            let d = self.at(s, msg).underline_token();
+            self.push(d);
+        } else if !path.is_file() {
             let msg = format!("{what} `{}` does not exist", s.value);
             let d = self.at(s, msg).underline_token();
             self.push(d.help(format!(

@@ -35,7 +35,7 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
         )));
     }
     refuse_missing_variables(plan, &args)?;
-    let mut terminal = CiTerminal::new(Box::new(std::io::stdout()), look);
+    let mut terminal = CiTerminal::new(Box::new(crate::output::Stdout), look);
     let mut junit = args.junit.clone().map(|path| CiJunit { path });
     let mut reporters: Vec<&mut dyn CiReporter> = vec![&mut terminal];
     if let Some(j) = junit.as_mut() {

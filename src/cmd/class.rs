@@ -54,7 +54,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
             }
         }
         let text = terminal::class_terminal(&report, look);
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::output::Stdout;
         if in_place {
             // Clear and redraw: the matrix stays put while the room works.
             let _ = console::Term::stdout().clear_screen();
@@ -79,6 +79,8 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
             );
         }
         match args.watch {
+            // Nobody reads the redraws any more (a closed pipe): stop.
+            Some(_) if crate::output::closed() => return Ok(EXIT_OK),
             Some(every) if args.rounds.is_none_or(|n| round < n) => std::thread::sleep(every),
             _ => return Ok(EXIT_OK),
         }

@@ -147,8 +147,9 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
         }
     };
 
-    let mut terminal = (args.output == Output::Text)
-        .then(|| TerminalReporter::new(Box::new(std::io::stdout()), color, width, args.verbose));
+    let mut terminal = (args.output == Output::Text).then(|| {
+        TerminalReporter::new(Box::new(crate::output::Stdout), color, width, args.verbose)
+    });
     let mut junit = args.junit.clone().map(JunitReporter::new);
     let mut json = args.json.clone().map(JsonReporter::new);
     let mut reporters: Vec<&mut dyn Reporter> = Vec::new();

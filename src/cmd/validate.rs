@@ -1,7 +1,10 @@
 //! `labctl validate`: lint labs and print every problem, located.
 
 use crate::error::{EXIT_OK, Error};
+use crate::plan::resolve::Plan;
+use crate::spec::diag::Diagnostic;
 use crate::spec::diag::Style;
+use crate::spec::lab::Lab;
 use crate::spec::load;
 use std::path::PathBuf;
 
@@ -16,6 +19,10 @@ pub fn run(paths: Vec<PathBuf>, labs_dir: PathBuf, style: Style) -> Result<i32, 
     for dir in dirs {
         match load::load(&dir) {
             Ok(lab) => {
+                if let Some(d) = plan_problem(&lab) {
+                    problems.push(d);
+                    continue;
+                }
                 let checks: usize = lab.steps.iter().map(|s| s.checks.len()).sum();
                 let diagnoses: usize = lab
                     .steps
@@ -44,4 +51,17 @@ pub fn run(paths: Vec<PathBuf>, labs_dir: PathBuf, style: Style) -> Result<i32, 
     } else {
         Err(Error::InvalidLab(problems))
     }
+}
+
+/// What the loader cannot see: resolving the lab for each profile, as `show` and `grade` will
+/// (e.g. a library check pasted into many steps that grows past the plan's size limit).
+fn plan_problem(lab: &Lab) -> Option<Diagnostic> {
+    lab.profiles.iter().find_map(|p| {
+        let e = Plan::new(lab, Some(&p.name), &[]).err()?;
+        let file = lab.dir.join(load::LAB_FILE);
+        Some(Diagnostic::file(
+            &file,
+            format!("profile `{}`: {e}", p.name),
+        ))
+    })
 }

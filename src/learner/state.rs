@@ -12,6 +12,7 @@ use crate::eval::result::Status;
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::plan::shell;
+use crate::readfile::{self, ReadError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -246,9 +247,15 @@ impl Store {
 
     /// Read one state file; a file that does not parse is kept as `<name>.corrupt-<timestamp>`.
     pub fn read(&self, path: &Path) -> Result<Progress, Error> {
-        let text = std::fs::read(path).map_err(|e| Error::State {
-            message: format!("cannot read the learner state {}: {e}", path.display()),
-        })?;
+        let text = match readfile::read_bytes(path, readfile::STATE_LIMIT) {
+            Ok(text) => text,
+            Err(e @ ReadError::TooLarge { .. }) => return Err(set_aside(path, &e)),
+            Err(e) => {
+                return Err(Error::State {
+                    message: format!("cannot read the learner state {}: {e}", path.display()),
+                });
+            }
+        };
         // The version first, so a newer labctl's file is refused, not taken for corrupt.
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -266,23 +273,7 @@ impl Store {
                 ),
             });
         }
-        match serde_json::from_slice::<Progress>(&text) {
-            Ok(p) => Ok(p),
-            Err(e) => {
-                let backup = backup_name(path);
-                let kept = match std::fs::rename(path, &backup) {
-                    Ok(()) => format!("it was moved to {}", backup.display()),
-                    Err(re) => format!("it could not be moved aside ({re}) and is left as it is"),
-                };
-                Err(Error::State {
-                    message: format!(
-                        "the learner state {} is corrupt ({e}); {kept}. Nothing was reset: \
-                         look at the backup, or run `labctl start LAB` to start over",
-                        path.display()
-                    ),
-                })
-            }
-        }
+        serde_json::from_slice::<Progress>(&text).map_err(|e| set_aside(path, &e))
     }
 
     /// Atomic save: a temporary file in the same folder, fsync, rename over `path`, fsync the
@@ -327,10 +318,11 @@ impl Store {
             let Some((lab, ctx)) = stem.split_once('@') else {
                 continue;
             };
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
+            // Not only regular files: one that is a FIFO or a symlink to a device is then
+            // reported by `read` for what it is, rather than "no lab started".
+            let Ok(meta) = std::fs::metadata(entry.path()).or_else(|_| entry.metadata()) else {
                 continue;
-            }
+            };
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             out.push((entry.path(), lab.to_owned(), ctx.to_owned(), modified));
         }
@@ -348,6 +340,23 @@ fn clean(s: &str) -> String {
             _ => '_',
         })
         .collect()
+}
+
+/// A state file that cannot be used as it is (corrupt, or far too large to be one) is kept as
+/// `<name>.corrupt-<timestamp>` and reported, never reset silently.
+fn set_aside(path: &Path, why: &dyn std::fmt::Display) -> Error {
+    let backup = backup_name(path);
+    let kept = match std::fs::rename(path, &backup) {
+        Ok(()) => format!("it was moved to {}", backup.display()),
+        Err(re) => format!("it could not be moved aside ({re}) and is left as it is"),
+    };
+    Error::State {
+        message: format!(
+            "the learner state {} is corrupt ({why}); {kept}. Nothing was reset: \
+             look at the backup, or run `labctl start LAB` to start over",
+            path.display()
+        ),
+    }
 }
 
 /// `<name>.corrupt-<UTC timestamp>`, not overwriting an earlier backup.

@@ -6,6 +6,7 @@
 use crate::plan::shell;
 use crate::plan::substitute::{MapStrings, map_commands};
 use crate::spec::diag::did_you_mean;
+use crate::spec::expand::{self, ExpandError};
 use crate::spec::lab::{Check, Lab, StepType};
 use crate::spec::markdown::CodeBlock;
 use crate::spec::template;
@@ -37,8 +38,17 @@ pub enum PlanError {
         origin: String,
         problem: crate::spec::pattern::ValueProblem,
     },
-    #[error("variables refer to each other in a cycle: {0}")]
-    Cycle(String),
+    /// A cycle, or a value that grows too long (see `spec::expand`). A usage error when a
+    /// `--var` (or roster value) is part of it, else the lab's own mistake.
+    #[error("{error}")]
+    Variables { error: ExpandError, usage: bool },
+    /// Substituting the values would make the plan's texts too large (see `spec::expand`).
+    #[error("lab `{lab}` grows past {limit} bytes once its variables are substituted, at {place}")]
+    TooLarge {
+        lab: String,
+        place: String,
+        limit: usize,
+    },
     #[error("lab `{lab}` has no step `{step}`{}", hint(.suggestion, .available))]
     UnknownStep {
         lab: String,
@@ -46,6 +56,17 @@ pub enum PlanError {
         suggestion: Option<String>,
         available: Vec<String>,
     },
+}
+
+impl PlanError {
+    /// Whether the command line (or roster) is at fault rather than the lab: exit 3, not 2.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            PlanError::Variables { usage, .. } => *usage,
+            PlanError::TooLarge { .. } => false,
+            _ => true,
+        }
+    }
 }
 
 fn hint(s: &Option<String>, available: &[String]) -> String {
@@ -150,8 +171,16 @@ impl Plan {
             }
             raw.insert(name.clone(), value.clone());
         }
-        let values = resolve_values(raw)?;
+        let values = expand::resolve(&raw, expand::VALUE_LIMIT).map_err(|error| {
+            let usage = error
+                .chain()
+                .iter()
+                .any(|v| overrides.iter().any(|(name, _)| name == v));
+            PlanError::Variables { error, usage }
+        })?;
         crate::plan::values::check_values(lab, &profile_name, &values, overrides)?;
+        let mut budget = expand::Budget::default();
+        step_texts_fit(lab, &profile_name, &values, &mut budget)?;
         let unset: BTreeSet<String> = declared
             .iter()
             .filter(|d| !values.contains_key(*d))
@@ -188,6 +217,10 @@ impl Plan {
                             out
                         });
                         check.map_strings(&mut |s| {
+                            let place = || format!("check `{}` ({})", c.id, c.origin);
+                            if !budget.admit(s, &values, place) {
+                                return String::new(); // the plan is refused below
+                            }
                             let (out, m) = template::substitute(s, &values);
                             missing.extend(m);
                             out
@@ -209,6 +242,13 @@ impl Plan {
                 }
             })
             .collect();
+        if let Some((place, limit)) = budget.over {
+            return Err(PlanError::TooLarge {
+                lab: lab.name.clone(),
+                place,
+                limit,
+            });
+        }
         Ok(Plan {
             lab: lab.name.clone(),
             title: lab.title.clone(),
@@ -251,83 +291,43 @@ fn show_value(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Values may refer to other variables (`istio-shared-configmap-{{ revision }}`).
-fn resolve_values(
-    mut raw: BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, PlanError> {
-    for _ in 0..=raw.len() {
-        let snapshot = raw.clone();
-        let mut changed = false;
-        for v in raw.values_mut() {
-            let (out, _) = template::substitute(v, &snapshot);
-            if out != *v {
-                *v = out;
-                changed = true;
-            }
+/// Refuse a plan whose step texts would break the expansion budget (see [`expand::Budget`])
+/// before building any: a short Markdown file with many placeholders of long values could
+/// otherwise take gigabytes. Check strings are counted as they are substituted.
+fn step_texts_fit(
+    lab: &Lab,
+    profile: &str,
+    values: &BTreeMap<String, String>,
+    budget: &mut expand::Budget,
+) -> Result<(), PlanError> {
+    for step in &lab.steps {
+        let at = |what: &str| format!("step `{}`, {what}", step.id);
+        let md = step.instructions.display().to_string();
+        let mut fits = budget.admit(&step.title, values, || at("its title"))
+            && budget.admit(&step.markdown, values, || md.clone());
+        for b in step.blocks.iter().filter(|b| b.applies_to(profile)) {
+            fits = fits && budget.admit(&b.code, values, || format!("{md}:{}", b.fence_line));
         }
-        if !changed {
-            // A value still naming a *set* variable is part of a cycle.
-            let cyclic: Vec<String> = raw
-                .iter()
-                .filter(|(_, v)| {
-                    template::placeholders(v)
-                        .iter()
-                        .any(|p| raw.contains_key(&p.name))
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            if !cyclic.is_empty() {
-                return Err(PlanError::Cycle(cyclic.join(", ")));
-            }
-            // Values still naming a variable refer to an unset one; drop them so they count as unset.
-            return Ok(raw
-                .into_iter()
-                .filter(|(_, v)| template::placeholders(v).is_empty())
-                .collect());
+        for h in &step.hints {
+            fits = fits && budget.admit(h, values, || at("its hints"));
+        }
+        if !fits {
+            break;
         }
     }
-    let cyclic: Vec<String> = raw
-        .iter()
-        .filter(|(_, v)| !template::placeholders(v).is_empty())
-        .map(|(k, _)| k.clone())
-        .collect();
-    Err(PlanError::Cycle(cyclic.join(", ")))
+    match budget.over.clone() {
+        Some((place, limit)) => Err(PlanError::TooLarge {
+            lab: lab.name.clone(),
+            place,
+            limit,
+        }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn raw(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn nested_values_resolve() {
-        let v = resolve_values(raw(&[
-            ("revision", "asm-1-24"),
-            ("cm", "istio-shared-configmap-{{ revision }}"),
-        ]))
-        .unwrap();
-        assert_eq!(v["cm"], "istio-shared-configmap-asm-1-24");
-    }
-
-    #[test]
-    fn values_on_unset_variables_are_unset() {
-        let v = resolve_values(raw(&[("scope", "{{ resourceGroup }}/x")])).unwrap();
-        assert!(!v.contains_key("scope"));
-    }
-
-    #[test]
-    fn cycles_are_errors() {
-        assert!(matches!(
-            resolve_values(raw(&[("a", "{{ b }}"), ("b", "{{ a }}")])),
-            Err(PlanError::Cycle(_))
-        ));
-    }
 
     #[test]
     fn unset_values_display_as_placeholders() {

@@ -1,6 +1,7 @@
 //! Located authoring diagnostics, rendered like a compiler (or hurl): `file:line:col`, the
 //! offending line, a caret under the spot, and a "did you mean" when a close name exists.
 
+use crate::readfile::ReadError;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +28,7 @@ impl Diagnostic {
     /// A diagnostic at `line:col` of `text` (the file's contents), capturing the source line.
     pub fn at(file: &Path, text: &str, line: u32, col: u32, message: impl Into<String>) -> Self {
         let source_line = (line > 0)
-            .then(|| text.lines().nth(line as usize - 1).map(str::to_owned))
+            .then(|| nth_line(text, line as usize).map(str::to_owned))
             .flatten();
         Diagnostic {
             file: file.to_path_buf(),
@@ -52,6 +53,16 @@ impl Diagnostic {
             source_line: None,
             label: None,
             help: None,
+        }
+    }
+
+    /// A file that cannot be read (`what` names it for the reader: "instructions file
+    /// `steps/01.md`"): located at the offending byte when its content is the problem.
+    pub fn unreadable(file: &Path, what: &str, e: &ReadError) -> Self {
+        let message = format!("cannot read {what}: {e}");
+        match e.location() {
+            Some((line, col, text)) => Diagnostic::at(file, text, line, col, message),
+            None => Diagnostic::file(file, message),
         }
     }
 
@@ -91,6 +102,15 @@ impl Diagnostic {
         self
     }
 
+    /// Underline from the caret to the end of the line (a whole value).
+    pub fn underline_rest(mut self) -> Self {
+        if let Some(line) = &self.source_line {
+            let n = line.trim_end().chars().count();
+            self.width = n.saturating_sub(self.col as usize - 1).max(1);
+        }
+        self
+    }
+
     /// `file:line:col` (or just `file` for whole-file problems).
     pub fn location(&self) -> String {
         if self.line == 0 {
@@ -107,7 +127,7 @@ impl Diagnostic {
             out,
             "{}: {}",
             style.error("error"),
-            style.bold(&self.message)
+            style.bold(&printable(&self.message))
         );
         let gutter = if self.line == 0 {
             1
@@ -117,7 +137,7 @@ impl Diagnostic {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}{} {}", style.blue("-->"), self.location());
         if let Some(src) = &self.source_line {
-            let src = src.replace('\t', " ");
+            let (src, col, width) = snippet(src, self.col as usize, self.width);
             let _ = writeln!(out, "{pad} {}", style.blue("|"));
             let _ = writeln!(
                 out,
@@ -125,15 +145,11 @@ impl Diagnostic {
                 style.blue(&self.line.to_string()),
                 style.blue("|")
             );
-            let caret = format!(
-                "{}{}",
-                " ".repeat(self.col as usize - 1),
-                "^".repeat(self.width)
-            );
+            let caret = format!("{}{}", " ".repeat(col - 1), "^".repeat(width));
             let label = self
                 .label
                 .as_deref()
-                .map(|l| format!(" {l}"))
+                .map(|l| format!(" {}", printable(l)))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
@@ -143,13 +159,107 @@ impl Diagnostic {
             );
         }
         if let Some(help) = &self.help {
-            for (i, line) in help.lines().enumerate() {
+            for (i, line) in printable(help).lines().enumerate() {
                 let lead = if i == 0 { "= help:" } else { "       " };
                 let _ = writeln!(out, "{pad} {} {line}", style.blue(lead));
             }
         }
         out
     }
+}
+
+thread_local! {
+    /// Where the lines of the last large text start (its address and length, then the offsets),
+    /// so that thousands of problems in one large file do not each scan it from the top.
+    static LINE_STARTS: std::cell::RefCell<(usize, usize, Vec<usize>)> =
+        const { std::cell::RefCell::new((0, 0, Vec::new())) };
+}
+
+/// Line `line` (1-based) of `text`, as `str::lines` gives it.
+fn nth_line(text: &str, line: usize) -> Option<&str> {
+    if text.len() < 64 * 1024 {
+        return text.lines().nth(line - 1);
+    }
+    let (start, end) = LINE_STARTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (text.as_ptr() as usize, text.len());
+        let bytes = text.as_bytes();
+        // The same address and length but other content (a new text where a freed one was)
+        // shows in the line breaks not being where the offsets say.
+        let valid = |starts: &[usize]| {
+            starts
+                .iter()
+                .skip(1)
+                .take(64)
+                .all(|&s| bytes.get(s - 1) == Some(&b'\n'))
+        };
+        if (cache.0, cache.1) != key || !valid(&cache.2) {
+            let starts = std::iter::once(0)
+                .chain(
+                    bytes
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, b)| **b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .filter(|&s| s < bytes.len())
+                .collect();
+            *cache = (key.0, key.1, starts);
+        }
+        let start = *cache.2.get(line - 1)?;
+        let end = cache.2.get(line).map_or(bytes.len(), |next| next - 1);
+        Some((start, end))
+    })?;
+    let l = &text[start..end];
+    let l = l.strip_suffix('\n').unwrap_or(l); // the last line's
+    Some(l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// The most characters of a source line shown; longer lines are cut around the caret.
+const SNIPPET_CHARS: usize = 100;
+
+/// The source line as shown (control characters replaced, tabs as one space so the caret keeps
+/// its column, at most [`SNIPPET_CHARS`] characters around the caret, `…` where cut) and the
+/// caret's column and width in it.
+fn snippet(line: &str, col: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    let col = col.clamp(1, chars.len() + 1);
+    if chars.len() <= SNIPPET_CHARS {
+        let text: String = chars.into_iter().collect();
+        return (printable(&text), col, width.min(SNIPPET_CHARS));
+    }
+    let start = (col - 1)
+        .saturating_sub(SNIPPET_CHARS / 3)
+        .min(chars.len() - SNIPPET_CHARS);
+    let end = start + SNIPPET_CHARS;
+    let mut text = String::new();
+    if start > 0 {
+        text.push('…');
+    }
+    text.extend(&chars[start..end]);
+    if end < chars.len() {
+        text.push('…');
+    }
+    let prefix = usize::from(start > 0);
+    let col = col - start + prefix;
+    let width = width.min(prefix + SNIPPET_CHARS + 1 - col).max(1);
+    (printable(&text), col, width)
+}
+
+/// `text` with control characters (terminal escapes among them) replaced by `�`, newlines kept.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Colours for rendering; a plain style produces no escape codes.
@@ -214,6 +324,35 @@ mod tests {
             out,
             "error: unknown field `chekcs`\n --> lab.yaml:3:5\n  |\n3 |     chekcs: []\n  |     ^^^^^^ did you mean `checks`?\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret_and_escapes_replaced() {
+        let line = format!("{}\x1b[31mkey: x{}", "a".repeat(200_000), "b".repeat(1000));
+        let d = Diagnostic::at(Path::new("f.yaml"), &line, 1, 200_006, "bad key").width(3);
+        let out = d.render(&Style::plain());
+        assert!(out.len() < 400, "{out}");
+        assert!(!out.contains('\x1b'), "{out:?}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[3].starts_with("1 | …a") && lines[3].ends_with("b…"),
+            "{out}"
+        );
+        let caret = lines[4].chars().position(|c| c == '^').unwrap();
+        let under: String = lines[3].chars().skip(caret).take(3).collect();
+        assert_eq!(under, "key");
+        assert_eq!(lines[4].trim_end().chars().count() - caret, 3);
+    }
+
+    #[test]
+    fn lines_of_large_texts_are_the_lines() {
+        let text: String = (0..20_000).map(|i| format!("line {i}\r\n")).collect();
+        for n in [1, 2, 9_999, 20_000] {
+            assert_eq!(nth_line(&text, n), text.lines().nth(n - 1), "{n}");
+        }
+        assert_eq!(nth_line(&text, 20_001), None);
+        let other = text.replace("line 1\r\n", "line 1 \n");
+        assert_eq!(nth_line(&other, 3), other.lines().nth(2));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! check library, and lint everything. Every problem found is collected (not just the first),
 //! each located at `file:line:col`; a `Lab` is returned only when there are none.
 
+use crate::readfile::{self, ReadError};
 use crate::spec::diag::{Diagnostic, did_you_mean};
 use crate::spec::drift;
 use crate::spec::lab::{
@@ -14,7 +15,8 @@ use crate::spec::model::{
     ResourceDecl, S, StepType,
 };
 use crate::spec::pattern::{self, Pattern};
-use crate::spec::{manifest, template};
+pub use crate::spec::yaml_error::yaml_error;
+use crate::spec::{expand, manifest, template};
 use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,15 +29,15 @@ pub const LAB_FILE: &str = "lab.yaml";
 pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     let mut labs = Vec::new();
     for path in paths {
-        if path.is_file() && path.file_name().is_some_and(|n| n == LAB_FILE) {
+        if path.exists() && !path.is_dir() && path.file_name().is_some_and(|n| n == LAB_FILE) {
             labs.push(path.parent().unwrap_or(Path::new(".")).to_path_buf());
-        } else if path.join(LAB_FILE).is_file() {
+        } else if has_lab_file(path) {
             labs.push(path.clone());
         } else if path.is_dir() {
             let mut found: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| Box::new(Diagnostic::file(path, format!("cannot read folder: {e}"))))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join(LAB_FILE).is_file())
+                .filter(|p| has_lab_file(p))
                 .collect();
             if found.is_empty() {
                 return Err(Box::new(Diagnostic::file(
@@ -52,14 +54,20 @@ pub fn find_labs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Box<Diagnostic>> {
     Ok(labs)
 }
 
+/// Whether `dir` has a `lab.yaml` of any type: one that is a FIFO or a directory is then
+/// reported by [`load`] for what it is, not as "no lab here".
+fn has_lab_file(dir: &Path) -> bool {
+    dir.join(LAB_FILE).exists()
+}
+
 /// Find a lab by name (`istio-aks`) in `labs_dir`, or accept a path to a lab folder.
 pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Box<Diagnostic>> {
     let as_path = PathBuf::from(name_or_path);
-    if as_path.join(LAB_FILE).is_file() {
+    if has_lab_file(&as_path) {
         return Ok(as_path);
     }
     let candidate = labs_dir.join(name_or_path);
-    if candidate.join(LAB_FILE).is_file() {
+    if has_lab_file(&candidate) {
         return Ok(candidate);
     }
     let names: Vec<String> = find_labs(&[labs_dir.to_path_buf()])
@@ -79,8 +87,8 @@ pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Box<Diagno
 /// Load and lint one lab folder.
 pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
     let file = dir.join(LAB_FILE);
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| vec![Diagnostic::file(&file, format!("cannot read: {e}"))])?;
+    let text = readfile::read_text(&file, readfile::LAB_FILE_LIMIT)
+        .map_err(|e| vec![Diagnostic::unreadable(&file, "the lab file", &e)])?;
     let decl: LabFile =
         serde_saphyr::from_str(&text).map_err(|e| vec![yaml_error(&file, &text, &e)])?;
     let mut loader = Loader::new(dir, file, text, &decl);
@@ -95,7 +103,8 @@ pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
 struct Loader {
     dir: PathBuf,
     file: PathBuf,
-    text: String,
+    /// Shared, not copied: every check of a step is linted against it.
+    text: std::rc::Rc<str>,
     diags: Vec<Diagnostic>,
     variables: BTreeSet<String>,
     /// Values used to make manifests parseable for validation (defaults, else first profile's).
@@ -117,17 +126,15 @@ impl Loader {
                     .unwrap_or_else(|| format!("sample-{}", name.to_lowercase())),
             );
         }
-        // Defaults may refer to other variables; a few rounds resolve any sane nesting.
-        for _ in 0..4 {
-            let snapshot = sample_values.clone();
-            for v in sample_values.values_mut() {
-                *v = template::substitute(v, &snapshot).0;
-            }
+        // Defaults may refer to other variables. A cycle or a blow-up is reported by
+        // `lint_variables`; the samples then stay unexpanded (and small).
+        if let Ok(resolved) = expand::resolve(&sample_values, expand::VALUE_LIMIT) {
+            sample_values.extend(resolved);
         }
         Loader {
             dir: dir.to_path_buf(),
             file,
-            text,
+            text: text.into(),
             diags: Vec::new(),
             variables: decl.variables.keys().cloned().collect(),
             sample_values,
@@ -145,6 +152,23 @@ impl Loader {
             span.referenced.column() as u32,
             message,
         )
+    }
+
+    /// A file named at `span` that cannot be read: at the offending byte when its content is
+    /// the problem, else at the reference.
+    fn unreadable<T>(
+        &self,
+        span: &Spanned<T>,
+        path: &Path,
+        what: &str,
+        e: &ReadError,
+    ) -> Diagnostic {
+        match e.location() {
+            Some(_) => Diagnostic::unreadable(path, what, e),
+            None => self
+                .at(span, format!("cannot read {what}: {e}"))
+                .underline_token(),
+        }
     }
 
     /// A diagnostic at the line where `key:` is written (for map keys, which carry no span).
@@ -204,12 +228,13 @@ impl Loader {
         }
         let patterns = self.lint_variable_values(&decl);
         self.lint_placeholders(&self.file.clone(), &self.text.clone());
+        self.lint_variables(&decl);
         self.library = self.resolve_library(decl.library.as_ref());
 
         let mut manifests = Vec::new();
         for m in &decl.manifests {
             let path = self.dir.join(&m.file.value);
-            match std::fs::read_to_string(&path) {
+            match readfile::read_text(&path, readfile::LAB_FILE_LIMIT) {
                 Ok(content) => {
                     let substituted = template::substitute(&content, &self.sample_values).0;
                     let origin = manifest::Origin {
@@ -220,12 +245,8 @@ impl Loader {
                     manifest::validate(&substituted, &origin, &mut self.diags);
                 }
                 Err(e) => {
-                    let d = self
-                        .at(
-                            &m.file,
-                            format!("cannot read manifest stand-in `{}`: {e}", m.file.value),
-                        )
-                        .underline_token();
+                    let what = format!("manifest stand-in `{}`", m.file.value);
+                    let d = self.unreadable(&m.file, &path, &what, &e);
                     self.diags.push(d);
                 }
             }
@@ -453,8 +474,14 @@ impl Loader {
     ) -> Option<Step> {
         let step = &decl.value;
         let md_path = self.dir.join(&step.instructions.value);
-        let markdown = match std::fs::read_to_string(&md_path) {
+        let markdown = match readfile::read_text(&md_path, readfile::LAB_FILE_LIMIT) {
             Ok(md) => md,
+            Err(e) if !matches!(e, ReadError::NotFound) => {
+                let what = format!("instructions file `{}`", step.instructions.value);
+                let d = self.unreadable(&step.instructions, &md_path, &what, &e);
+                self.diags.push(d);
+                String::new()
+            }
             Err(_) => {
                 let mut d = self
                     .at(
@@ -590,32 +617,16 @@ impl Loader {
             return None;
         };
         let path = library.join(format!("{}.yaml", use_id.value));
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            let available: Vec<String> = std::fs::read_dir(&library)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            e.path()
-                                .file_stem()
-                                .map(|s| s.to_string_lossy().into_owned())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut d = self
-                .at(
-                    use_id,
-                    format!(
-                        "no check `{}` in the library {}",
-                        use_id.value,
-                        library.display()
-                    ),
-                )
-                .underline_token();
-            d = d.suggest(&use_id.value, available.iter().map(String::as_str));
-            self.diags.push(d);
-            self.library_cache.insert(use_id.value.clone(), None);
-            return None;
+        let text = match readfile::read_text(&path, readfile::LAB_FILE_LIMIT) {
+            Ok(text) => text,
+            Err(ReadError::NotFound) => return self.no_library_check(use_id, &library),
+            Err(e) => {
+                let what = format!("library check `{}`", use_id.value);
+                let d = self.unreadable(use_id, &path, &what, &e);
+                self.diags.push(d);
+                self.library_cache.insert(use_id.value.clone(), None);
+                return None;
+            }
         };
         let check = match serde_saphyr::from_str::<Spanned<CheckDecl>>(&text) {
             Ok(decl) => {
@@ -646,6 +657,35 @@ impl Loader {
         self.library_cache
             .insert(use_id.value.clone(), check.clone());
         check
+    }
+
+    /// `use:` names a check the library does not have.
+    fn no_library_check(&mut self, use_id: &S, library: &Path) -> Option<Check> {
+        let available: Vec<String> = std::fs::read_dir(library)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        e.path()
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut d = self
+            .at(
+                use_id,
+                format!(
+                    "no check `{}` in the library {}",
+                    use_id.value,
+                    library.display()
+                ),
+            )
+            .underline_token();
+        d = d.suggest(&use_id.value, available.iter().map(String::as_str));
+        self.diags.push(d);
+        self.library_cache.insert(use_id.value.clone(), None);
+        None
     }
 
     /// Convert and lint one check definition found in `file`.
@@ -1119,9 +1159,32 @@ impl Loader {
         }
     }
 
-    /// Undefined and unclosed `{{ }}` placeholders anywhere in a file.
+    /// Undefined and unclosed `{{ }}` placeholders anywhere in a file, and a file that grows
+    /// past [`expand::TEXT_LIMIT`] once they are substituted (reported where it crosses it).
     fn lint_placeholders(&mut self, file: &Path, text: &str) {
+        let mut len = text.len();
+        let mut reported = false;
         for p in template::placeholders(text) {
+            if let Some(v) = self.sample_values.get(&p.name) {
+                len = len.saturating_sub(p.len).saturating_add(v.len());
+            }
+            if len > expand::TEXT_LIMIT && !reported {
+                reported = true;
+                let d = Diagnostic::at(
+                    file,
+                    text,
+                    p.line,
+                    p.col,
+                    format!(
+                        "this file grows past {} bytes once its variables are substituted",
+                        expand::TEXT_LIMIT
+                    ),
+                )
+                .width(p.len);
+                self.diags.push(d.help(
+                    "each `{{ name }}` pastes that variable's whole value; use fewer or shorter ones",
+                ));
+            }
             if p.name.is_empty() {
                 let d = Diagnostic::at(
                     file,
@@ -1204,6 +1267,58 @@ impl Loader {
         }
         self.diags.extend(problems);
         patterns
+    }
+
+    /// Cycles and blow-ups among variable values, for the defaults and for each profile's
+    /// values on top of them (where the plan will resolve them), each reported once.
+    fn lint_variables(&mut self, decl: &LabFile) {
+        let defaults: BTreeMap<String, String> = decl
+            .variables
+            .iter()
+            .filter_map(|(k, v)| v.default.clone().map(|d| (k.clone(), d)))
+            .collect();
+        let mut seen = BTreeSet::new();
+        let mut sets: Vec<(Option<&String>, BTreeMap<String, String>)> =
+            vec![(None, defaults.clone())];
+        for (pname, profile) in &decl.profiles {
+            let mut raw = defaults.clone();
+            raw.extend(
+                profile
+                    .variables
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone())),
+            );
+            sets.push((Some(pname), raw));
+        }
+        for (pname, raw) in sets {
+            let Err(e) = expand::resolve(&raw, expand::VALUE_LIMIT) else {
+                continue;
+            };
+            if !seen.insert(e.to_string()) {
+                continue;
+            }
+            let var = e.variable();
+            let profile_value = pname
+                .and_then(|p| decl.profiles.get(p))
+                .and_then(|p| p.variables.get(var));
+            let d = match (pname, profile_value) {
+                (Some(p), Some(span)) => self.at(span, format!("{e} (profile `{p}`)")),
+                _ => {
+                    let (line, col) = find_variable(&self.text, var).unwrap_or((1, 1));
+                    Diagnostic::at(&self.file, &self.text, line, col, e.to_string())
+                }
+            };
+            let help = match e {
+                expand::ExpandError::Cycle { .. } => {
+                    "a value may use other variables, but not itself, directly or through others"
+                        .to_owned()
+                }
+                expand::ExpandError::TooLong { limit, .. } => format!(
+                    "each `{{{{ name }}}}` pastes that variable's whole value; a value may grow to {limit} characters"
+                ),
+            };
+            self.diags.push(d.underline_rest().help(help));
+        }
     }
 
     fn suggest_variable(&self, d: Diagnostic, name: &str) -> Diagnostic {
@@ -1391,76 +1506,38 @@ fn remote_manifests(line: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Turn a serde-saphyr error into a located diagnostic with a "did you mean" where possible.
-pub fn yaml_error(file: &Path, text: &str, err: &serde_saphyr::Error) -> Diagnostic {
-    let (line, col) = err
-        .location()
-        .map(|l| (l.line() as u32, l.column() as u32))
-        .unwrap_or((0, 0));
-    let located = |msg: String| {
-        if line == 0 {
-            Diagnostic::file(file, msg)
-        } else {
-            Diagnostic::at(file, text, line, col, msg)
+/// Line and column of variable `name`'s `default:` value (else of its key) under the top-level
+/// `variables:` of a lab file written in block style.
+fn find_variable(text: &str, name: &str) -> Option<(u32, u32)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with("variables:"))?;
+    let mut key: Option<(usize, usize)> = None;
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
         }
-    };
-    match err.without_snippet() {
-        serde_saphyr::Error::SerdeUnknownField {
-            field, expected, ..
-        } => {
-            let d = located(format!("unknown field `{field}`")).underline_token();
-            match did_you_mean(field, expected.iter().copied()) {
-                Some(s) => d.label(format!("did you mean `{s}`?")),
-                None => d.help(format!("expected one of: {}", expected.join(", "))),
+        let indent = line.len() - trimmed.len();
+        match key {
+            _ if indent == 0 => break,
+            None => {
+                if trimmed
+                    .strip_prefix(name)
+                    .is_some_and(|r| r.starts_with(':'))
+                {
+                    key = Some((i, indent));
+                }
             }
-        }
-        serde_saphyr::Error::SerdeUnknownVariant {
-            variant, expected, ..
-        } => {
-            // A value read inside a visitor (`error: rest` as one of several shapes) is located
-            // at its key; point at the value itself when it follows on the same line.
-            let value_col = text
-                .lines()
-                .nth((line as usize).saturating_sub(1))
-                .and_then(|l| l.get((col as usize).saturating_sub(1)..))
-                .and_then(|rest| rest.find(variant.as_str()))
-                .map_or(col, |at| col + at as u32);
-            let d = if line == 0 {
-                Diagnostic::file(file, format!("unknown value `{variant}`"))
-            } else {
-                Diagnostic::at(
-                    file,
-                    text,
-                    line,
-                    value_col,
-                    format!("unknown value `{variant}`"),
-                )
-            }
-            .underline_token();
-            let d = match did_you_mean(variant, expected.iter().copied()) {
-                Some(s) => d.label(format!("did you mean `{s}`?")),
-                None => d,
-            };
-            d.help(format!("expected one of: {}", expected.join(", ")))
-        }
-        _ => {
-            let message = manifest::strip_location(&err.without_snippet().to_string());
-            let d = located(message);
-            let source_line = d.source_line.clone().unwrap_or_default();
-            let unquoted_placeholder = source_line
-                .split_once(':')
-                .is_some_and(|(_, v)| v.trim_start().starts_with("{{"))
-                || source_line
-                    .trim_start()
-                    .trim_start_matches("- ")
-                    .starts_with("{{");
-            if unquoted_placeholder {
-                d.help("a value that starts with `{{` must be quoted, e.g. namespace: \"{{ appNamespace }}\"; unquoted, YAML reads a mapping")
-            } else {
-                d
+            Some((_, key_indent)) if indent <= key_indent => break,
+            Some(_) => {
+                if let Some(rest) = trimmed.strip_prefix("default:") {
+                    let col = indent + "default:".len() + rest.len() - rest.trim_start().len();
+                    return Some((i as u32 + 1, col as u32 + 1));
+                }
             }
         }
     }
+    key.map(|(i, indent)| (i as u32 + 1, indent as u32 + 1))
 }
 
 /// Line and column of the first `key:` in a YAML text.

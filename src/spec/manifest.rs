@@ -282,7 +282,9 @@ fn at(origin: &Origin, line: u32, col: u32, message: impl Into<String>) -> Diagn
 
 /// serde-saphyr appends " at line N, column M" to messages; the diagnostic already says where.
 pub fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
+    // The first: a message may name more places ("… at line 3 (defined at line 1) (used at
+    // line 9)"), all of them locations.
+    match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }

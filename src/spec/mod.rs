@@ -1,6 +1,7 @@
 //! Lab specifications: parsing and linting lab files into a validated [`lab::Lab`].
 pub mod diag;
 pub mod drift;
+pub mod expand;
 pub mod istio;
 pub mod lab;
 pub mod load;
@@ -12,3 +13,4 @@ pub mod probe;
 pub mod selector;
 pub mod template;
 pub mod yaml;
+pub mod yaml_error;

@@ -7,6 +7,7 @@
 //! token or key, and nothing here `Debug`-prints a `Kubeconfig` or `Config` (YAML parse errors
 //! are reduced to their location, since a parser message may quote the offending value).
 
+use crate::readfile::{self, ReadError};
 use crate::spec::diag::did_you_mean;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,12 @@ pub enum ConnectError {
         show_paths(.searched)
     )]
     NoKubeconfig { searched: Vec<PathBuf> },
+    /// Not a regular file, too large, or not text (the reason is said once, with the file).
+    #[error("cannot read kubeconfig {}: {reason}", .reason.place(.path))]
+    Unreadable {
+        path: PathBuf,
+        reason: Box<ReadError>,
+    },
     #[error("cannot read kubeconfig {}", .path.display())]
     Read {
         path: PathBuf,
@@ -69,6 +76,12 @@ pub enum ConnectError {
     NoCurrentContext {
         origin: String,
         available: Vec<String>,
+    },
+    /// A file or plugin the context needs is missing or unusable (said once, no cause chain).
+    #[error("kubeconfig {origin}: {error}")]
+    KubeFile {
+        origin: String,
+        error: Box<crate::view::kubefiles::KubeFileError>,
     },
     #[error("cannot use the in-cluster service account")]
     InCluster {
@@ -145,6 +158,12 @@ impl Connection {
                 available,
             });
         }
+        crate::view::kubefiles::check(&loaded.config, &context_name).map_err(|error| {
+            ConnectError::KubeFile {
+                origin: loaded.origin.clone(),
+                error: Box::new(error),
+            }
+        })?;
         let options = KubeConfigOptions {
             context: Some(context_name.clone()),
             ..Default::default()
@@ -245,6 +264,14 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<Loaded>, ConnectErr
 
 fn read_one(path: &Path) -> Result<Loaded, ConnectError> {
     let origin = path.display().to_string();
+    // Type, size and encoding first: kube would read a FIFO or `/dev/zero` without end.
+    // (The text is read again by kube, which also resolves the paths inside.)
+    readfile::read_text(path, readfile::KUBECONFIG_LIMIT).map_err(|reason| {
+        ConnectError::Unreadable {
+            path: path.to_owned(),
+            reason: Box::new(reason),
+        }
+    })?;
     match Kubeconfig::read_from(path) {
         Ok(config) => Ok(Loaded { config, origin }),
         Err(KubeconfigError::ReadConfig(source, _)) => Err(ConnectError::Read {

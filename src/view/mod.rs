@@ -1,5 +1,6 @@
 //! Cluster views: the objects a plan needs, fetched once and shared by every check.
 pub mod connect;
+pub mod kubefiles;
 pub mod live;
 pub mod objects;
 pub mod query;

@@ -25,6 +25,7 @@
 
 use crate::plan::discover::Discovered;
 use crate::plan::resolve::Plan;
+use crate::readfile::{self, ReadError};
 use crate::view::live::sanitize_object;
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
@@ -81,11 +82,11 @@ impl SnapshotList {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("cannot read snapshot {}", .path.display())]
+    /// The reason is part of the message, not a cause: said once, with the file.
+    #[error("cannot read snapshot {}: {reason}", .reason.place(.path))]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        reason: Box<ReadError>,
     },
     #[error("cannot write snapshot {}", .path.display())]
     Write {
@@ -217,9 +218,11 @@ pub fn write_snapshot(path: &Path, snap: &Snapshot) -> Result<(), SnapshotError>
 /// Reads and checks a snapshot file; every error names the file, and broken JSON its line and
 /// column.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, SnapshotError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
-        path: path.to_owned(),
-        source,
+    let text = readfile::read_text(path, readfile::SNAPSHOT_LIMIT).map_err(|reason| {
+        SnapshotError::Read {
+            path: path.to_owned(),
+            reason: Box::new(reason),
+        }
     })?;
     parse_snapshot(path, &text)
 }
@@ -231,7 +234,12 @@ pub fn parse_snapshot(path: &Path, text: &str) -> Result<Snapshot, SnapshotError
         line: e.line(),
         column: e.column(),
         at,
-        message: strip_location(&e.to_string()),
+        message: match strip_location(&e.to_string()) {
+            m if m.starts_with("recursion limit exceeded") => {
+                "lists and objects are nested too deeply (more than 128 levels)".into()
+            }
+            m => m,
+        },
     };
     // Syntax first (with the position), then the format marker, then the shape.
     let value: Value = serde_json::from_str(text).map_err(|e| broken(&e, None))?;

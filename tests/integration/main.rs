@@ -14,6 +14,7 @@ mod grade_live;
 mod grade_offline;
 mod harness;
 mod harness_tests;
+mod hostile;
 mod install;
 mod learner_cluster;
 mod learner_flow;
