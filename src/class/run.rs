@@ -12,9 +12,11 @@
 
 use super::facts::LearnerFacts;
 use super::fetch::{Fetched, fetch_shared};
-use super::prepare::{Prepared, chain, prepare};
+use super::prepare::{Prepared, chain, describe, prepare};
+use super::progress::Progress;
 use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
 use super::roster::{Roster, Source};
+use super::shared::{SharedGrades, SnapshotFiles};
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
 use crate::report::event::RunInfo;
@@ -27,6 +29,7 @@ use crate::view::snapshot::now_rfc3339;
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use super::facts::NOT_RUN;
@@ -41,6 +44,8 @@ pub struct ClassOptions {
     pub timeout: Duration,
     /// List a kind across all namespaces once instead of once per learner's namespace.
     pub cluster_wide_lists: bool,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
 }
 
 /// What a run cost, for `--verbose` and the benchmark.
@@ -51,6 +56,9 @@ pub struct RunStats {
     pub widened: usize,
     pub fetch: Duration,
     pub grade: Duration,
+    /// Distinct snapshot files read, and distinct grades their learners needed.
+    pub snapshot_files: usize,
+    pub distinct_grades: usize,
 }
 
 /// The profile the class is graded with.
@@ -90,12 +98,16 @@ pub fn grade_class(
     // threads, one learner at a time each (200 plans held at once are ~30 MB); so are snapshot
     // learners' objects, which are theirs alone.
     let profile = class_plan.profile.as_str();
+    let no_files = SnapshotFiles::default();
     let needs: Vec<Option<BTreeSet<Query>>> = roster
         .learners
         .iter()
         .map(|l| match l.source {
             Source::Snapshot(_) => None,
-            Source::Cluster { .. } => prepare(lab, profile, l).plan.ok().map(|(_, q, _)| q),
+            Source::Cluster { .. } => prepare(lab, profile, l, &no_files)
+                .plan
+                .ok()
+                .map(|(_, q, _)| q),
         })
         .collect();
 
@@ -115,6 +127,8 @@ pub fn grade_class(
             groups.entry(key).or_default().push(i);
         }
     }
+    let progress = Progress::new(opts.progress);
+    progress.fetching(groups.len());
     let fetch_started = Instant::now();
     let fetched: Vec<GroupFetch> = runtime.block_on(
         futures::stream::iter(groups)
@@ -131,6 +145,7 @@ pub fn grade_class(
                 }
             })
             .buffer_unordered(opts.concurrency.max(1))
+            .inspect(|_| progress.fetched())
             .collect(),
     );
     let mut stats = RunStats {
@@ -168,8 +183,14 @@ pub fn grade_class(
         }
     }
 
-    // Grading is CPU work: spread the learners over the cores.
+    // Grading is CPU work: spread the learners over the cores. Snapshot learners share their
+    // files and, when nothing tells them apart, their grade (see `shared`).
     let grade_started = Instant::now();
+    let files = SnapshotFiles::new(roster);
+    let shared = SharedGrades::new(roster);
+    stats.snapshot_files = files.len();
+    stats.distinct_grades = shared.len();
+    progress.grading(roster.learners.len());
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -181,21 +202,28 @@ pub fn grade_class(
             .enumerate()
             .map(|(c, part)| {
                 let (by_learner, failed, generated_at) = (&by_learner, &failed, &generated_at);
+                let (files, shared, progress) = (&files, &shared, &progress);
                 s.spawn(move || {
                     part.iter()
                         .enumerate()
                         .map(|(j, learner)| {
                             let i = c * chunk + j;
-                            let p = prepare(lab, profile, learner);
+                            let grade = |shared: bool| {
+                                let p = prepare(lab, profile, learner, files);
+                                grade_one(&p, by_learner.get(&i).copied(), generated_at, shared)
+                            };
                             let outcome = match failed.get(&i) {
                                 Some(m) => Outcome::Error {
                                     message: (*m).to_owned(),
                                 },
-                                None => grade_one(&p, by_learner.get(&i).copied(), generated_at),
+                                None => shared
+                                    .outcome(learner, grade)
+                                    .unwrap_or_else(|| grade(false)),
                             };
+                            progress.graded();
                             LearnerResult {
                                 name: learner.name.clone(),
-                                source: p.source,
+                                source: describe(&learner.source),
                                 outcome,
                             }
                         })
@@ -209,6 +237,7 @@ pub fn grade_class(
             .collect()
     });
     stats.grade = grade_started.elapsed();
+    drop(progress);
     let mut report = ClassReport {
         lab: lab.name.clone(),
         title: lab.title.clone(),
@@ -253,7 +282,8 @@ type GroupFetch = (Vec<usize>, Result<(String, Fetched), String>);
 /// on it when it is shared.
 type Live<'a> = (&'a str, &'a Fetched, Option<&'a BTreeSet<String>>);
 
-fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
+/// `for_many`: the grade stands for several learners (see `shared`), so it names none of them.
+fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str, for_many: bool) -> Outcome {
     let (plan, queries, snap_path) = match &p.plan {
         Ok(x) => x,
         Err(message) => {
@@ -264,7 +294,7 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     };
     let (context, fetched, shared) = match (live, &p.snapshot) {
         (Some((c, f, shared)), _) => (Some(c.to_owned()), f, shared),
-        (None, Some(f)) => (None, f, None),
+        (None, Some(snap)) => (None, &snap.fetched, None),
         (None, None) => {
             return Outcome::Error {
                 message: "nothing was fetched".into(),
@@ -291,14 +321,14 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
         revision: plan.values.get("revision").cloned(),
         context,
         snapshot: snap_path.as_ref().map(|s| s.display().to_string()),
-        learner: Some(p.learner.name.clone()),
+        learner: (!for_many).then(|| p.learner.name.clone()),
         started_at: started_at.to_owned(),
         warnings: Vec::new(),
     };
     let facts = LearnerFacts::new(fetched, queries, shared);
     match grade(plan, None, &facts, info, &mut []) {
         Ok(report) => Outcome::Graded {
-            report: Box::new(report),
+            report: Arc::new(report),
         },
         Err(e) => Outcome::Error {
             message: e.to_string(),

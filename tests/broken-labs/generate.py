@@ -97,6 +97,9 @@ CASES = {
     "probe-unknown-error-kind": probe("          fails: true\n", "          error: rest\n"),
     "probe-status-on-resource-check": [("lab.yaml", "          match:\n            metadata:", "          status: 200\n          match:\n            metadata:")],
     "probe-url-not-http": probe('url: "http://', 'url: "tcp://'),
+    "unknown-profile-in-section": [("steps/01-onboard.md", None, "\n<!-- profile: kidn -->\n\nOnly on kind.\n\n<!-- /profile -->\n")],
+    "unclosed-profile-section": [("steps/01-onboard.md", None, "\n<!-- profile: aks -->\n\nOnly on AKS.\n")],
+    "block-outside-its-section-profiles": [("steps/01-onboard.md", None, f"\n<!-- profile: aks -->\n\n{FENCE}bash profile=kind\nkubectl get pods\n{FENCE}\n\n<!-- /profile -->\n")],
 }
 
 if __name__ == "__main__":
