@@ -181,7 +181,7 @@ impl Renderer<'_> {
                 }
             }
             Event::Start(Tag::Table(_)) => {
-                self.flush(true);
+                self.flush(false);
                 self.table = Some(Table::default());
             }
             Event::Start(Tag::TableHead) | Event::Start(Tag::TableRow) => {
@@ -334,6 +334,79 @@ mod tests {
         assert!(out.contains("── run (aks) "));
         assert!(out.contains("Some text with `code`."));
         assert!(out.contains("  • one\n  • two"));
+    }
+
+    const STEP: &str = "# Expose the store through the external ingress gateway of the mesh, on either profile
+
+Three pieces must line up:
+
+| workload | kind | role |
+|---|---|---|
+| `store-front` | Deployment | the web UI customers see (Service port 80 → container port 8080), behind the gateway |
+| `rabbitmq` | StatefulSet | the message queue between them |
+
+1. the **gateway** (pods and Service), which the platform provides on AKS and which you install yourself on kind;
+2. a **Gateway** object, which picks those pods through `spec.selector` and opens a port on them:
+   - its selector must match the labels of the gateway pods, not those of the Service in front of them;
+   - its port must be one the gateway listens on.
+
+<!-- profile: aks -->
+
+## AKS: turn on the add-on's external gateway, a separate switch of the add-on
+
+List the ones available in your cluster's region:
+
+```bash solve profile=aks
+az aks mesh enable-ingress-gateway --resource-group rg --name aks --ingress-gateway-type external
+```
+
+<!-- /profile -->
+
+<!-- profile: kind -->
+
+On kind you install a gateway with the same name, namespace and label, using a second IstioOperator.
+
+```bash solve
+istioctl install -y -f ingress-gateway.yaml
+```
+
+<!-- /profile -->
+
+Then open the store.
+";
+
+    #[test]
+    fn golden_at_80_columns_per_profile() {
+        for profile in ["aks", "kind"] {
+            let out = markdown(STEP, profile, Look::plain());
+            let mut in_code = false;
+            for line in out.lines() {
+                if line.starts_with("── ") || (in_code && line.chars().all(|c| c == '─')) {
+                    in_code = !in_code;
+                } else if !in_code {
+                    assert!(console::measure_text_width(line) <= 80, "{line:?} in\n{out}");
+                }
+            }
+            insta::assert_snapshot!(format!("step_at_80_columns_{profile}"), out);
+        }
+        let kind = markdown(STEP, "kind", Look::plain());
+        assert!(!kind.contains("List the ones available") && !kind.contains("AKS:"), "{kind}");
+        assert!(kind.contains("On kind you install") && kind.contains("istioctl install"));
+        let aks = markdown(STEP, "aks", Look::plain());
+        assert!(aks.contains("List the ones available") && !aks.contains("On kind you install"));
+        // The kind section's unannotated block belongs to kind only.
+        assert!(!aks.contains("istioctl install"), "{aks}");
+    }
+
+    #[test]
+    fn escape_sequences_in_lab_text_never_reach_the_terminal() {
+        let md = "# Title \x1b]0;pwned\x07here\n\nText \x1b[2J with `code \x1b[31m` and [a link](https://x.example/\x1b[1m).\n\n| a \x1b[5m | b |\n|---|---|\n| \x1b[8mc | d |\n\n- item \x1b[41m\n\n```bash solve\necho \x1b[2J\tdone\n```\n";
+        let out = markdown(md, "aks", Look::plain());
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+        // Tabs in code stay (a `<<-EOF` heredoc needs them).
+        assert!(out.contains("echo \tdone"), "{out:?}");
+        let colored = markdown(md, "aks", Look { color: true, width: 80 });
+        assert!(!console::strip_ansi_codes(&colored).contains('\x1b'));
     }
 
     #[test]

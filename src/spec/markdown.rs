@@ -277,6 +277,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn profile_sections_narrow_blocks_and_hide_prose() {
+        let md = "Both.\n\n<!-- profile: aks -->\n\nAKS only.\n\n```bash solve\naz x\n```\n\n```bash profile=aks,kind\naz y\n```\n\n<!-- /profile -->\n\n<!-- a comment -->\n\nBoth again.\n";
+        let (sections, problems) = profile_sections(md);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(sections.len(), 1);
+        assert_eq!((sections[0].line, sections[0].col), (3, 15));
+        let blocks = code_blocks(md);
+        assert_eq!(blocks[0].profiles, Some(vec!["aks".to_owned()]));
+        assert_eq!(blocks[1].profiles, Some(vec!["aks".to_owned()]));
+        assert_eq!(blocks[0].section, Some(vec!["aks".to_owned()]));
+        let kind = for_profile(md, "kind");
+        assert_eq!(kind, "Both.\n\n\n<!-- a comment -->\n\nBoth again.\n");
+        assert_eq!(for_profile(md, "aks"), md);
+    }
+
+    #[test]
+    fn marker_mistakes_are_located() {
+        let problems = |md: &str| -> Vec<(u32, u32, String)> {
+            profile_sections(md)
+                .1
+                .into_iter()
+                .map(|p| (p.line, p.col, p.message))
+                .collect()
+        };
+        assert_eq!(
+            problems("<!-- profile: aks -->\n\n<!-- profile: kind -->\n\n<!-- /profile -->\n<!-- /profile -->\n"),
+            [
+                (3, 1, "a profile section inside another (opened on line 1)".to_owned()),
+                (6, 1, "`<!-- /profile -->` closes no profile section".to_owned()),
+            ]
+        );
+        assert_eq!(
+            problems("- item\n\n  <!-- profile: aks -->\n"),
+            [(3, 3, "a profile marker inside a list or quote".to_owned())]
+        );
+        assert_eq!(
+            problems("Text <!-- profile: aks --> more.\n"),
+            [(1, 6, "a profile marker in the middle of a paragraph".to_owned())]
+        );
+        assert_eq!(
+            problems("x\n\n<!-- profile: -->\n\ny\n"),
+            [
+                (3, 1, "a profile marker that names no profile".to_owned()),
+                (3, 1, "a profile section that is never closed".to_owned()),
+            ]
+        );
+        // Markers in code are code.
+        assert!(problems("```markdown\n<!-- /profile -->\n```\n").is_empty());
+    }
+
+    #[test]
     fn reads_annotations_and_lines() {
         let md = "# Step\n\nText.\n\n```bash solve profile=aks\naz aks mesh enable\n```\n\n```text\nout\n```\n\n```bash slove\nx\n```\n";
         let blocks = code_blocks(md);
