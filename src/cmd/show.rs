@@ -122,16 +122,18 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
         return None;
     }
     let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
-    Some(look.paint(
-        Style::new().yellow(),
-        &format!(
-            "note: <{}> has no value yet; pass {} to fill it in\n",
-            needed
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(">, <"),
-            flags.join(" ")
-        ),
-    ))
+    let note = format!(
+        "note: <{}> has no value yet; pass {} to fill it in",
+        needed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(">, <"),
+        flags.join(" ")
+    );
+    let lines: Vec<String> = wrap(&note, look.width)
+        .iter()
+        .map(|l| look.paint(Style::new().yellow(), l) + "\n")
+        .collect();
+    Some(lines.concat())
 }
