@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub struct Progress {
     bar: ProgressBar,
+    show: bool,
 }
 
 impl Progress {
@@ -25,16 +26,18 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_style(style);
-        if show {
-            bar.enable_steady_tick(Duration::from_millis(250));
-        }
-        Progress { bar }
+        Progress { bar, show }
     }
 
+    /// A phase starts: drawn at once (the steady tick keeps the elapsed time moving after).
     fn phase(&self, message: &'static str, len: usize) {
         self.bar.set_message(message);
         self.bar.set_length(len as u64);
         self.bar.set_position(0);
+        if self.show {
+            self.bar.enable_steady_tick(Duration::from_millis(250));
+            self.bar.tick();
+        }
     }
 
     /// Connecting and listing: `clusters` connections.

@@ -128,7 +128,9 @@ pub fn grade_class(
         }
     }
     let progress = Progress::new(opts.progress);
-    progress.fetching(groups.len());
+    if !groups.is_empty() {
+        progress.fetching(groups.len());
+    }
     let fetch_started = Instant::now();
     let fetched: Vec<GroupFetch> = runtime.block_on(
         futures::stream::iter(groups)
