@@ -121,7 +121,17 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["classReportVersion", "durationMs", "generatedAt", "lab", "learners", "profile", "steps", "summary", "title"]
+            [
+                "classReportVersion",
+                "durationMs",
+                "generatedAt",
+                "lab",
+                "learners",
+                "profile",
+                "steps",
+                "summary",
+                "title"
+            ]
         );
     }
 }

@@ -55,13 +55,9 @@ pub enum Outcome {
         report: Arc<GradeReport>,
     },
     /// Nothing could be read: the cluster did not answer or rejected the credentials.
-    Unreachable {
-        message: String,
-    },
+    Unreachable { message: String },
     /// Could not be graded for another reason (bad kubeconfig, snapshot of another lab, ...).
-    Error {
-        message: String,
-    },
+    Error { message: String },
 }
 
 /// One cell of the learner × step matrix.

@@ -257,7 +257,8 @@ mod tests {
                 for c in report.steps.iter_mut().flat_map(|s| &mut s.checks) {
                     c.id = format!("{}-in-the-learners-own-application-namespace", c.id);
                     for d in &mut c.diagnoses {
-                        d.id = "injection-label-ignored-because-the-add-on-has-no-default-revision".into();
+                        d.id = "injection-label-ignored-because-the-add-on-has-no-default-revision"
+                            .into();
                         d.fix = "kubectl label namespace pets-with-a-long-learner-name istio-injection- istio.io/rev=asm-1-23 --overwrite\nkubectl rollout restart deployment -n pets-with-a-long-learner-name\n".into();
                     }
                 }
@@ -269,18 +270,42 @@ mod tests {
     #[test]
     fn golden_at_80_and_200_columns() {
         for width in [80, 200] {
-            let out = class_terminal(&long_texts(), Look { color: false, width });
+            let out = class_terminal(
+                &long_texts(),
+                Look {
+                    color: false,
+                    width,
+                },
+            );
             // Each fix command is one line of its own, as written, at any width.
             assert!(out.contains("\n    kubectl label namespace pets-with-a-long-learner-name istio-injection- istio.io/rev=asm-1-23 --overwrite\n    kubectl rollout restart deployment -n pets-with-a-long-learner-name\n"), "{out}");
             insta::assert_snapshot!(format!("long_texts_{width}_columns"), out);
         }
         // The widest reason fits in 200 columns, not in 80.
         let reason = "s2: namespace-rev-label-in-the-learners-own-application-namespace (injection-label-ignored-because-the-add-on-has-no-default-revision)";
-        let wide = class_terminal(&long_texts(), Look { color: false, width: 200 });
+        let wide = class_terminal(
+            &long_texts(),
+            Look {
+                color: false,
+                width: 200,
+            },
+        );
         assert!(wide.contains(reason), "{wide}");
-        let narrow = class_terminal(&long_texts(), Look { color: false, width: 80 });
+        let narrow = class_terminal(
+            &long_texts(),
+            Look {
+                color: false,
+                width: 80,
+            },
+        );
         assert!(!narrow.contains(reason));
-        assert!(narrow.lines().filter(|l| !l.starts_with("    ")).all(|l| console::measure_text_width(l) <= 80), "{narrow}");
+        assert!(
+            narrow
+                .lines()
+                .filter(|l| !l.starts_with("    "))
+                .all(|l| console::measure_text_width(l) <= 80),
+            "{narrow}"
+        );
     }
 
     #[test]

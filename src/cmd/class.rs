@@ -45,10 +45,14 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         round += 1;
         let (report, stats) = grade_class(&lab, &roster, &opts, &runtime)?;
         let files: [(&Option<PathBuf>, Render); 4] = [
-            (&args.html, |r, w| w.write_all(html::class_html(r).as_bytes())),
+            (&args.html, |r, w| {
+                w.write_all(html::class_html(r).as_bytes())
+            }),
             (&args.csv, |r, w| w.write_all(csv::class_csv(r).as_bytes())),
             (&args.json, json::write_class_json),
-            (&args.junit, |r, w| w.write_all(junit::class_junit(r).as_bytes())),
+            (&args.junit, |r, w| {
+                w.write_all(junit::class_junit(r).as_bytes())
+            }),
         ];
         for (path, render) in files {
             if let Some(path) = path {

@@ -98,9 +98,12 @@ pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
     if !s.checks.is_empty() {
         out.push_str(&look.paint(Style::new().bold(), "\nWhat `labctl check` looks at:\n"));
         for c in &s.checks {
-            for (i, line) in wrap(&plain_text(&c.check.title), look.width.saturating_sub(4).max(20))
-                .iter()
-                .enumerate()
+            for (i, line) in wrap(
+                &plain_text(&c.check.title),
+                look.width.saturating_sub(4).max(20),
+            )
+            .iter()
+            .enumerate()
             {
                 out.push_str(&format!("  {} {line}\n", if i == 0 { "☐" } else { " " }));
             }

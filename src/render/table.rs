@@ -110,10 +110,17 @@ mod tests {
     fn aligns_columns_and_wraps_the_widest_to_fit() {
         let t = table(&[
             &["workload", "kind", "role"],
-            &["store-front", "Deployment", "the web UI customers see (Service port 80 → container port 8080)"],
+            &[
+                "store-front",
+                "Deployment",
+                "the web UI customers see (Service port 80 → container port 8080)",
+            ],
             &["rabbitmq", "StatefulSet", "the queue"],
         ]);
-        let wide = t.render(Look { color: false, width: 120 });
+        let wide = t.render(Look {
+            color: false,
+            width: 120,
+        });
         let rule = |n: usize| "─".repeat(n);
         assert_eq!(
             wide,
@@ -124,8 +131,17 @@ mod tests {
                 rule(64)
             )
         );
-        let narrow = t.render(Look { color: false, width: 50 });
-        assert!(narrow.lines().all(|l| measure_text_width(l) <= 50), "{narrow}");
-        assert!(narrow.contains("  store-front  Deployment   the web UI customers\n"), "{narrow}");
+        let narrow = t.render(Look {
+            color: false,
+            width: 50,
+        });
+        assert!(
+            narrow.lines().all(|l| measure_text_width(l) <= 50),
+            "{narrow}"
+        );
+        assert!(
+            narrow.contains("  store-front  Deployment   the web UI customers\n"),
+            "{narrow}"
+        );
     }
 }

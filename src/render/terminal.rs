@@ -165,7 +165,11 @@ impl Renderer<'_> {
                     None => "•".to_owned(),
                 };
                 // Items sit two columns in from their parent's text; their text after the bullet.
-                let parent = self.lists.len().checked_sub(2).map_or(0, |i| self.lists[i].text_col);
+                let parent = self
+                    .lists
+                    .len()
+                    .checked_sub(2)
+                    .map_or(0, |i| self.lists[i].text_col);
                 let prefix = format!("{}  {bullet} ", " ".repeat(parent));
                 if let Some(list) = self.lists.last_mut() {
                     list.text_col = console::measure_text_width(&prefix);
@@ -245,7 +249,8 @@ impl Renderer<'_> {
                         Style::new()
                     };
                     for line in text.lines() {
-                        self.out.push_str(&look.paint(style.clone(), &code_text(line)));
+                        self.out
+                            .push_str(&look.paint(style.clone(), &code_text(line)));
                         self.out.push('\n');
                     }
                 }
@@ -254,13 +259,15 @@ impl Renderer<'_> {
             },
             Event::Code(text) => {
                 let code = format!("`{}`", plain_text(&text));
-                self.inline.push_str(&look.paint(Style::new().cyan(), &code));
+                self.inline
+                    .push_str(&look.paint(Style::new().cyan(), &code));
             }
             Event::SoftBreak => self.inline.push(' '),
             Event::HardBreak => self.inline.push('\n'),
             Event::Rule => {
                 self.flush(true);
-                self.out.push_str(&format!("{}\n\n", "─".repeat(look.width)));
+                self.out
+                    .push_str(&format!("{}\n\n", "─".repeat(look.width)));
             }
             Event::Start(Tag::Link { dest_url, .. }) => self.link = Some(dest_url.to_string()),
             Event::End(TagEnd::Link) => {
@@ -384,13 +391,19 @@ Then open the store.
                 if line.starts_with("── ") || (in_code && line.chars().all(|c| c == '─')) {
                     in_code = !in_code;
                 } else if !in_code {
-                    assert!(console::measure_text_width(line) <= 80, "{line:?} in\n{out}");
+                    assert!(
+                        console::measure_text_width(line) <= 80,
+                        "{line:?} in\n{out}"
+                    );
                 }
             }
             insta::assert_snapshot!(format!("step_at_80_columns_{profile}"), out);
         }
         let kind = markdown(STEP, "kind", Look::plain());
-        assert!(!kind.contains("List the ones available") && !kind.contains("AKS:"), "{kind}");
+        assert!(
+            !kind.contains("List the ones available") && !kind.contains("AKS:"),
+            "{kind}"
+        );
         assert!(kind.contains("On kind you install") && kind.contains("istioctl install"));
         let aks = markdown(STEP, "aks", Look::plain());
         assert!(aks.contains("List the ones available") && !aks.contains("On kind you install"));
@@ -405,7 +418,14 @@ Then open the store.
         assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
         // Tabs in code stay (a `<<-EOF` heredoc needs them).
         assert!(out.contains("echo \tdone"), "{out:?}");
-        let colored = markdown(md, "aks", Look { color: true, width: 80 });
+        let colored = markdown(
+            md,
+            "aks",
+            Look {
+                color: true,
+                width: 80,
+            },
+        );
         assert!(!console::strip_ansi_codes(&colored).contains('\x1b'));
     }
 

@@ -1094,10 +1094,17 @@ impl Loader {
                 let col = line[from..]
                     .find(name.as_str())
                     .map_or(section.col, |i| line[..from + i].chars().count() as u32 + 1);
-                let d = Diagnostic::at(path, md, section.line, col, format!("unknown profile `{name}`"))
-                    .width(name.chars().count())
-                    .suggest(name, self.profiles.iter().map(String::as_str));
-                self.diags.push(d.help(format!("profiles: {}", self.profiles.join(", "))));
+                let d = Diagnostic::at(
+                    path,
+                    md,
+                    section.line,
+                    col,
+                    format!("unknown profile `{name}`"),
+                )
+                .width(name.chars().count())
+                .suggest(name, self.profiles.iter().map(String::as_str));
+                self.diags
+                    .push(d.help(format!("profiles: {}", self.profiles.join(", "))));
             }
         }
         for block in blocks {

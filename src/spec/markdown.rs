@@ -148,7 +148,11 @@ enum Marker<'a> {
 
 /// `<!-- profile: a,b -->` or `<!-- /profile -->`; anything else is an ordinary comment.
 fn marker(html: &str) -> Option<Marker<'_>> {
-    let inner = html.trim().strip_prefix("<!--")?.strip_suffix("-->")?.trim();
+    let inner = html
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
     if inner == "/profile" {
         return Some(Marker::Close);
     }
@@ -204,7 +208,8 @@ pub fn profile_sections(markdown: &str) -> (Vec<ProfileSection>, Vec<MarkerProbl
         match (m, &mut open) {
             (Marker::Open(names), None) => {
                 let name_at = start + markdown[start..].find("profile:").unwrap_or(0) + 8;
-                let name_at = name_at + markdown[name_at..].len() - markdown[name_at..].trim_start().len();
+                let name_at =
+                    name_at + markdown[name_at..].len() - markdown[name_at..].trim_start().len();
                 let profiles: Vec<String> = names
                     .split(',')
                     .map(str::trim)
@@ -223,11 +228,17 @@ pub fn profile_sections(markdown: &str) -> (Vec<ProfileSection>, Vec<MarkerProbl
                 });
             }
             (Marker::Open(_), Some(outer)) => {
-                let msg = format!("a profile section inside another (opened on line {})", outer.line);
+                let msg = format!(
+                    "a profile section inside another (opened on line {})",
+                    outer.line
+                );
                 problems.push(at(start, msg));
             }
             (Marker::Close, None) => {
-                problems.push(at(start, "`<!-- /profile -->` closes no profile section".into()));
+                problems.push(at(
+                    start,
+                    "`<!-- /profile -->` closes no profile section".into(),
+                ));
             }
             (Marker::Close, Some(_)) => {
                 let mut s = open.take().unwrap_or_else(|| unreachable!());
@@ -237,7 +248,10 @@ pub fn profile_sections(markdown: &str) -> (Vec<ProfileSection>, Vec<MarkerProbl
         }
     }
     if let Some(s) = open {
-        let mut p = at(s.range.start, "a profile section that is never closed".into());
+        let mut p = at(
+            s.range.start,
+            "a profile section that is never closed".into(),
+        );
         p.help = "close it with `<!-- /profile -->` on a line of its own";
         problems.push(p);
         sections.push(s);
@@ -302,10 +316,20 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            problems("<!-- profile: aks -->\n\n<!-- profile: kind -->\n\n<!-- /profile -->\n<!-- /profile -->\n"),
+            problems(
+                "<!-- profile: aks -->\n\n<!-- profile: kind -->\n\n<!-- /profile -->\n<!-- /profile -->\n"
+            ),
             [
-                (3, 1, "a profile section inside another (opened on line 1)".to_owned()),
-                (6, 1, "`<!-- /profile -->` closes no profile section".to_owned()),
+                (
+                    3,
+                    1,
+                    "a profile section inside another (opened on line 1)".to_owned()
+                ),
+                (
+                    6,
+                    1,
+                    "`<!-- /profile -->` closes no profile section".to_owned()
+                ),
             ]
         );
         assert_eq!(
@@ -314,7 +338,11 @@ mod tests {
         );
         assert_eq!(
             problems("Text <!-- profile: aks --> more.\n"),
-            [(1, 6, "a profile marker in the middle of a paragraph".to_owned())]
+            [(
+                1,
+                6,
+                "a profile marker in the middle of a paragraph".to_owned()
+            )]
         );
         assert_eq!(
             problems("x\n\n<!-- profile: -->\n\ny\n"),

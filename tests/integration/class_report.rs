@@ -524,21 +524,34 @@ fn many_snapshot_learners_share_their_files_and_grades() {
         stderr.contains("3001 learners, 0 connections, 0 LIST requests (0 kinds listed across all namespaces), 3 snapshot files (4 distinct grades)"),
         "{stderr}"
     );
-    assert_eq!(stderr.lines().count(), 1, "only the stats when piped: {stderr:?}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "only the stats when piped: {stderr:?}"
+    );
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = report["learners"].as_array().unwrap();
     assert_eq!(rows.len(), 3001);
     let status = |name: &str| {
         let row = rows.iter().find(|r| r["name"] == name).unwrap();
-        (row["status"].as_str().unwrap().to_owned(), row["currentStep"].clone())
+        (
+            row["status"].as_str().unwrap().to_owned(),
+            row["currentStep"].clone(),
+        )
     };
     assert_eq!(status("s0000"), ("done".to_owned(), Value::Null));
     assert_eq!(status("s2997"), ("done".to_owned(), Value::Null));
-    assert_eq!(status("s0001"), ("inProgress".to_owned(), json!("strict-mtls")));
+    assert_eq!(
+        status("s0001"),
+        ("inProgress".to_owned(), json!("strict-mtls"))
+    );
     assert_eq!(status("s0002").0, "error");
     // Their own namespace, their own grade: nothing of pets-own is in the snapshot.
     assert_ne!(status("own"), status("s0001"));
-    let rows_in_terminal = stdout.lines().filter(|l| l.starts_with('s') && l.contains("/6")).count();
+    let rows_in_terminal = stdout
+        .lines()
+        .filter(|l| l.starts_with('s') && l.contains("/6"))
+        .count();
     assert_eq!(rows_in_terminal, 2000, "{stdout}");
 
     // On a terminal: the progress bar, on stderr only.
@@ -556,7 +569,13 @@ fn many_snapshot_learners_share_their_files_and_grades() {
         .expect("script (util-linux) runs a command on a pty");
     assert!(run.status.success(), "{run:?}");
     let seen = std::fs::read_to_string(&pty).unwrap();
-    assert!(seen.contains("grading") && seen.contains("/3001"), "{seen:?}");
+    assert!(
+        seen.contains("grading") && seen.contains("/3001"),
+        "{seen:?}"
+    );
     let out = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
-    assert!(!out.contains("grading") && out.starts_with("Class report"), "{out}");
+    assert!(
+        !out.contains("grading") && out.starts_with("Class report"),
+        "{out}"
+    );
 }

@@ -158,8 +158,14 @@ fn show_fits_80_columns_and_keeps_each_profile_to_its_prose() {
         assert!(flat(&aks).contains(&words), "aks lost {words:?}");
         assert!(!flat(&kind).contains(&words), "kind shows {words:?}");
     }
-    for kind_only in ["kind: upstream Istio, laid out like the add-on", "On kind you install a gateway"] {
-        assert!(kind.contains(kind_only) && !aks.contains(kind_only), "{kind_only}");
+    for kind_only in [
+        "kind: upstream Istio, laid out like the add-on",
+        "On kind you install a gateway",
+    ] {
+        assert!(
+            kind.contains(kind_only) && !aks.contains(kind_only),
+            "{kind_only}"
+        );
     }
 }
 
