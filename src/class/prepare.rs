@@ -16,7 +16,6 @@ use std::sync::Arc;
 /// A learner ready to grade, or the reason they cannot be.
 pub struct Prepared<'r> {
     pub learner: &'r Learner,
-    pub source: String,
     pub plan: Result<(Plan, BTreeSet<Query>, Option<PathBuf>), String>,
     /// For snapshot learners: what the snapshot holds (shared by every learner on the file).
     pub snapshot: Option<Arc<SnapshotFile>>,
@@ -94,7 +93,6 @@ pub fn prepare<'r>(
     })();
     Prepared {
         learner,
-        source: describe(&learner.source),
         plan,
         snapshot,
     }

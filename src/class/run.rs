@@ -5,7 +5,9 @@
 //!
 //! Memory: the fetched objects are held as compact JSON for the whole run; each grading thread
 //! parses one learner's objects at a time ([`LearnerFacts`]) and drops them once that learner is
-//! graded, so the peak is the class's JSON text plus a few learners' parsed objects.
+//! graded, so the peak is the class's JSON text plus a few learners' parsed objects. Snapshot
+//! files are read once each and learners who cannot differ share a grade (see
+//! [`shared`](super::shared)), so a row costs about its name.
 //!
 //! Command checks and probes are not run: they would run on the instructor's machine against
 //! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
@@ -95,8 +97,8 @@ pub fn grade_class(
         })
         .collect();
     // What each learner on a cluster needs fetched. Their plans are made again by the grading
-    // threads, one learner at a time each (200 plans held at once are ~30 MB); so are snapshot
-    // learners' objects, which are theirs alone.
+    // threads, one learner at a time each (200 plans held at once are ~30 MB). Snapshot files
+    // are read by the grading threads too, each once, and dropped after their last learner.
     let profile = class_plan.profile.as_str();
     let no_files = SnapshotFiles::default();
     let needs: Vec<Option<BTreeSet<Query>>> = roster
@@ -223,6 +225,9 @@ pub fn grade_class(
                                     .unwrap_or_else(|| grade(false)),
                             };
                             progress.graded();
+                            if let Source::Snapshot(path) = &learner.source {
+                                files.done(path);
+                            }
                             LearnerResult {
                                 name: learner.name.clone(),
                                 source: describe(&learner.source),

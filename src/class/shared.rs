@@ -11,7 +11,7 @@ use super::roster::{Learner, Roster, Source};
 use crate::view::snapshot::read_snapshot;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A snapshot file as the class report uses it: its header and its objects as text.
 #[derive(Debug)]
@@ -22,41 +22,66 @@ pub struct SnapshotFile {
     pub fetched: Fetched,
 }
 
-/// Every snapshot file of a roster, each read at most once, on first use.
+/// Every snapshot file of a roster, each read at most once, on first use, and dropped when the
+/// last learner on it is graded ([`SnapshotFiles::done`]): a roster of 10,000 different files
+/// holds a few at a time, one of 7 shared files holds 7.
 #[derive(Default)]
 pub struct SnapshotFiles {
-    files: BTreeMap<PathBuf, OnceLock<Result<Arc<SnapshotFile>, String>>>,
+    files: BTreeMap<PathBuf, Mutex<Slot>>,
+}
+
+type Read = Result<Arc<SnapshotFile>, String>;
+
+/// A file's learners not graded yet, and the file once read.
+#[derive(Default)]
+struct Slot {
+    waiting: usize,
+    read: Option<Read>,
+}
+
+fn read(path: &Path) -> Read {
+    let snap = read_snapshot(path).map_err(|e| super::prepare::chain(&e))?;
+    let fetched = Fetched::from_set(snap.to_object_set());
+    Ok(Arc::new(SnapshotFile {
+        lab: snap.lab,
+        profile: snap.profile,
+        variables: snap.variables,
+        fetched,
+    }))
 }
 
 impl SnapshotFiles {
     pub fn new(roster: &Roster) -> Self {
-        let files = roster
-            .learners
-            .iter()
-            .filter_map(|l| match &l.source {
-                Source::Snapshot(p) => Some((p.clone(), OnceLock::new())),
-                Source::Cluster { .. } => None,
-            })
-            .collect();
+        let mut files: BTreeMap<PathBuf, Mutex<Slot>> = BTreeMap::new();
+        for l in &roster.learners {
+            if let Source::Snapshot(p) = &l.source
+                && let Ok(slot) = files.entry(p.clone()).or_default().get_mut()
+            {
+                slot.waiting += 1;
+            }
+        }
         SnapshotFiles { files }
     }
 
-    /// The file's contents, or why it cannot be read (the same message for every learner on it).
-    pub fn get(&self, path: &Path) -> Result<Arc<SnapshotFile>, String> {
-        let read = || {
-            let snap = read_snapshot(path).map_err(|e| super::prepare::chain(&e))?;
-            let fetched = Fetched::from_set(snap.to_object_set());
-            Ok(Arc::new(SnapshotFile {
-                lab: snap.lab,
-                profile: snap.profile,
-                variables: snap.variables,
-                fetched,
-            }))
-        };
-        match self.files.get(path) {
-            Some(slot) => slot.get_or_init(read).clone(),
+    /// The file's contents, or why it cannot be read (the same message for every learner on
+    /// it). Threads asking for other files are not held up while one is read.
+    pub fn get(&self, path: &Path) -> Read {
+        let Some(slot) = self.files.get(path) else {
             // Not in the roster this was made for: read it, unshared.
-            None => read(),
+            return read(path);
+        };
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.read.get_or_insert_with(|| read(path)).clone()
+    }
+
+    /// A learner on `path` is graded; the file is dropped after its last one.
+    pub fn done(&self, path: &Path) {
+        if let Some(slot) = self.files.get(path) {
+            let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+            slot.waiting = slot.waiting.saturating_sub(1);
+            if slot.waiting == 0 {
+                slot.read = None;
+            }
         }
     }
 
@@ -67,6 +92,14 @@ impl SnapshotFiles {
 
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+
+    /// Files held in memory now.
+    pub fn held(&self) -> usize {
+        self.files
+            .values()
+            .filter(|s| s.lock().is_ok_and(|s| s.read.is_some()))
+            .count()
     }
 }
 
@@ -175,6 +208,20 @@ mod tests {
                 ("d".to_owned(), false)
             ]
         );
-        assert_eq!(SnapshotFiles::new(&roster).len(), 2);
+        let files = SnapshotFiles::new(&roster);
+        assert_eq!(files.len(), 2);
+        // A file is dropped when its last learner is done (here: unreadable, kept as the reason).
+        let y = Path::new("y.json");
+        assert!(files.get(y).unwrap_err().contains("y.json"));
+        assert_eq!(files.held(), 1);
+        files.done(y);
+        assert_eq!(files.held(), 0);
+        let x = Path::new("x.json");
+        files.get(x).unwrap_err();
+        files.done(x);
+        files.done(x);
+        assert_eq!(files.held(), 1, "d is still to be graded on x.json");
+        files.done(x);
+        assert_eq!(files.held(), 0);
     }
 }
