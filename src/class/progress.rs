@@ -13,15 +13,7 @@ pub struct Progress {
 impl Progress {
     /// A bar drawn on stderr when `show` (stderr is a terminal), else one that draws nothing.
     pub fn new(show: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(
-            Some(0),
-            if show {
-                // At most 10 redraws a second: 10,000 learners must not mean 10,000 writes.
-                ProgressDrawTarget::stderr_with_hz(10)
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
         let style = ProgressStyle::with_template("{msg:<10} [{bar:30}] {pos}/{len} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -29,12 +21,17 @@ impl Progress {
         Progress { bar, show }
     }
 
-    /// A phase starts: drawn at once (the steady tick keeps the elapsed time moving after).
+    /// A phase starts: drawn at once, whole (the steady tick keeps the elapsed time moving).
     fn phase(&self, message: &'static str, len: usize) {
-        self.bar.set_message(message);
+        // Hidden while it changes, so no half-updated bar ("fetching 0/2000") is drawn.
+        self.bar.set_draw_target(ProgressDrawTarget::hidden());
         self.bar.set_length(len as u64);
         self.bar.set_position(0);
+        self.bar.set_message(message);
         if self.show {
+            // At most 10 redraws a second: 10,000 learners must not mean 10,000 writes.
+            self.bar
+                .set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             self.bar.enable_steady_tick(Duration::from_millis(250));
             self.bar.tick();
         }
