@@ -2,8 +2,11 @@
 # The class-report benchmark (benches/README.md): bash scripts/bench-class.sh [test binary args]
 #
 # `labctl class report` on 200 learners (namespaces on one test control plane) versus the same
-# with per-namespace LISTs and versus `labctl grade` once per learner; prints wall times, peak
-# RSS and ratios. Release build. Never fails on timing.
+# with per-namespace LISTs and versus `labctl grade` once per learner; and on 10,000 snapshot
+# learners sharing 7 snapshot files, every export written (`bash scripts/bench-class.sh --skip
+# 200_learners` runs only that one; LABCTL_BENCH_BEFORE=/path/to/labctl also runs another
+# build on the same roster). Prints wall times, peak RSS and ratios. Release build. Never fails
+# on timing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 say() { printf '[bench-class] %s\n' "$*" >&2; }

@@ -10,6 +10,15 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// Write `contents` to `path` atomically: a uniquely named temporary file in the same folder
 /// (created if missing), fsync, rename over `path`, fsync the folder.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |f| f.write_all(contents))
+}
+
+/// [`write_atomic`] with the contents written by `write` as they are made (a large report need
+/// not be held in memory first).
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -23,16 +32,16 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let write = || -> std::io::Result<()> {
+    let all = || -> std::io::Result<()> {
         std::fs::create_dir_all(&dir)?;
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
+        write(&mut f)?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, path)?;
         std::fs::File::open(&dir)?.sync_all()
     };
-    write().inspect_err(|_| {
+    all().inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }

@@ -3,30 +3,29 @@
 //! plan cannot be made (a snapshot of another lab or profile, a variable cycle) keeps the
 //! reason, to be shown on their row.
 
-use super::fetch::Fetched;
 use super::roster::{Learner, Source};
+use super::shared::{SnapshotFile, SnapshotFiles};
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::spec::lab::{Lab, StepType};
 pub(crate) use crate::view::live::chain;
 use crate::view::query::{Query, queries};
-use crate::view::snapshot::read_snapshot;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A learner ready to grade, or the reason they cannot be.
 pub struct Prepared<'r> {
     pub learner: &'r Learner,
-    pub source: String,
     pub plan: Result<(Plan, BTreeSet<Query>, Option<PathBuf>), String>,
-    /// For snapshot learners: what the snapshot holds.
-    pub snapshot: Option<Fetched>,
+    /// For snapshot learners: what the snapshot holds (shared by every learner on the file).
+    pub snapshot: Option<Arc<SnapshotFile>>,
     /// For learners on a cluster whose lab reads variables from it: how to make the plan again
     /// once the cluster's objects are in (see `crate::plan::discover`).
     pub resolver: Option<Resolver>,
 }
 
-fn describe(source: &Source) -> String {
+pub fn describe(source: &Source) -> String {
     let file = |p: &PathBuf| {
         p.file_name().map_or_else(
             || p.display().to_string(),
@@ -55,8 +54,14 @@ fn describe(source: &Source) -> String {
     }
 }
 
-/// The learner's plan (variables layered as the roster docs say) and the queries it needs.
-pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'r> {
+/// The learner's plan (variables layered as the roster docs say) and the queries it needs;
+/// a snapshot learner's file comes from `files`, read once for all learners on it.
+pub fn prepare<'r>(
+    lab: &Lab,
+    profile: &str,
+    learner: &'r Learner,
+    files: &SnapshotFiles,
+) -> Prepared<'r> {
     let mut snapshot = None;
     let mut resolver = None;
     let mut discovered_in_snapshot = None;
@@ -64,7 +69,7 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
         let mut vars = learner.variables.clone();
         let mut snap_path = None;
         if let Source::Snapshot(path) = &learner.source {
-            let snap = read_snapshot(path).map_err(|e| chain(&e))?;
+            let snap = files.get(path)?;
             if snap.lab != lab.name {
                 return Err(format!(
                     "the snapshot is of lab `{}`, not `{}`",
@@ -79,7 +84,7 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
             }
             vars.extend(snap.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
             discovered_in_snapshot = Some(snap.discovered.clone());
-            snapshot = Some(Fetched::from_set(snap.to_object_set()));
+            snapshot = Some(snap);
             snap_path = Some(path.clone());
         }
         vars.extend(learner.own_variables.iter().cloned());
@@ -99,7 +104,6 @@ pub fn prepare<'r>(lab: &Lab, profile: &str, learner: &'r Learner) -> Prepared<'
     })();
     Prepared {
         learner,
-        source: describe(&learner.source),
         plan,
         snapshot,
         resolver,

@@ -9,6 +9,7 @@
 use crate::eval::result::{CheckResult, Status};
 use crate::report::event::GradeReport;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,16 +51,13 @@ pub struct LearnerResult {
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum Outcome {
     Graded {
-        report: Box<GradeReport>,
+        /// Shared by the learners whose grade cannot differ (see [`shared`](super::shared)).
+        report: Arc<GradeReport>,
     },
     /// Nothing could be read: the cluster did not answer or rejected the credentials.
-    Unreachable {
-        message: String,
-    },
+    Unreachable { message: String },
     /// Could not be graded for another reason (bad kubeconfig, snapshot of another lab, ...).
-    Error {
-        message: String,
-    },
+    Error { message: String },
 }
 
 /// One cell of the learner × step matrix.
@@ -206,7 +204,7 @@ pub(crate) mod tests {
             name: name.into(),
             source: "cluster test".into(),
             outcome: Outcome::Graded {
-                report: Box::new(GradeReport {
+                report: Arc::new(GradeReport {
                     info: RunInfo {
                         lab: "lab".into(),
                         title: "Lab".into(),
@@ -235,7 +233,7 @@ pub(crate) mod tests {
         let mut stuck2 = graded("carol <c&o>", &[P, F, P]);
         for l in [&mut stuck, &mut stuck2] {
             if let Outcome::Graded { report } = &mut l.outcome {
-                let c = &mut report.steps[1].checks[0];
+                let c = &mut Arc::make_mut(report).steps[1].checks[0];
                 c.id = "namespace-rev-label".into();
                 c.title = "Namespace pets has istio.io/rev=asm-1-23".into();
                 c.expected = "label istio.io/rev=asm-1-23".into();

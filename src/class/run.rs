@@ -5,16 +5,20 @@
 //!
 //! Memory: the fetched objects are held as compact JSON for the whole run; each grading thread
 //! parses one learner's objects at a time ([`LearnerFacts`]) and drops them once that learner is
-//! graded, so the peak is the class's JSON text plus a few learners' parsed objects.
+//! graded, so the peak is the class's JSON text plus a few learners' parsed objects. Snapshot
+//! files are read once each and learners who cannot differ share a grade (see
+//! [`shared`](super::shared)), so a row costs about its name.
 //!
 //! Command checks and probes are not run: they would run on the instructor's machine against
 //! the wrong cluster and need learners' credentials. They show as skipped, with that reason.
 
 use super::facts::LearnerFacts;
 use super::fetch::{Fetched, RawObject, fetch_shared};
-use super::prepare::{Prepared, chain, prepare, trim};
+use super::prepare::{Prepared, chain, describe, prepare, trim};
+use super::progress::Progress;
 use super::report::{ClassReport, LearnerResult, Outcome, StepHead};
 use super::roster::{Roster, Source};
+use super::shared::{SharedGrades, SnapshotFiles};
 use crate::grade::run::grade;
 use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
@@ -28,6 +32,7 @@ use crate::view::snapshot::now_rfc3339;
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use super::facts::NOT_RUN;
@@ -42,6 +47,8 @@ pub struct ClassOptions {
     pub timeout: Duration,
     /// List a kind across all namespaces once instead of once per learner's namespace.
     pub cluster_wide_lists: bool,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
 }
 
 /// What a run cost, for `--verbose` and the benchmark.
@@ -52,6 +59,9 @@ pub struct RunStats {
     pub widened: usize,
     pub fetch: Duration,
     pub grade: Duration,
+    /// Distinct snapshot files read, and distinct grades their learners needed.
+    pub snapshot_files: usize,
+    pub distinct_grades: usize,
 }
 
 /// The profile the class is graded with.
@@ -88,15 +98,19 @@ pub fn grade_class(
         })
         .collect();
     // What each learner on a cluster needs fetched. Their plans are made again by the grading
-    // threads, one learner at a time each (200 plans held at once are ~30 MB); so are snapshot
-    // learners' objects, which are theirs alone.
+    // threads, one learner at a time each (200 plans held at once are ~30 MB). Snapshot files
+    // are read by the grading threads too, each once, and dropped after their last learner.
     let profile = class_plan.profile.as_str();
+    let no_files = SnapshotFiles::default();
     let needs: Vec<Option<BTreeSet<Query>>> = roster
         .learners
         .iter()
         .map(|l| match l.source {
             Source::Snapshot(_) => None,
-            Source::Cluster { .. } => prepare(lab, profile, l).plan.ok().map(|(_, q, _)| q),
+            Source::Cluster { .. } => prepare(lab, profile, l, &no_files)
+                .plan
+                .ok()
+                .map(|(_, q, _)| q),
         })
         .collect();
 
@@ -116,6 +130,10 @@ pub fn grade_class(
             groups.entry(key).or_default().push(i);
         }
     }
+    let progress = Progress::new(opts.progress);
+    if !groups.is_empty() {
+        progress.fetching(groups.len());
+    }
     let fetch_started = Instant::now();
     let fetched: Vec<GroupFetch> = runtime.block_on(
         futures::stream::iter(groups)
@@ -132,6 +150,7 @@ pub fn grade_class(
                 }
             })
             .buffer_unordered(opts.concurrency.max(1))
+            .inspect(|_| progress.fetched())
             .collect(),
     );
     let mut stats = RunStats {
@@ -169,8 +188,14 @@ pub fn grade_class(
         }
     }
 
-    // Grading is CPU work: spread the learners over the cores.
+    // Grading is CPU work: spread the learners over the cores. Snapshot learners share their
+    // files and, when nothing tells them apart, their grade (see `shared`).
     let grade_started = Instant::now();
+    let files = SnapshotFiles::new(roster);
+    let shared = SharedGrades::new(roster);
+    stats.snapshot_files = files.len();
+    stats.distinct_grades = shared.len();
+    progress.grading(roster.learners.len());
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -182,21 +207,31 @@ pub fn grade_class(
             .enumerate()
             .map(|(c, part)| {
                 let (by_learner, failed, generated_at) = (&by_learner, &failed, &generated_at);
+                let (files, shared, progress) = (&files, &shared, &progress);
                 s.spawn(move || {
                     part.iter()
                         .enumerate()
                         .map(|(j, learner)| {
                             let i = c * chunk + j;
-                            let p = prepare(lab, profile, learner);
+                            let grade = |shared: bool| {
+                                let p = prepare(lab, profile, learner, files);
+                                grade_one(&p, by_learner.get(&i).copied(), generated_at, shared)
+                            };
                             let outcome = match failed.get(&i) {
                                 Some(m) => Outcome::Error {
                                     message: (*m).to_owned(),
                                 },
-                                None => grade_one(&p, by_learner.get(&i).copied(), generated_at),
+                                None => shared
+                                    .outcome(learner, grade)
+                                    .unwrap_or_else(|| grade(false)),
                             };
+                            progress.graded();
+                            if let Source::Snapshot(path) = &learner.source {
+                                files.done(path);
+                            }
                             LearnerResult {
                                 name: learner.name.clone(),
-                                source: p.source,
+                                source: describe(&learner.source),
                                 outcome,
                             }
                         })
@@ -210,6 +245,7 @@ pub fn grade_class(
             .collect()
     });
     stats.grade = grade_started.elapsed();
+    drop(progress);
     let mut report = ClassReport {
         lab: lab.name.clone(),
         title: lab.title.clone(),
@@ -254,7 +290,8 @@ type GroupFetch = (Vec<usize>, Result<(String, Fetched), String>);
 /// on it when it is shared.
 type Live<'a> = (&'a str, &'a Fetched, Option<&'a BTreeSet<String>>);
 
-fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
+/// `for_many`: the grade stands for several learners (see `shared`), so it names none of them.
+fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str, for_many: bool) -> Outcome {
     let (plan, queries, snap_path) = match &p.plan {
         Ok(x) => x,
         Err(message) => {
@@ -265,7 +302,7 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     };
     let (context, fetched, shared) = match (live, &p.snapshot) {
         (Some((c, f, shared)), _) => (Some(c.to_owned()), f, shared),
-        (None, Some(f)) => (None, f, None),
+        (None, Some(snap)) => (None, &snap.fetched, None),
         (None, None) => {
             return Outcome::Error {
                 message: "nothing was fetched".into(),
@@ -305,7 +342,7 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
         revision: plan.values.get("revision").cloned(),
         context,
         snapshot: snap_path.as_ref().map(|s| s.display().to_string()),
-        learner: Some(p.learner.name.clone()),
+        learner: (!for_many).then(|| p.learner.name.clone()),
         started_at: started_at.to_owned(),
         warnings: Vec::new(),
         discovered: plan.discovered.clone(),
@@ -313,7 +350,7 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str) -> Outcome {
     let facts = LearnerFacts::new(fetched, queries, shared);
     match grade(plan, None, &facts, info, &mut []) {
         Ok(report) => Outcome::Graded {
-            report: Box::new(report),
+            report: Arc::new(report),
         },
         Err(e) => Outcome::Error {
             message: e.to_string(),

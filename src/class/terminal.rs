@@ -47,7 +47,9 @@ fn header(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
         "Class report · {} ({}) · profile {}",
         r.title, r.lab, r.profile
     );
-    let _ = writeln!(out, "{}", look.paint(Style::new().bold(), &title));
+    for line in wrap(&plain_text(&title), look.width) {
+        let _ = writeln!(out, "{}", look.paint(Style::new().bold(), &line));
+    }
     let mut counts = format!("{}: {} graded", learners(s.learners), s.graded);
     if s.unreachable > 0 {
         counts.push_str(&format!(", {} unreachable", s.unreachable));
@@ -55,13 +57,16 @@ fn header(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
     if s.errors > 0 {
         counts.push_str(&format!(", {} could not be graded", s.errors));
     }
-    let _ = writeln!(
-        out,
-        "{counts} · {} finished every step · {} ({} ms)\n",
+    let counts = format!(
+        "{counts} · {} finished every step · {} ({} ms)",
         s.done,
         r.generated_at,
         r.duration.as_millis()
     );
+    for line in wrap(&counts, look.width) {
+        let _ = writeln!(out, "{line}");
+    }
+    out.push('\n');
 }
 
 /// Where a learner is, in a few words: `done`, `<step>: <check> (<diagnosis>)`, or the problem.
@@ -191,11 +196,10 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
         f.learners,
         f.check
     );
-    let _ = writeln!(
-        out,
-        "\n{}",
-        look.paint(Style::new().bold().yellow(), &title)
-    );
+    out.push('\n');
+    for line in wrap(&plain_text(&title), look.width) {
+        let _ = writeln!(out, "{}", look.paint(Style::new().bold().yellow(), &line));
+    }
     let width = look.width.saturating_sub(4).max(30);
     let mut para = |label: &str, text: &str| {
         for (j, line) in wrap(&format!("{label}: {}", plain_text(text)), width)
@@ -206,19 +210,27 @@ fn headline(out: &mut String, r: &ClassReport, s: &Summary, look: Look) {
         }
     };
     para(&format!("check (as seen by {})", f.example), &f.title);
-    match &f.diagnosis {
+    let fix = match &f.diagnosis {
         Some(d) => {
             para(
                 &format!("cause ({} of {})", f.diagnosed, f.learners),
                 &d.cause,
             );
-            para("fix", &d.fix);
+            Some(&d.fix)
         }
-        None => {
-            if let Some(fix) = &f.fix {
-                para("fix", fix);
-            }
-        }
+        None => f.fix.as_ref(),
+    };
+    if let Some(fix) = fix {
+        commands(out, fix);
+    }
+}
+
+/// The fix as commands to copy: on lines of their own, as written — never wrapped, whatever the
+/// width, because a command broken across lines breaks when pasted.
+fn commands(out: &mut String, fix: &str) {
+    let _ = writeln!(out, "  fix:");
+    for line in plain_text(fix).trim_end().lines() {
+        let _ = writeln!(out, "    {line}");
     }
 }
 
@@ -234,6 +246,66 @@ mod tests {
             width: 100,
         };
         insta::assert_snapshot!(class_terminal(&sample(), look));
+    }
+
+    /// `sample()` with what overflows narrow terminals: a long reason, a long two-line fix.
+    fn long_texts() -> ClassReport {
+        let mut r = sample();
+        for l in &mut r.learners {
+            if let crate::class::report::Outcome::Graded { report } = &mut l.outcome {
+                let report = std::sync::Arc::make_mut(report);
+                for c in report.steps.iter_mut().flat_map(|s| &mut s.checks) {
+                    c.id = format!("{}-in-the-learners-own-application-namespace", c.id);
+                    for d in &mut c.diagnoses {
+                        d.id = "injection-label-ignored-because-the-add-on-has-no-default-revision"
+                            .into();
+                        d.fix = "kubectl label namespace pets-with-a-long-learner-name istio-injection- istio.io/rev=asm-1-23 --overwrite\nkubectl rollout restart deployment -n pets-with-a-long-learner-name\n".into();
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn golden_at_80_and_200_columns() {
+        for width in [80, 200] {
+            let out = class_terminal(
+                &long_texts(),
+                Look {
+                    color: false,
+                    width,
+                },
+            );
+            // Each fix command is one line of its own, as written, at any width.
+            assert!(out.contains("\n    kubectl label namespace pets-with-a-long-learner-name istio-injection- istio.io/rev=asm-1-23 --overwrite\n    kubectl rollout restart deployment -n pets-with-a-long-learner-name\n"), "{out}");
+            insta::assert_snapshot!(format!("long_texts_{width}_columns"), out);
+        }
+        // The widest reason fits in 200 columns, not in 80.
+        let reason = "s2: namespace-rev-label-in-the-learners-own-application-namespace (injection-label-ignored-because-the-add-on-has-no-default-revision)";
+        let wide = class_terminal(
+            &long_texts(),
+            Look {
+                color: false,
+                width: 200,
+            },
+        );
+        assert!(wide.contains(reason), "{wide}");
+        let narrow = class_terminal(
+            &long_texts(),
+            Look {
+                color: false,
+                width: 80,
+            },
+        );
+        assert!(!narrow.contains(reason));
+        assert!(
+            narrow
+                .lines()
+                .filter(|l| !l.starts_with("    "))
+                .all(|l| console::measure_text_width(l) <= 80),
+            "{narrow}"
+        );
     }
 
     #[test]

@@ -375,17 +375,8 @@ pub fn solve(
         None => s.progress.current,
         Some(a) => step_index(&s.plan, a)?,
     };
-    let runtime = runtime()?;
-    // The commands act on the cluster `check` grades, pinned to the context resolved now, with
-    // the values discovered there now (a revision installed by an earlier step).
-    let conn = runtime.block_on(Connection::open(
-        s.cluster.kubeconfig.as_deref(),
-        s.cluster.context.as_deref(),
-    ))?;
-    s.plan = runtime.block_on(resolve_now(&conn, &s.resolver))?;
-    for d in &s.plan.discovered {
-        println!("{d}");
-    }
+    // Variables with no value are known before any cluster is asked (discovered ones always
+    // have the lab's default to fall back on).
     let step = &s.plan.steps[index];
     let blocks: Vec<&str> = step.solve_blocks().map(|b| b.code.as_str()).collect();
     let missing: Vec<&String> = s
@@ -410,6 +401,19 @@ pub fn solve(
             s.progress.start_command(&flags)
         )));
     }
+    let runtime = runtime()?;
+    // The commands act on the cluster `check` grades, pinned to the context resolved now, with
+    // the values discovered there now (a revision installed by an earlier step).
+    let conn = runtime.block_on(Connection::open(
+        s.cluster.kubeconfig.as_deref(),
+        s.cluster.context.as_deref(),
+    ))?;
+    s.plan = runtime.block_on(resolve_now(&conn, &s.resolver))?;
+    for d in &s.plan.discovered {
+        println!("{d}");
+    }
+    let step = &s.plan.steps[index];
+    let blocks: Vec<&str> = step.solve_blocks().map(|b| b.code.as_str()).collect();
     let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
     let rule = |label: &str| {
         format!(

@@ -5,12 +5,12 @@ use crate::class::run::{ClassOptions, grade_class};
 use crate::class::{csv, html, json, junit, roster, terminal};
 use crate::cli::ClassReportArgs;
 use crate::error::{EXIT_OK, Error};
-use crate::render::terminal::Look;
+use crate::render::terminal::{Look, terminal_width};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// A reporter that renders the whole class report as one file.
-type Render = fn(&crate::class::report::ClassReport) -> String;
+/// A reporter that writes the whole class report as one file.
+type Render = fn(&crate::class::report::ClassReport, &mut dyn Write) -> std::io::Result<()>;
 
 pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let parsed = roster::parse(&args.roster).map_err(Error::InvalidRoster)?;
@@ -30,6 +30,13 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         concurrency: args.concurrency as usize,
         timeout: args.timeout,
         cluster_wide_lists: !args.per_namespace_lists,
+        progress: std::io::stderr().is_terminal(),
+    };
+    // The matrix uses the whole terminal: reasons are cut at its right edge (the width prose
+    // is wrapped at elsewhere stops at 100 columns).
+    let look = Look {
+        width: terminal_width().map_or(look.width, |w| w.max(40)),
+        ..look
     };
     let runtime = crate::cmd::grade::runtime()?;
     let in_place = args.watch.is_some() && std::io::stdout().is_terminal();
@@ -38,14 +45,18 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         round += 1;
         let (report, stats) = grade_class(&lab, &roster, &opts, &runtime)?;
         let files: [(&Option<PathBuf>, Render); 4] = [
-            (&args.html, html::class_html),
-            (&args.csv, csv::class_csv),
-            (&args.json, json::class_json),
-            (&args.junit, junit::class_junit),
+            (&args.html, |r, w| {
+                w.write_all(html::class_html(r).as_bytes())
+            }),
+            (&args.csv, |r, w| w.write_all(csv::class_csv(r).as_bytes())),
+            (&args.json, json::write_class_json),
+            (&args.junit, |r, w| {
+                w.write_all(junit::class_junit(r).as_bytes())
+            }),
         ];
         for (path, render) in files {
             if let Some(path) = path {
-                crate::fsutil::write_atomic(path, render(&report).as_bytes()).map_err(
+                crate::fsutil::write_atomic_with(path, |w| render(&report, w)).map_err(
                     |source| Error::Write {
                         path: path.clone(),
                         source,
@@ -68,11 +79,13 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         let _ = out.flush();
         if args.stats {
             eprintln!(
-                "stats: {} learners, {} connections, {} LIST requests ({} kinds listed across all namespaces), fetch {} ms, grade {} ms, total {} ms",
+                "stats: {} learners, {} connections, {} LIST requests ({} kinds listed across all namespaces), {} snapshot files ({} distinct grades), fetch {} ms, grade {} ms, total {} ms",
                 report.learners.len(),
                 stats.connections,
                 stats.lists,
                 stats.widened,
+                stats.snapshot_files,
+                stats.distinct_grades,
                 stats.fetch.as_millis(),
                 stats.grade.as_millis(),
                 report.duration.as_millis()

@@ -57,7 +57,5 @@ pub fn run(source: &LabSource) -> Result<i32, Error> {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
-    // On stderr, so `labctl list | …` gets the table alone.
-    eprintln!("({source})");
     Ok(EXIT_OK)
 }

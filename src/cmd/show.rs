@@ -6,7 +6,8 @@ use crate::cmd::learn::merge_vars;
 use crate::error::{EXIT_OK, Error};
 use crate::learner::state::{Store, step_index};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
-use crate::render::terminal::{self, Look};
+use crate::render::terminal::{self, Look, wrap};
+use crate::report::collect::plain_text;
 use crate::spec::lab::Lab;
 use crate::spec::lab::StepType;
 use console::Style;
@@ -18,8 +19,6 @@ pub fn run(
     source: &LabSource,
     look: Look,
 ) -> Result<i32, Error> {
-    // On stderr, so the instructions on stdout stay as they were (and pipe cleanly).
-    eprintln!("({source})");
     let (plan, step) = match crate::cmd::grade::load_lab(lab, &source.dir) {
         Ok(loaded) => match learner_plan(&loaded, args)? {
             Some(plan) => (plan, step),
@@ -62,7 +61,7 @@ pub fn run(
     if step.is_none() {
         out.push_str(&paint(
             Style::new().bold(),
-            &format!("{} — {}", plan.lab, plan.title),
+            &format!("{} — {}", plan.lab, plain_text(&plan.title)),
         ));
         out.push_str(&format!(
             "\nprofile: {} · {} steps\n\n",
@@ -76,6 +75,8 @@ pub fn run(
         out.push_str(&note);
     }
     print!("{out}");
+    // On stderr, so the instructions on stdout stay as they were (and pipe cleanly).
+    eprintln!("({source})");
     Ok(EXIT_OK)
 }
 
@@ -123,14 +124,40 @@ pub fn render_step(plan: &Plan, index: usize, look: Look) -> String {
     } else {
         ""
     };
-    let header = format!("Step {}/{total} · {}{kind} · {}", index + 1, s.id, s.title);
-    out.push_str(&look.paint(Style::new().bold().reverse(), &format!(" {header} ")));
-    out.push_str(&format!("   [profile {}]\n\n", plan.profile));
+    let header = format!(
+        "Step {}/{total} · {}{kind} · {}",
+        index + 1,
+        s.id,
+        plain_text(&s.title)
+    );
+    // The bar and the profile tag wrap like prose: nothing runs past the terminal's edge.
+    let tag = format!("[profile {}]", plan.profile);
+    let lines = wrap(&header, look.width.saturating_sub(2).max(20));
+    let last = lines.len() - 1;
+    for (i, line) in lines.iter().enumerate() {
+        out.push_str(&look.paint(Style::new().bold().reverse(), &format!(" {line} ")));
+        let used = console::measure_text_width(line) + 2;
+        match i == last {
+            true if used + 3 + tag.len() <= look.width => out.push_str(&format!("   {tag}")),
+            true => out.push_str(&format!("\n{tag}")),
+            false => {}
+        }
+        out.push('\n');
+    }
+    out.push('\n');
     out.push_str(&terminal::markdown(&s.markdown, &plan.profile, look));
     if !s.checks.is_empty() {
         out.push_str(&look.paint(Style::new().bold(), "\nWhat `labctl check` looks at:\n"));
         for c in &s.checks {
-            out.push_str(&format!("  ☐ {}\n", c.check.title));
+            for (i, line) in wrap(
+                &plain_text(&c.check.title),
+                look.width.saturating_sub(4).max(20),
+            )
+            .iter()
+            .enumerate()
+            {
+                out.push_str(&format!("  {} {line}\n", if i == 0 { "☐" } else { " " }));
+            }
         }
     }
     out.push('\n');
@@ -145,14 +172,20 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
         return None;
     }
     let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
-    Some(look.paint(
-        Style::new().yellow(),
-        &format!(
-            "note: <{}> has no value yet; pass {} to fill it in\n",
-            needed.join(">, <"),
-            flags.join(" ")
-        ),
-    ))
+    let note = format!(
+        "note: <{}> has no value yet; pass {} to fill it in",
+        needed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(">, <"),
+        flags.join(" ")
+    );
+    let lines: Vec<String> = wrap(&note, look.width)
+        .iter()
+        .map(|l| look.paint(Style::new().yellow(), l) + "\n")
+        .collect();
+    Some(lines.concat())
 }
 
 /// The unset variables whose `<name>` placeholder shows in `rendered`.

@@ -1335,8 +1335,65 @@ impl Loader {
         }
     }
 
+    /// Profile markers (`<!-- profile: aks -->` … `<!-- /profile -->`): well formed, naming
+    /// the lab's profiles, and no code block in a section that none of its profiles shows.
+    fn lint_profile_sections(&mut self, path: &Path, md: &str, blocks: &[CodeBlock]) {
+        let (sections, problems) = markdown::profile_sections(md);
+        for p in problems {
+            let d = Diagnostic::at(path, md, p.line, p.col, p.message);
+            self.diags.push(d.width(4).help(p.help));
+        }
+        for section in &sections {
+            let line = md.lines().nth(section.line as usize - 1).unwrap_or("");
+            let from = line
+                .char_indices()
+                .nth(section.col as usize - 1)
+                .map_or(line.len(), |(i, _)| i);
+            for name in &section.profiles {
+                if self.profiles.contains(name) {
+                    continue;
+                }
+                let col = line[from..]
+                    .find(name.as_str())
+                    .map_or(section.col, |i| line[..from + i].chars().count() as u32 + 1);
+                let d = Diagnostic::at(
+                    path,
+                    md,
+                    section.line,
+                    col,
+                    format!("unknown profile `{name}`"),
+                )
+                .width(name.chars().count())
+                .suggest(name, self.profiles.iter().map(String::as_str));
+                self.diags
+                    .push(d.help(format!("profiles: {}", self.profiles.join(", "))));
+            }
+        }
+        for block in blocks {
+            if let (Some(section), Some(own)) = (&block.section, &block.profiles)
+                && own.is_empty()
+            {
+                let d = Diagnostic::at(
+                    path,
+                    md,
+                    block.fence_line,
+                    block.profile_col.unwrap_or(1),
+                    format!(
+                        "this block's profiles are not among its section's ({}): no profile shows it",
+                        section.join(", ")
+                    ),
+                )
+                .underline_token();
+                self.diags.push(d.help(
+                    "a block inside a profile section applies only to the profiles both name; drop its `profile=` or move it out of the section",
+                ));
+            }
+        }
+    }
+
     fn lint_markdown(&mut self, path: &Path, md: &str, blocks: &[CodeBlock], urls: &[String]) {
         self.lint_placeholders(path, md);
+        self.lint_profile_sections(path, md, blocks);
         for block in blocks {
             for (word, col) in &block.unknown_words {
                 let mut d = Diagnostic::at(

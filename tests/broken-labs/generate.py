@@ -113,6 +113,9 @@ CASES = {
     "discover-unknown-field": [("lab.yaml", "    default: asm-1-23\n", "    default: asm-1-23\n" + DISCOVER.replace("      value:", "      vaule:"))],
     "variable-pattern-invalid": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: 'asm-[0-9'\n    default: asm-1-23")],
     "default-breaks-pattern": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: '^asm-[0-9]+-[0-9]+$'\n    default: asm-1.23")],
+    "unknown-profile-in-section": [("steps/01-onboard.md", None, "\n<!-- profile: kidn -->\n\nOnly on kind.\n\n<!-- /profile -->\n")],
+    "unclosed-profile-section": [("steps/01-onboard.md", None, "\n<!-- profile: aks -->\n\nOnly on AKS.\n")],
+    "block-outside-its-section-profiles": [("steps/01-onboard.md", None, f"\n<!-- profile: aks -->\n\n{FENCE}bash profile=kind\nkubectl get pods\n{FENCE}\n\n<!-- /profile -->\n")],
 }
 
 if __name__ == "__main__":

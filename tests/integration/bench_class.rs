@@ -15,7 +15,7 @@
 //! test fails only when a report is wrong (exit code, rows).
 
 use crate::class_report::{apply_learners, variables_yaml};
-use crate::harness::{ADMIN, CONTEXT, fixture_control_plane};
+use crate::harness::{ADMIN, CONTEXT, Vars, fixture_control_plane};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -32,12 +32,17 @@ fn runs() -> usize {
 }
 
 /// Runs labctl; returns wall time, peak RSS in MiB, stdout and stderr.
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also reports its peak RSS
 fn measured(args: &[String]) -> (Duration, f64, String, String) {
+    measured_with(None, args)
+}
+
+/// [`measured`] with another labctl binary, if given.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also reports its peak RSS
+fn measured_with(binary: Option<&str>, args: &[String]) -> (Duration, f64, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let child = Command::new(binary.unwrap_or(env!("CARGO_BIN_EXE_labctl")))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
         .env("NO_COLOR", "1")
@@ -65,6 +70,20 @@ fn measured(args: &[String]) -> (Duration, f64, String, String) {
         "labctl {args:?} exited {code}:\n{stdout}\n{stderr}"
     );
     (wall, usage.ru_maxrss as f64 / 1024.0, stdout, stderr)
+}
+
+/// `labctl COMMAND istio-aks --profile kind --kubeconfig K EXTRA… --var k=v…`: a fixture
+/// learner's lab on the bench's control plane.
+fn on_fixture(command: &str, kubeconfig: &Path, vars: &Vars, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [command, "istio-aks", "--profile", "kind", "--kubeconfig"]
+        .map(String::from)
+        .to_vec();
+    args.push(kubeconfig.display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    for (k, v) in vars.iter() {
+        args.extend(["--var".into(), format!("{k}={v}")]);
+    }
+    args
 }
 
 fn ms(d: Duration) -> String {
@@ -157,27 +176,14 @@ async fn bench_class_report_200_learners() {
     let start = Instant::now();
     let mut peak: f64 = 0.0;
     for (name, _, vars) in &learners {
-        let mut args: Vec<String> = [
+        let args = on_fixture(
             "grade",
-            "istio-aks",
-            "--profile",
-            "kind",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "-o",
-            "json",
-            "--learner",
-            name,
+            &kubeconfig,
+            vars,
             // Like the class report, which never runs probes (the fixture cluster has no
             // kubelet: each probe pod would wait for its timeout).
-            "--no-probes",
-        ]
-        .map(String::from)
-        .to_vec();
-        for (k, v) in vars.iter() {
-            args.push("--var".into());
-            args.push(format!("{k}={v}"));
-        }
+            &["-o", "json", "--learner", name, "--no-probes"],
+        );
         let (_, rss, stdout, _) = measured(&args);
         assert!(
             stdout.contains("\"steps\""),
@@ -240,5 +246,108 @@ async fn bench_class_report_200_learners() {
         }
     )
     .unwrap();
+    println!("{t}");
+}
+
+const SNAPSHOT_LEARNERS: usize = 10_000;
+const SNAPSHOT_FILES: usize = 7;
+
+/// Benchmark (ignored; `bash scripts/bench-class.sh --skip 200_learners`): `labctl class report`
+/// on 10,000 snapshot learners sharing 7 snapshot files — the 7 istio-aks step states captured
+/// with `labctl snapshot` from the fixture control plane — with every export written (HTML,
+/// CSV, JSON, JUnit). `LABCTL_BENCH_BEFORE=/path/to/labctl` runs another build on the same
+/// roster too (the numbers before a change). Time and peak RSS are printed, never asserted; the
+/// test fails when a report is wrong (exit code, a row per learner, the 7 files' grades).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with `bash scripts/bench-class.sh --skip 200_learners` (release build)"]
+async fn bench_class_report_10000_snapshot_learners() {
+    let cp = fixture_control_plane().await;
+    let admin = cp.client(ADMIN).await;
+    let learners = apply_learners(&admin, SNAPSHOT_FILES, SNAPSHOT_FILES).await;
+    let instructor = cp.fresh_learner();
+    let kubeconfig = cp.kubeconfig_path(&instructor);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, _, vars) in &learners {
+        let file = dir.path().join(format!("{name}.json"));
+        let args = on_fixture(
+            "snapshot",
+            &kubeconfig,
+            vars,
+            &["-o", file.to_str().unwrap()],
+        );
+        measured(&args);
+        files.push(file);
+    }
+    let mut roster = String::from("lab: istio-aks\nprofile: kind\nlearners:\n");
+    for i in 0..SNAPSHOT_LEARNERS {
+        let file = &files[i % files.len()];
+        writeln!(
+            roster,
+            "  - {{ name: s{i:05}, snapshot: {} }}",
+            file.display()
+        )
+        .unwrap();
+    }
+    let roster_path = dir.path().join("class.yaml");
+    std::fs::write(&roster_path, &roster).unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let args: Vec<String> = ["class", "report", roster_path.to_str().unwrap(), "--stats"]
+        .map(String::from)
+        .into_iter()
+        .chain(
+            ["--html", "--csv", "--json", "--junit"]
+                .into_iter()
+                .zip(["c.html", "c.csv", "c.json", "c.xml"])
+                .flat_map(|(flag, f)| [flag.to_owned(), out(f)]),
+        )
+        .collect();
+    let mut contenders: Vec<(String, Option<String>)> = vec![("this build".into(), None)];
+    if let Ok(before) = std::env::var("LABCTL_BENCH_BEFORE") {
+        contenders.push((format!("before ({before})"), Some(before)));
+    }
+    let mut t = String::new();
+    writeln!(t, "\n== labctl class report, {SNAPSHOT_LEARNERS} snapshot learners on {SNAPSHOT_FILES} files, every export ({}) ==", if cfg!(debug_assertions) { "DEBUG build" } else { "release build" }).unwrap();
+    writeln!(
+        t,
+        "| build | wall time | peak RSS | stats |\n|---|---:|---:|---|"
+    )
+    .unwrap();
+    for (label, binary) in &contenders {
+        let (wall, rss, stdout, stderr) = measured_with(binary.as_deref(), &args);
+        let rows = stdout
+            .lines()
+            .filter(|l| l.starts_with('s') && l.contains("/6"))
+            .count();
+        assert_eq!(
+            rows,
+            SNAPSHOT_LEARNERS,
+            "{}",
+            &stdout[..stdout.len().min(2000)]
+        );
+        // Every learner on one file has that file's row: 7 distinct rows (the name aside).
+        let distinct: std::collections::BTreeSet<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with('s') && l.contains("/6"))
+            .map(|l| l.split_once(' ').map_or("", |(_, rest)| rest.trim_start()))
+            .collect();
+        assert_eq!(distinct.len(), SNAPSHOT_FILES, "{distinct:#?}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out("c.json")).unwrap()).unwrap();
+        assert_eq!(
+            json["learners"].as_array().unwrap().len(),
+            SNAPSHOT_LEARNERS
+        );
+        let stats = stderr
+            .lines()
+            .find(|l| l.starts_with("stats:"))
+            .unwrap_or("");
+        writeln!(
+            t,
+            "| {label} | {:.1} s | {rss:.0} MiB | {stats} |",
+            wall.as_secs_f64()
+        )
+        .unwrap();
+    }
     println!("{t}");
 }

@@ -13,7 +13,7 @@ use crate::harness::{
     fixture_control_plane, free_port, literal_namespaces, try_apply_state,
 };
 use futures::StreamExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -481,5 +481,101 @@ fn snapshots_are_graded_offline_and_command_checks_are_not_run() {
     assert!(
         message.starts_with("the snapshot was captured for profile `kind`, not `aks`"),
         "{message}"
+    );
+}
+
+/// Issue 13, item 13: many snapshot learners on a few files. Each file is read once and the
+/// learners whose grade cannot differ share one (`--stats` counts both); a learner with a
+/// variable of their own gets a grade of their own. Piped, nothing but the report and the stats
+/// is written; on a terminal (a pty from `script`), stderr shows the progress bar.
+#[test]
+fn many_snapshot_learners_share_their_files_and_grades() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = [
+        root.join("labs/istio-aks/snapshots/finished-aks.json"),
+        root.join("tests/snapshots/mode-permissive-aks.json"),
+        root.join("labs/istio-aks/snapshots/finished-kind.json"),
+    ];
+    let mut roster = String::from("lab: istio-aks\nprofile: aks\nlearners:\n");
+    for i in 0..3000 {
+        let file = files[i % files.len()].display();
+        writeln!(roster, "  - {{ name: s{i:04}, snapshot: {file} }}").unwrap();
+    }
+    writeln!(
+        roster,
+        "  - {{ name: own, snapshot: {}, variables: {{ appNamespace: pets-own }} }}",
+        files[1].display()
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.yaml");
+    std::fs::write(&path, roster).unwrap();
+    let json = dir.path().join("class.json");
+    let (code, stdout, stderr, _) = labctl(&[
+        "class",
+        "report",
+        path.to_str().unwrap(),
+        "--stats",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("3001 learners, 0 connections, 0 LIST requests (0 kinds listed across all namespaces), 3 snapshot files (4 distinct grades)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "only the stats when piped: {stderr:?}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = report["learners"].as_array().unwrap();
+    assert_eq!(rows.len(), 3001);
+    let status = |name: &str| {
+        let row = rows.iter().find(|r| r["name"] == name).unwrap();
+        (
+            row["status"].as_str().unwrap().to_owned(),
+            row["currentStep"].clone(),
+        )
+    };
+    assert_eq!(status("s0000"), ("done".to_owned(), Value::Null));
+    assert_eq!(status("s2997"), ("done".to_owned(), Value::Null));
+    assert_eq!(
+        status("s0001"),
+        ("inProgress".to_owned(), json!("strict-mtls"))
+    );
+    assert_eq!(status("s0002").0, "error");
+    // Their own namespace, their own grade: nothing of pets-own is in the snapshot.
+    assert_ne!(status("own"), status("s0001"));
+    let rows_in_terminal = stdout
+        .lines()
+        .filter(|l| l.starts_with('s') && l.contains("/6"))
+        .count();
+    assert_eq!(rows_in_terminal, 2000, "{stdout}");
+
+    // On a terminal: the progress bar, on stderr only.
+    let pty = dir.path().join("pty.txt");
+    let command = format!(
+        "{} class report {} > {}",
+        env!("CARGO_BIN_EXE_labctl"),
+        path.display(),
+        dir.path().join("out.txt").display()
+    );
+    let run = std::process::Command::new("script")
+        .args(["-qec", &command, pty.to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs a command on a pty");
+    assert!(run.status.success(), "{run:?}");
+    let seen = std::fs::read_to_string(&pty).unwrap();
+    assert!(
+        seen.contains("grading") && seen.contains("/3001"),
+        "{seen:?}"
+    );
+    let out = std::fs::read_to_string(dir.path().join("out.txt")).unwrap();
+    assert!(
+        !out.contains("grading") && out.starts_with("Class report"),
+        "{out}"
     );
 }

@@ -99,11 +99,13 @@ fn an_authors_folder_wins_over_the_bundle() {
     assert_eq!(by_flag.code, 0, "{}", by_flag.stderr);
     assert!(by_flag.stdout.contains("minimal"), "{}", by_flag.stdout);
     assert!(!by_flag.stdout.contains("istio-aks"), "{}", by_flag.stdout);
-    assert!(by_flag.stderr.contains("(--labs)"), "{}", by_flag.stderr);
+    let shown = labctl_in(c, h, &["--labs", &labs, "show", "minimal"], &[]);
+    assert!(shown.stderr.contains("(--labs)"), "{}", shown.stderr);
 
     let by_env = labctl_in(c, h, &["list"], &[("LABCTL_LABS", &labs)]);
     assert!(by_env.stdout.contains("minimal"), "{}", by_env.stdout);
-    assert!(by_env.stderr.contains("(LABCTL_LABS)"), "{}", by_env.stderr);
+    let shown = labctl_in(c, h, &["show", "minimal"], &[("LABCTL_LABS", &labs)]);
+    assert!(shown.stderr.contains("(LABCTL_LABS)"), "{}", shown.stderr);
 
     // A `labs` folder that holds no lab (a learner's own notes, say) does not hide the bundle.
     std::fs::create_dir(c.join("labs")).unwrap();

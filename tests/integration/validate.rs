@@ -160,6 +160,52 @@ fn show_step_snapshot() {
     insta::assert_snapshot!("show_onboard_mesh_aks", run.stdout);
 }
 
+/// Piped, `show` renders at 80 columns: every line but the code (copied as written) fits, and
+/// each profile sees only its own prose (issue 13, item 15).
+#[test]
+fn show_fits_80_columns_and_keeps_each_profile_to_its_prose() {
+    let show = |profile: &str| {
+        let run = labctl(&["show", "istio-aks", "--profile", profile]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    let (aks, kind) = (show("aks"), show("kind"));
+    for out in [&aks, &kind] {
+        let mut in_code = false;
+        for line in out.lines() {
+            if line.starts_with("── ") || (in_code && line.chars().all(|c| c == '─')) {
+                in_code = !in_code;
+            } else if !in_code && line.trim().contains(' ') {
+                // A single word longer than the width (a link's address) cannot be wrapped.
+                assert!(console::measure_text_width(line) <= 80, "{line:?}");
+            }
+        }
+        // The table of step 2 is a table, not a run-on paragraph.
+        assert!(out.contains("\n  workload "), "{out}");
+    }
+    for aks_only in [
+        "depends on your cluster's region and Kubernetes version",
+        "AKS: choose and enable a revision",
+        "AKS: the shared ConfigMap",
+        "On AKS the external gateway is a separate switch",
+        "On AKS, switch off the external gateway first",
+    ] {
+        let words = aks_only.replace('\n', " ");
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat(&aks).contains(&words), "aks lost {words:?}");
+        assert!(!flat(&kind).contains(&words), "kind shows {words:?}");
+    }
+    for kind_only in [
+        "kind: upstream Istio, laid out like the add-on",
+        "On kind you install a gateway",
+    ] {
+        assert!(
+            kind.contains(kind_only) && !aks.contains(kind_only),
+            "{kind_only}"
+        );
+    }
+}
+
 #[test]
 fn usage_errors_exit_3_with_a_suggestion() {
     let run = labctl(&["show", "istio-aks", "--profile", "kidn"]);
