@@ -375,6 +375,11 @@ pub fn solve(
         None => s.progress.current,
         Some(a) => step_index(&s.plan, a)?,
     };
+    crate::grade::commands::require_bash("`labctl solve`")?;
+    // Known before any cluster is asked: there is no one to confirm.
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(Error::Usage("refusing to run commands without confirmation: stdin is not a terminal (pass --yes to run them)".into()));
+    }
     // Variables with no value are known before any cluster is asked (discovered ones always
     // have the lab's default to fall back on).
     let step = &s.plan.steps[index];
@@ -438,9 +443,6 @@ pub fn solve(
         println!("{}", "─".repeat(look.width));
     }
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::Usage("refusing to run commands without confirmation: stdin is not a terminal (pass --yes to run them)".into()));
-        }
         print!("\nRun them now? [y/N] ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();

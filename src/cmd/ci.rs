@@ -20,6 +20,7 @@ use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use std::path::Path;
 
 pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
+    crate::grade::commands::require_bash("`labctl ci`")?;
     let lab = load_lab(&args.lab, labs_dir)?;
     let resolver = Resolver::new(
         &lab,

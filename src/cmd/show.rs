@@ -75,8 +75,11 @@ pub fn run(
         out.push_str(&note);
     }
     print!("{out}");
-    // On stderr, so the instructions on stdout stay as they were (and pipe cleanly).
-    eprintln!("({source})");
+    // On stderr, so the instructions on stdout stay as they were (and pipe cleanly); not after
+    // a reader closed the pipe (`labctl show … | head`), which ends quietly.
+    if !crate::output::closed() {
+        eprintln!("({source})");
+    }
     Ok(EXIT_OK)
 }
 

@@ -184,6 +184,26 @@ pub fn run_with_timeout(expr: duct::Expression, timeout: std::time::Duration) ->
     }
 }
 
+/// Solve blocks and command checks are bash. Where there is none on `PATH` (Windows outside WSL
+/// and Git Bash), say so before anything runs, instead of failing on the first command.
+pub fn require_bash(what: &str) -> Result<(), crate::error::Error> {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path)
+            .any(|dir| dir.join("bash").is_file() || dir.join("bash.exe").is_file())
+    });
+    if found {
+        return Ok(());
+    }
+    let hint = if cfg!(windows) {
+        "on Windows, run it in WSL or in Git Bash (https://learn.microsoft.com/windows/wsl/install)"
+    } else {
+        "install bash (e.g. `apt-get install bash`) and run it again"
+    };
+    Err(crate::error::Error::Usage(format!(
+        "{what} runs bash commands, and no `bash` is on PATH: {hint}"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

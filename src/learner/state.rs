@@ -1,8 +1,9 @@
-//! The learner's progress, one state file per (lab, context) under the XDG state directory.
+//! The learner's progress, one state file per (lab, context) in the platform's state folder.
 //!
 //! Files are `<lab>@<context>.json` (`current` when no `--context` was given: kubectl's current
-//! context at the time of each command) in `$LABCTL_STATE_DIR`, else `$XDG_STATE_HOME/labctl`,
-//! else `~/.local/state/labctl`. Saves are atomic (temporary file, fsync, rename, fsync of the
+//! context at the time of each command) in `$LABCTL_STATE_DIR`, else the platform's own folder
+//! (Linux `$XDG_STATE_HOME/labctl`, i.e. `~/.local/state/labctl`; macOS `~/Library/Application
+//! Support/labctl`; Windows `%LOCALAPPDATA%\labctl\data`). Saves are atomic (temporary file, fsync, rename, fsync of the
 //! folder): a crash or `kill -9` leaves the old file or the new one, never half of one. A file
 //! that does not parse is renamed to `<name>.corrupt-<timestamp>` and reported, never reset.
 
@@ -185,10 +186,10 @@ impl Store {
         let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         let dir = if let Some(d) = var("LABCTL_STATE_DIR") {
             PathBuf::from(d)
-        } else if let Some(d) = var("XDG_STATE_HOME") {
-            PathBuf::from(d).join("labctl")
         } else {
-            PathBuf::from(var("HOME").unwrap_or_else(|| ".".into())).join(".local/state/labctl")
+            platform_state_dir().unwrap_or_else(|| {
+                PathBuf::from(var("HOME").unwrap_or_else(|| ".".into())).join(".local/state/labctl")
+            })
         };
         Store { dir }
     }
@@ -328,6 +329,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Where each platform keeps an application's state, through the `directories` crate: Linux
+/// `$XDG_STATE_HOME/labctl` (`~/.local/state/labctl`), macOS `~/Library/Application
+/// Support/labctl`, Windows `%LOCALAPPDATA%\labctl\data` (the latter two have no separate
+/// "state" folder, so the local data folder serves).
+fn platform_state_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "labctl")?;
+    Some(
+        dirs.state_dir()
+            .unwrap_or_else(|| dirs.data_local_dir())
+            .to_path_buf(),
+    )
 }
 
 /// A name safe in a file name: letters, digits, `-`, `_`, `.` (not first); anything else `_`.

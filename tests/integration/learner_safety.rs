@@ -320,7 +320,8 @@ fn the_flags_messages_promise_exist() {
         "graded on ctx: {}",
         r.stderr
     );
-    let r = l.run(&["solve", "--kubeconfig", kc, "--context", "nope"]);
+    // (--yes: without a terminal to confirm on, solve refuses before it looks at any cluster)
+    let r = l.run(&["solve", "--yes", "--kubeconfig", kc, "--context", "nope"]);
     assert_eq!(r.code, 2);
     assert!(
         r.stderr.contains("has no context `nope` (available: ctx)"),
