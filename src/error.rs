@@ -18,7 +18,7 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 pub const EXIT_USAGE: i32 = 3;
 /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it); SIGTERM gives 143.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::signal::EXIT_INTERRUPTED;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,7 +30,7 @@ pub enum Error {
     Plan(#[from] PlanError),
     /// A variable the lab reads from the cluster could not be decided (two revisions, say).
     #[error("could not grade: {0}")]
-    Discover(#[from] crate::plan::discover::DiscoverError),
+    Discover(#[from] crate::eval::discover::DiscoverError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot connect to the cluster")]
@@ -47,6 +47,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Bundle(#[from] crate::bundle::UnpackError),
+    #[error(transparent)]
+    Runtime(#[from] crate::view::RuntimeError),
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
@@ -61,15 +63,28 @@ pub enum Error {
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
     Interrupted {
-        signal: crate::probe::run::Signal,
+        signal: crate::signal::Signal,
         left: Vec<String>,
     },
 }
 
-fn signal_word(signal: crate::probe::run::Signal) -> &'static str {
+impl From<crate::spec::load::NamedError> for Error {
+    fn from(e: crate::spec::load::NamedError) -> Self {
+        match e {
+            crate::spec::load::NamedError::NotFound(d) => Error::Usage(format!(
+                "{}{}",
+                d.message,
+                d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+            )),
+            crate::spec::load::NamedError::Invalid(diags) => Error::InvalidLab(diags),
+        }
+    }
+}
+
+fn signal_word(signal: crate::signal::Signal) -> &'static str {
     match signal {
-        crate::probe::run::Signal::Interrupt => "interrupted",
-        crate::probe::run::Signal::Terminate => "terminated",
+        crate::signal::Signal::Interrupt => "interrupted",
+        crate::signal::Signal::Terminate => "terminated",
     }
 }
 
@@ -103,7 +118,7 @@ impl Error {
             | Error::State { .. }
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
-            Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
+            Error::Plan(_) | Error::Usage(_) | Error::Runtime(_) => EXIT_USAGE,
             Error::Interrupted { signal, .. } => signal.exit_code(),
         }
     }

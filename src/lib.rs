@@ -24,6 +24,7 @@ macro_rules! eprintln {
 }
 
 pub mod bundle;
+pub mod cel;
 pub mod ci;
 pub mod class;
 pub mod cli;
@@ -36,8 +37,10 @@ pub mod learner;
 pub mod output;
 pub mod plan;
 pub mod probe;
+pub mod process;
 pub mod readfile;
 pub mod render;
 pub mod report;
+pub mod signal;
 pub mod spec;
 pub mod view;

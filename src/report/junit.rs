@@ -16,9 +16,10 @@
 //! it was then. Text is [`plain_text`]: no escape codes, no characters XML forbids; quick-xml
 //! escapes the rest (a `]]>` in a value is written as `]]&gt;`, never as CDATA).
 
-use super::collect::{plain_text, write_file_atomically};
+use super::collect::write_file_atomically;
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
 use crate::eval::result::{CheckResult, Status};
+use crate::render::text::plain_text;
 use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
 };

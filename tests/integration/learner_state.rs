@@ -493,7 +493,7 @@ fn state_file_survives_kill_9_during_saves() {
     }
     // Leftover temporary files of killed saves never pass for state.
     let (chosen, p) = store
-        .load(&labctl::cli::LearnerArgs::default())
+        .load(&labctl::learner::state::Which::default())
         .expect("loads");
     assert_eq!(chosen, path);
     assert_eq!(p.current, last_current);
