@@ -264,6 +264,26 @@ fn modules_only_use_modules_below_them() {
 }
 
 #[test]
+fn the_documented_order_is_the_checked_one() {
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/architecture.md");
+    let text = std::fs::read_to_string(&doc).expect("docs/architecture.md");
+    // The fenced block after "<!-- dependency order -->": module names, lowest first.
+    let block = text
+        .split("<!-- dependency order -->")
+        .nth(1)
+        .and_then(|rest| rest.split("```").nth(1))
+        .expect("docs/architecture.md has a ``` block after <!-- dependency order -->");
+    let documented: Vec<&str> = block
+        .lines()
+        .skip(1) // the fence's info string
+        .flat_map(|l| l.split('#').next().unwrap_or("").split([' ', '<', ',']))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    assert_eq!(documented, ORDER, "docs/architecture.md and ORDER disagree");
+}
+
+#[test]
 fn the_checker_finds_uses_and_flags_those_against_the_order() {
     let source = r##"
 //! Docs mention crate::cmd, which is not code.
