@@ -376,7 +376,7 @@ impl Engine<'_, '_> {
         })
         .await;
         last.into_inner()
-            .map_err(|_| Error::Usage("internal error: poisoned lock".into()))
+            .map_err(|_| Error::Internal("internal error: poisoned lock".into()))
     }
 }
 

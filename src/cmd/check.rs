@@ -300,7 +300,7 @@ async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Err
         Some(p) => Ok(p),
         None => last
             .into_inner()
-            .map_err(|_| Error::Usage("internal error: poisoned lock".into())),
+            .map_err(|_| Error::Internal("internal error: poisoned lock".into())),
     }
 }
 
@@ -461,7 +461,7 @@ pub fn solve(
             .apply(duct::cmd("bash", ["-euo", "pipefail", "-c", code]))
             .unchecked()
             .run()
-            .map_err(|e| Error::Usage(format!("cannot run bash: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot run bash: {e}")))?;
         if !status.status.success() {
             return Err(Error::Solve {
                 step: step.id.clone(),
