@@ -32,13 +32,8 @@ struct Run {
 fn labctl_ci(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("ci.xml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(REPO)
-        .arg("ci")
-        .args(args)
-        .arg("--junit")
-        .arg(&junit)
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::cli::command();
+    cmd.arg("ci").args(args).arg("--junit").arg(&junit);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -668,8 +663,7 @@ kubectl label namespace {{ appNamespace }} istio.io/rev={{ revision }}\n```\n",
 #[test]
 fn refuses_early_what_cannot_run() {
     // aks commands need the Azure names; nothing is run, no cluster is contacted.
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args([
             "ci",
             "istio-aks",
@@ -687,15 +681,13 @@ fn refuses_early_what_cannot_run() {
             || err.contains("--var resourceGroup=…"),
         "{err}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "istio-aks", "--profile", "kind", "--from", "cleanup"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("that is the cleanup step"));
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "istio-aks", "--profile", "kind", "--from", "ingres"])
         .output()
         .unwrap();
@@ -717,11 +709,9 @@ contexts: [{{name: dead, context: {{cluster: c, user: u}}}}]\ncurrent-context: d
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "tests/labs-ok/minimal", "--kubeconfig"])
         .arg(&kubeconfig)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let all = format!(

@@ -90,10 +90,8 @@ pub async fn apply_learners(
 
 pub fn labctl(args: &[&str]) -> (i32, String, String, std::time::Duration) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = crate::cli::command()
         .args(args)
-        .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
         .output()
         .expect("run labctl");
@@ -558,7 +556,7 @@ fn many_snapshot_learners_share_their_files_and_grades() {
     let pty = dir.path().join("pty.txt");
     let command = format!(
         "{} class report {} > {}",
-        env!("CARGO_BIN_EXE_labctl"),
+        crate::cli::BIN,
         path.display(),
         dir.path().join("out.txt").display()
     );

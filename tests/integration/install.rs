@@ -24,7 +24,7 @@ fn release(dir: &Path) -> String {
     let archive = format!("labctl-{}.tar.gz", host_target());
     let stage = dir.join("stage");
     std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_labctl"), stage.join("labctl")).unwrap();
+    std::fs::copy(crate::cli::BIN, stage.join("labctl")).unwrap();
     let tar = Command::new("tar")
         .args(["-czf"])
         .arg(dir.join(&archive))

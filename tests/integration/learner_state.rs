@@ -22,12 +22,9 @@ impl Learner {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+        let mut cmd = crate::cli::command();
         cmd.args(args)
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
             .env("LABCTL_STATE_DIR", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("LABCTL_LABS")
             .env_remove("XDG_STATE_HOME");
         cmd
     }
