@@ -404,7 +404,7 @@ fn the_installer_stand_ins_check_the_flags_they_are_given() {
 async fn replay_istio_aks(profile: Profile) -> Run {
     let run = replay(profile, "istio-aks", "90s").await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    for step in crate::grade_offline::STEPS {
+    for step in crate::grade_offline::STEPS.iter() {
         assert_contains(&run.stdout, &[&format!("✔ {step} passed")]);
     }
     // Every object the run created is gone, and the remote manifest came from its stand-in.

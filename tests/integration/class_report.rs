@@ -7,7 +7,7 @@
 //! LISTs than learners; headless Chromium renders the HTML (one row per learner) and keeps a
 //! screenshot at `target/test-artifacts/class-report.png`.
 
-use crate::grade_offline::STEPS;
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, CONTEXT, FixtureIndex, NOBODY, Profile, State, Vars, all_step_states, broken_states,
     fixture_control_plane, free_port, literal_namespaces, try_apply_state,
@@ -19,9 +19,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-
-/// The steps a class report grades: every step but the final cleanup.
-const WORK_STEPS: &[&str] = STEPS.split_last().expect("steps").1;
 
 /// What the test expects of a learner: their first unfinished step (None: done) and the
 /// diagnosis the report must name there.

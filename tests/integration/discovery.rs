@@ -8,7 +8,8 @@
 //! that discovery costs no LIST of its own: still one per (kind, namespace).
 
 use crate::cli::Run;
-use crate::grade_live::{WORK_STEPS, diagnoses, grade, step};
+use crate::grade_live::{diagnoses, grade, step};
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, FixtureIndex, Kubectl, Profile, State, Vars, apply_yaml, fixture_control_plane,
     literal_namespaces, render, render_file, try_apply_state, unique_name,

@@ -2,21 +2,13 @@
 //! passes the steps so far and fails the next, every broken state fails its step naming the
 //! known diagnosis, and the audit log proves the grader only read (get/list/watch).
 
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, FixtureIndex, Profile, State, Vars, all_step_states, fixture_control_plane,
     literal_namespace_lock, literal_namespaces, remove_literal_namespace_objects, try_apply_state,
 };
 use serde_json::Value;
 use std::path::Path;
-
-pub(crate) const WORK_STEPS: [&str; 6] = [
-    "enable-addon",
-    "deploy-app",
-    "onboard-mesh",
-    "strict-mtls",
-    "ingress",
-    "egress",
-];
 
 /// Run `labctl grade` for a state's variables; returns the exit code and the JSON report.
 pub(crate) fn grade(

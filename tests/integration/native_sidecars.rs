@@ -10,7 +10,7 @@
 
 use crate::cli::Run;
 use crate::fixture_states::{State, make_sidecar_native};
-use crate::grade_offline::{STEPS, info, lab};
+use crate::grade_offline::{WORK_STEPS, info, lab};
 use crate::harness::{FixtureIndex, Profile, State as FixtureState};
 use labctl::eval::facts::StaticFacts;
 use labctl::grade::run::grade;
@@ -44,7 +44,7 @@ fn every_fixture_state_grades_the_same_with_native_sidecars() {
     let lab = lab();
     let mut states: Vec<(Profile, FixtureState)> = Vec::new();
     for profile in Profile::ALL {
-        for step in &STEPS[..6] {
+        for step in WORK_STEPS.iter() {
             states.push((profile, FixtureState::AfterStep(step.to_string())));
         }
     }
