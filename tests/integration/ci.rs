@@ -58,17 +58,7 @@ fn assert_valid_junit(xml: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ci.xml");
     std::fs::write(&file, xml).unwrap();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
-        .arg(&file)
-        .current_dir(REPO)
-        .output()
-        .expect("xmllint (libxml2-utils; scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "JUnit is not valid: {}\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::tools::assert_valid_junit(&file);
 }
 
 /// The folder the stand-ins read: the simulated cluster's facts (its Azure names, the add-on's

@@ -312,17 +312,7 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     assert!(csv.starts_with("learner,source,score,steps,current_step,enable-addon,deploy-app,onboard-mesh,strict-mtls,ingress,egress,details"));
     let junit = std::fs::read_to_string(out("xml")).unwrap();
     assert_eq!(junit.matches("<testsuite ").count(), 54);
-    let xmllint = Command::new("xmllint")
-        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
-        .arg(out("xml"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("xmllint (scripts/test.sh installs it)");
-    assert!(
-        xmllint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&xmllint.stderr)
-    );
+    crate::tools::assert_valid_junit(&out("xml"));
 
     // Only reads, and far fewer LISTs than learners (a kind is listed across all namespaces).
     let events = cp.audit_events(&instructor).await.split_off(seen);
@@ -557,11 +547,12 @@ fn many_snapshot_learners_share_their_files_and_grades() {
         path.display(),
         dir.path().join("out.txt").display()
     );
-    let run = std::process::Command::new("script")
-        .args(["-qec", &command, pty.to_str().unwrap()])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script (util-linux) runs a command on a pty");
+    let run = crate::tools::output(
+        std::process::Command::new("script")
+            .args(["-qec", &command, pty.to_str().unwrap()])
+            .stdin(std::process::Stdio::null()),
+        "bsdutils",
+    );
     assert!(run.status.success(), "{run:?}");
     let seen = std::fs::read_to_string(&pty).unwrap();
     assert!(

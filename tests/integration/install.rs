@@ -97,11 +97,12 @@ fn the_shell_installer_installs_into_local_bin_and_verifies_the_checksum() {
 
 #[test]
 fn shellcheck_finds_nothing_in_the_installer() {
-    let out = Command::new("shellcheck")
-        .args(["-s", "sh"])
-        .arg(Path::new(REPO).join("install/install.sh"))
-        .output()
-        .expect("shellcheck (scripts/test.sh installs it)");
+    let out = crate::tools::output(
+        Command::new("shellcheck")
+            .args(["-s", "sh"])
+            .arg(Path::new(REPO).join("install/install.sh")),
+        "shellcheck",
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -196,14 +196,15 @@ fn check_wait_ends_within_its_limit_on_a_server_that_never_answers() {
 
     // On a terminal (a pseudo-terminal from `script`), the learner sees where labctl is going.
     let exe = crate::cli::BIN;
-    let pty = Command::new("script")
-        .args(["-qec", &format!("{exe} check --wait 2s"), "/dev/null"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LABCTL_STATE_DIR", &state)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let pty = crate::tools::output(
+        Command::new("script")
+            .args(["-qec", &format!("{exe} check --wait 2s"), "/dev/null"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LABCTL_STATE_DIR", &state)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1"),
+        "bsdutils",
+    );
     let shown = String::from_utf8_lossy(&pty.stdout);
     assert!(
         shown.contains(&format!(

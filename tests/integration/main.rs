@@ -24,6 +24,7 @@ mod learner_state;
 mod native_sidecars;
 mod probes;
 mod standalone;
+mod tools;
 mod validate;
 mod view_tests;
 mod workflows;
