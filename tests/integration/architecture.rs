@@ -163,9 +163,8 @@ fn code_only(source: &str) -> String {
             i += 1;
             continue;
         }
-        for k in start..i.min(c.len()) {
-            keep[k] = false;
-        }
+        let end = i.min(c.len());
+        keep[start..end].fill(false);
     }
     c.iter()
         .zip(keep)
