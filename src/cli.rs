@@ -11,7 +11,7 @@ use std::path::PathBuf;
     long_about = "Lab runner and automated grader for hands-on Kubernetes workshops.\n\n\
 Learners follow a lab on their own cluster and ask labctl whether each step is done; lab authors \
 validate labs and replay them in CI.",
-    after_help = "Exit codes: 0 all passed · 1 a check failed · 2 could not grade or validate (lab files, cluster) · 3 usage error\n\n\
+    after_help = "Exit codes: 0 all passed · 1 a check failed · 2 could not grade or validate (lab files, cluster) · 3 usage error · 70 internal error\n\n\
 Examples:\n  labctl validate                      check every lab under ./labs\n  labctl list                          the labs, their steps and profiles\n  labctl show istio-aks --profile kind  read the lab for a kind cluster\n  labctl show istio-aks onboard-mesh   one step"
 )]
 pub struct Cli {

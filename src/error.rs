@@ -7,6 +7,7 @@
 //! | 1 | some check failed (the learner's work is not done yet) |
 //! | 2 | could not grade or validate: invalid lab files, cluster unreachable or forbidden |
 //! | 3 | usage error: unknown command, flag, lab, profile, step or variable |
+//! | 70 | internal error: a bug in labctl, or the system refused what labctl needs to run |
 //! | 130, 143 | interrupted by Ctrl-C (SIGINT), or SIGTERM, while probes ran; their pods were deleted |
 
 use crate::plan::resolve::PlanError;
@@ -17,8 +18,11 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
 pub const EXIT_USAGE: i32 = 3;
+/// Not the user's doing (`EX_SOFTWARE` of sysexits.h): a bug in labctl, or the system refusing
+/// what labctl needs to run (threads for its async runtime, starting bash).
+pub const EXIT_INTERNAL: i32 = 70;
 /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it); SIGTERM gives 143.
-pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = crate::signal::EXIT_INTERRUPTED;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -30,9 +34,13 @@ pub enum Error {
     Plan(#[from] PlanError),
     /// A variable the lab reads from the cluster could not be decided (two revisions, say).
     #[error("could not grade: {0}")]
-    Discover(#[from] crate::plan::discover::DiscoverError),
+    Discover(#[from] crate::eval::discover::DiscoverError),
     #[error("{0}")]
     Usage(String),
+    /// Neither the user's mistake nor the cluster's: a bug (a poisoned lock, a report that could
+    /// not be built) or the system refusing what labctl needs (starting bash). Exit 70.
+    #[error("{0}")]
+    Internal(String),
     #[error("cannot connect to the cluster")]
     Connect(#[from] crate::view::connect::ConnectError),
     #[error(transparent)]
@@ -47,6 +55,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Bundle(#[from] crate::bundle::UnpackError),
+    #[error(transparent)]
+    Runtime(#[from] crate::view::RuntimeError),
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
@@ -61,15 +71,28 @@ pub enum Error {
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
     Interrupted {
-        signal: crate::probe::run::Signal,
+        signal: crate::signal::Signal,
         left: Vec<String>,
     },
 }
 
-fn signal_word(signal: crate::probe::run::Signal) -> &'static str {
+impl From<crate::spec::load::NamedError> for Error {
+    fn from(e: crate::spec::load::NamedError) -> Self {
+        match e {
+            crate::spec::load::NamedError::NotFound(d) => Error::Usage(format!(
+                "{}{}",
+                d.message,
+                d.help.map(|h| format!(" ({h})")).unwrap_or_default()
+            )),
+            crate::spec::load::NamedError::Invalid(diags) => Error::InvalidLab(diags),
+        }
+    }
+}
+
+fn signal_word(signal: crate::signal::Signal) -> &'static str {
     match signal {
-        crate::probe::run::Signal::Interrupt => "interrupted",
-        crate::probe::run::Signal::Terminate => "terminated",
+        crate::signal::Signal::Interrupt => "interrupted",
+        crate::signal::Signal::Terminate => "terminated",
     }
 }
 
@@ -104,7 +127,57 @@ impl Error {
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
+            Error::Internal(_) | Error::Runtime(_) => EXIT_INTERNAL,
             Error::Interrupted { signal, .. } => signal.exit_code(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes in the first column of the first Markdown table after `heading` in `text`.
+    fn documented(text: &str, heading: &str) -> Vec<i32> {
+        let table = text.split(heading).nth(1).expect("the heading is there");
+        table
+            .lines()
+            .map(|l| l.trim_start_matches("//!").trim())
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('|').nth(1))
+            .flat_map(|cell| cell.split(',').filter_map(|c| c.trim().parse().ok()))
+            .collect()
+    }
+
+    #[test]
+    fn readme_and_this_module_document_every_exit_code() {
+        let codes = vec![
+            EXIT_OK,
+            EXIT_FAILED,
+            EXIT_ERROR,
+            EXIT_USAGE,
+            EXIT_INTERNAL,
+            crate::signal::EXIT_INTERRUPTED,
+            crate::signal::EXIT_TERMINATED,
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert_eq!(documented(&readme, "## Exit codes"), codes, "README.md");
+        let this = std::fs::read_to_string(root.join("src/error.rs")).unwrap();
+        assert_eq!(
+            documented(&this, "exit code each one maps to"),
+            codes,
+            "src/error.rs"
+        );
+    }
+
+    #[test]
+    fn internal_failures_are_not_usage_errors() {
+        let internal = Error::Internal("internal error: poisoned lock".into());
+        assert_eq!(internal.exit_code(), EXIT_INTERNAL);
+        assert_eq!(internal.to_string(), "internal error: poisoned lock");
+        assert_ne!(EXIT_INTERNAL, EXIT_USAGE);
+        assert_eq!(Error::Usage("x".into()).exit_code(), EXIT_USAGE);
     }
 }

@@ -4,7 +4,8 @@
 //! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
 //! `grade` drives a run over live facts; `ci` replays a lab end to end; `learner` keeps a learner's
-//! progress.
+//! progress. A module uses only the modules below it in the order of docs/architecture.md
+//! (checked by tests/integration/architecture.rs).
 
 // `print!`/`println!` (and `eprintln!`) in this crate never panic: these shadow the
 // standard ones for every module below. Standard output goes through `output::Stdout` (a closed
@@ -24,6 +25,7 @@ macro_rules! eprintln {
 }
 
 pub mod bundle;
+pub mod cel;
 pub mod ci;
 pub mod class;
 pub mod cli;
@@ -36,8 +38,10 @@ pub mod learner;
 pub mod output;
 pub mod plan;
 pub mod probe;
+pub mod process;
 pub mod readfile;
 pub mod render;
 pub mod report;
+pub mod signal;
 pub mod spec;
 pub mod view;

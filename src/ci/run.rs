@@ -8,9 +8,9 @@ use crate::ci::leftovers::{leftovers, scope, uids};
 use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandRun, Leftover, StepOutcome};
 use crate::ci::{debug, substitute_stand_ins};
 use crate::error::Error;
+use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
 use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
-use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, PlannedStep};
 use crate::probe::run::Prober;
 use crate::report::event::{GradeReport, RunInfo, StepReport};
@@ -193,7 +193,7 @@ impl Engine<'_, '_> {
         let scope = scope(self.plan);
         let last = Mutex::new(None);
         let watched = self.everything();
-        crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+        crate::view::watch::until(&self.conn.client, &watched, self.opts.step_timeout, || {
             let (last, scope) = (&last, &scope);
             async move {
                 let after = self.list_everything().await.ok()?;
@@ -363,7 +363,7 @@ impl Engine<'_, '_> {
         // The last grade is the answer either way: passing if the wait succeeded.
         let mut watched = queries(self.plan, Some(&step.id));
         watched.extend(self.resolver.queries());
-        crate::grade::wait::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+        crate::view::watch::until(&self.conn.client, &watched, self.opts.step_timeout, || {
             let last = &last;
             async move {
                 let (r, objects) = self.grade(step).await.ok()?;
@@ -376,7 +376,7 @@ impl Engine<'_, '_> {
         })
         .await;
         last.into_inner()
-            .map_err(|_| Error::Usage("internal error: poisoned lock".into()))
+            .map_err(|_| Error::Internal("internal error: poisoned lock".into()))
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandOutcome, StepOutcome};
 use crate::render::terminal::Look;
-use crate::report::collect::plain_text;
+use crate::render::text::plain_text;
 use crate::report::terminal::{human_duration, step_report};
 use console::Style;
 use std::io::{self, Write};

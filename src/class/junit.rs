@@ -5,7 +5,7 @@
 //! every step with the reason. Properties: learner, source, profile, score.
 
 use super::report::{Cell, ClassReport, LearnerResult};
-use crate::report::collect::plain_text;
+use crate::render::text::plain_text;
 use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
 };

@@ -5,7 +5,7 @@
 
 use super::roster::{Learner, Source};
 use super::shared::{SnapshotFile, SnapshotFiles};
-use crate::plan::discover::Resolver;
+use crate::eval::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::spec::lab::{Lab, StepType};
 pub(crate) use crate::view::live::chain;

@@ -5,7 +5,7 @@
 use super::report::{Cell, ClassReport, LearnerResult};
 use super::summary::{Summary, TopFailure, learners, summarize};
 use crate::render::terminal::{Look, wrap};
-use crate::report::collect::plain_text;
+use crate::render::text::plain_text;
 use console::Style;
 use std::fmt::Write as _;
 

@@ -3,23 +3,24 @@
 
 use crate::cli::LearnerArgs;
 use crate::cmd::ci::pinned_env;
-use crate::cmd::grade::runtime;
 use crate::error::{EXIT_OK, Error};
+use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
-use crate::grade::commands::CommandEnv;
 use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
 use crate::grade::run::exit_code;
-use crate::learner::state::{Progress, Store, now, step_index};
-use crate::plan::discover::Resolver;
+use crate::learner::state::{Progress, Store, Which, now, step_index};
 use crate::plan::resolve::Plan;
 use crate::probe::exec::Kubectl;
-use crate::probe::run::{Prober, interrupted};
+use crate::probe::run::Prober;
+use crate::process::CommandEnv;
 use crate::render::terminal::Look;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::terminal::terminal_report;
+use crate::signal::interrupted;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use crate::view::objects::ObjectSet;
 use crate::view::query::queries;
+use crate::view::runtime;
 use crate::view::snapshot::now_rfc3339;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ struct Cluster {
 /// context this time for a lab started on kubectl's current context (what the messages saying
 /// "pick one with --context" promise).
 fn session(which: &LearnerArgs, kubeconfig: Option<PathBuf>) -> Result<Session, Error> {
+    let which = &Which::from(which);
     let store = Store::open();
     let (path, progress, context) = match store.load(which) {
         Ok((path, progress)) => {
@@ -58,7 +60,7 @@ fn session(which: &LearnerArgs, kubeconfig: Option<PathBuf>) -> Result<Session, 
             let Some(asked) = &which.context else {
                 return Err(e);
             };
-            let on_current = LearnerArgs {
+            let on_current = Which {
                 lab: which.lab.clone(),
                 context: Some("current".into()),
             };
@@ -276,7 +278,7 @@ async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Err
     // A new istiod (a revision discovered) must re-grade as much as a changed check object.
     let mut watched = queries(&at.resolver.base, Some(at.step_id));
     watched.extend(at.resolver.queries());
-    let passed = crate::grade::wait::until(&at.conn.client, &watched, left, || {
+    let passed = crate::view::watch::until(&at.conn.client, &watched, left, || {
         let (spinner, last) = (&spinner, &last);
         async move {
             match at.grade().await {
@@ -298,7 +300,7 @@ async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Err
         Some(p) => Ok(p),
         None => last
             .into_inner()
-            .map_err(|_| Error::Usage("internal error: poisoned lock".into())),
+            .map_err(|_| Error::Internal("internal error: poisoned lock".into())),
     }
 }
 
@@ -459,7 +461,7 @@ pub fn solve(
             .apply(duct::cmd("bash", ["-euo", "pipefail", "-c", code]))
             .unchecked()
             .run()
-            .map_err(|e| Error::Usage(format!("cannot run bash: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot run bash: {e}")))?;
         if !status.status.success() {
             return Err(Error::Solve {
                 step: step.id.clone(),

@@ -8,20 +8,20 @@ use crate::ci::report::CiReporter;
 use crate::ci::run::{CiOptions, run as replay};
 use crate::ci::terminal::CiTerminal;
 use crate::cli::CiArgs;
-use crate::cmd::grade::load_lab;
 use crate::error::Error;
-use crate::plan::discover::Resolver;
+use crate::eval::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
-use crate::probe::run::{Prober, interrupted};
+use crate::probe::run::Prober;
 use crate::render::terminal::Look;
+use crate::signal::interrupted;
 use crate::spec::lab::StepType;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use std::path::Path;
 
 pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     crate::grade::commands::require_bash("`labctl ci`")?;
-    let lab = load_lab(&args.lab, labs_dir)?;
+    let lab = crate::spec::load::load_named(&args.lab, labs_dir)?;
     let resolver = Resolver::new(
         &lab,
         args.plan.profile.as_deref(),
@@ -42,7 +42,7 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     if let Some(j) = junit.as_mut() {
         reporters.push(j);
     }
-    let runtime = crate::cmd::grade::runtime()?;
+    let runtime = crate::view::runtime()?;
     let report = runtime.block_on(async {
         let conn = Connection::open(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         // The commands and command checks act on the cluster labctl grades, pinned to the

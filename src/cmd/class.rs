@@ -23,7 +23,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
             )));
         }
     };
-    let lab = super::grade::load_lab(&lab_name, labs_dir)?;
+    let lab = crate::spec::load::load_named(&lab_name, labs_dir)?;
     let roster = roster::lint(parsed, &lab, args.lab.as_deref()).map_err(Error::InvalidRoster)?;
     let opts = ClassOptions {
         profile: args.profile.clone(),
@@ -38,7 +38,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         width: terminal_width().map_or(look.width, |w| w.max(40)),
         ..look
     };
-    let runtime = crate::cmd::grade::runtime()?;
+    let runtime = crate::view::runtime()?;
     let in_place = args.watch.is_some() && std::io::stdout().is_terminal();
     let mut round = 0u32;
     loop {

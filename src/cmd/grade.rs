@@ -4,12 +4,12 @@
 pub use crate::cli::GradeArgs;
 use crate::cli::{ClusterArgs, Output, PlanArgs};
 use crate::error::Error;
+use crate::eval::discover::Resolver;
 use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::facts::{Facts, StaticFacts};
 use crate::grade::commands::LiveFacts;
 use crate::grade::live::fetch_resolved;
 use crate::grade::run::{exit_code, grade};
-use crate::plan::discover::Resolver;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, planned};
@@ -17,27 +17,17 @@ use crate::report::event::{Reporter, RunInfo};
 use crate::report::json::{JsonReporter, json_report};
 use crate::report::junit::JunitReporter;
 use crate::report::terminal::TerminalReporter;
-use crate::spec::lab::{Lab, StepType};
+use crate::spec::lab::StepType;
 use crate::spec::load;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
 use crate::view::live::FetchOptions;
 use crate::view::objects::ObjectSet;
+use crate::view::runtime;
 use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
 use std::path::{Path, PathBuf};
 
-pub fn load_lab(name: &str, labs_dir: &Path) -> Result<Lab, Error> {
-    let dir = load::locate(name, labs_dir).map_err(|d| {
-        Error::Usage(format!(
-            "{}{}",
-            d.message,
-            d.help.map(|h| format!(" ({h})")).unwrap_or_default()
-        ))
-    })?;
-    load::load(&dir).map_err(Error::InvalidLab)
-}
-
 pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Result<i32, Error> {
-    let lab = load_lab(&args.lab, labs_dir)?;
+    let lab = load::load_named(&args.lab, labs_dir)?;
     let mut overrides = parse_vars(&args.plan.vars)?;
     let mut profile = args.plan.profile.clone();
     let snapshot = match &args.snapshot {
@@ -183,15 +173,6 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
     Ok(exit_code(&report))
 }
 
-/// The async runtime for talking to a cluster: two workers (requests wait, they do not compute).
-pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
-}
-
 /// Run the plan's probes (all at once) into `facts`; returns the probe pods it could not
 /// delete. Ctrl-C meanwhile deletes the live probe pods and ends the grade (exit 130).
 pub fn run_probes(
@@ -242,7 +223,7 @@ pub fn snapshot(
     output: Option<&Path>,
     labs_dir: &Path,
 ) -> Result<i32, Error> {
-    let lab = load_lab(lab, labs_dir)?;
+    let lab = load::load_named(lab, labs_dir)?;
     let resolver = Resolver::new(
         &lab,
         plan_args.profile.as_deref(),

@@ -2,9 +2,9 @@
 use crate::cli::{LearnerArgs, PlanArgs};
 use crate::cmd::show::render_step;
 use crate::error::{EXIT_OK, Error};
+use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
-use crate::learner::state::{Progress, Store, now, step_index};
-use crate::plan::discover::Resolver;
+use crate::learner::state::{Progress, Store, Which, now, step_index};
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
 use crate::spec::pattern::shown;
@@ -28,7 +28,7 @@ pub fn start(
     labs: &Path,
     look: Look,
 ) -> Result<i32, Error> {
-    let loaded = crate::cmd::grade::load_lab(lab, labs)?;
+    let loaded = crate::spec::load::load_named(lab, labs)?;
     let given = parse_vars(&plan.vars)?;
     let store = Store::open();
     let path = store.path_for(&loaded.name, how.context.as_deref());
@@ -142,7 +142,7 @@ fn discover_at_start(
     if resolver.queries().is_empty() {
         return (resolver.base.clone(), None);
     }
-    let found = crate::cmd::grade::runtime().and_then(|rt| {
+    let found = crate::view::runtime().map_err(Error::from).and_then(|rt| {
         rt.block_on(async {
             let conn = crate::view::connect::Connection::open(kubeconfig, context).await?;
             crate::grade::live::resolve_now(&conn, resolver).await
@@ -237,7 +237,7 @@ fn progress_to_move(
     to: Option<&str>,
 ) -> Result<(PathBuf, Progress), Error> {
     let target = store.path_for(lab, to);
-    let which = crate::cli::LearnerArgs {
+    let which = Which {
         lab: Some(lab.to_owned()),
         context: None,
     };
@@ -283,7 +283,7 @@ pub fn learner_vars_note(
 
 pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
     let store = Store::open();
-    let (path, mut progress) = store.load(which)?;
+    let (path, mut progress) = store.load(&which.into())?;
     let plan = progress.plan()?;
     if progress.finished(&plan) {
         println!(
@@ -338,7 +338,7 @@ pub fn hint(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
 
 pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
     let store = Store::open();
-    let (path, progress) = store.load(which)?;
+    let (path, progress) = store.load(&which.into())?;
     let plan = progress.plan()?;
     let total = plan.steps.len();
     let done =
@@ -444,7 +444,7 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
 
 pub fn reset(step: Option<&str>, which: &LearnerArgs) -> Result<i32, Error> {
     let store = Store::open();
-    let (path, mut progress) = store.load(which)?;
+    let (path, mut progress) = store.load(&which.into())?;
     let Some(step) = step else {
         store.remove(&path)?;
         println!(
@@ -534,7 +534,7 @@ fn human(secs: i64) -> String {
 /// `labctl show` with no lab: the current step of the lab in progress.
 pub fn show_current(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
     let store = Store::open();
-    let (_, progress) = store.load(which)?;
+    let (_, progress) = store.load(&which.into())?;
     let plan = progress.plan()?;
     if progress.current >= plan.steps.len() {
         println!(

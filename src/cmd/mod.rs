@@ -7,3 +7,12 @@ pub mod learn;
 pub mod list;
 pub mod show;
 pub mod validate;
+
+impl From<&crate::cli::LearnerArgs> for crate::learner::state::Which {
+    fn from(args: &crate::cli::LearnerArgs) -> Self {
+        crate::learner::state::Which {
+            lab: args.lab.clone(),
+            context: args.context.clone(),
+        }
+    }
+}

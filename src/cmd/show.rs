@@ -1,13 +1,13 @@
 //! `labctl show LAB [STEP]`: a lab's instructions for one profile, in the terminal.
 
 use crate::bundle::LabSource;
-use crate::cli::{LearnerArgs, PlanArgs};
+use crate::cli::PlanArgs;
 use crate::cmd::learn::merge_vars;
 use crate::error::{EXIT_OK, Error};
-use crate::learner::state::{Store, step_index};
+use crate::learner::state::{Store, Which, step_index};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look, wrap};
-use crate::report::collect::plain_text;
+use crate::render::text::plain_text;
 use crate::spec::lab::Lab;
 use crate::spec::lab::StepType;
 use console::Style;
@@ -19,7 +19,7 @@ pub fn run(
     source: &LabSource,
     look: Look,
 ) -> Result<i32, Error> {
-    let (plan, step) = match crate::cmd::grade::load_lab(lab, &source.dir) {
+    let (plan, step) = match crate::spec::load::load_named(lab, &source.dir).map_err(Error::from) {
         Ok(loaded) => match learner_plan(&loaded, args)? {
             Some(plan) => (plan, step),
             None => (
@@ -89,7 +89,7 @@ fn learner_plan(lab: &Lab, args: &PlanArgs) -> Result<Option<Plan>, Error> {
     if args.profile.is_some() {
         return Ok(None);
     }
-    let which = LearnerArgs {
+    let which = Which {
         lab: Some(lab.name.clone()),
         context: None,
     };
@@ -104,7 +104,7 @@ fn learner_plan(lab: &Lab, args: &PlanArgs) -> Result<Option<Plan>, Error> {
 
 /// The learner's started lab, when `which` names one of its steps (id or number).
 fn started_step(which: &str, args: &PlanArgs) -> Result<Option<Plan>, Error> {
-    let progress = match Store::open().load(&LearnerArgs::default()) {
+    let progress = match Store::open().load(&Which::default()) {
         Ok((_, p)) => p,
         Err(Error::Usage(_)) => return Ok(None),
         Err(e) => return Err(e),

@@ -1,7 +1,7 @@
 //! Resource checks: select objects (kind, namespace, name, labels) from the listed ones, then
 //! test each with `match` and `cel`, and combine with the quantifier and count.
 
-use crate::eval::cel;
+use crate::cel;
 use crate::eval::facts::Facts;
 use crate::eval::matcher;
 use crate::spec::lab::{Expect, Quantifier, Selector};

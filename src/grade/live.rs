@@ -2,12 +2,13 @@
 //! then grade them. `labctl check` and `labctl ci` call this on every attempt of a wait.
 
 use crate::error::Error;
+use crate::eval::discover::Resolver;
 use crate::eval::facts::PROBES_DISABLED;
-use crate::grade::commands::{CommandEnv, LiveFacts};
+use crate::grade::commands::LiveFacts;
 use crate::grade::run::grade;
-use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::probe::run::{Prober, planned};
+use crate::process::CommandEnv;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
@@ -48,16 +49,14 @@ pub async fn grade_step(
         None => facts.probes_skipped = Some(PROBES_DISABLED.into()),
     }
     // Command checks block while they run; keep them off the async workers' hot path.
+    // With no reporter to write to, grading cannot fail: if it does, that is a bug.
     let report = tokio::task::block_in_place(|| grade(plan, Some(step), &facts, info, &mut []))
-        .map_err(|source| Error::Write {
-            path: "<report>".into(),
-            source,
-        })?;
+        .map_err(|e| Error::Internal(format!("internal error: grading without reporters: {e}")))?;
     Ok((report, objects))
 }
 
 /// Fetch what a plan needs with its discovered variables in place (see
-/// [`crate::plan::discover`]): the discoveries' lists and the lists of the plan made with the
+/// [`crate::eval::discover`]): the discoveries' lists and the lists of the plan made with the
 /// lab's own values in one fetch, then whatever the resolved plan needs besides (usually
 /// nothing: discovered values rarely change which lists are read). Each (kind, namespace) is
 /// listed once. `shape` trims a plan to what is graded (e.g. without the cleanup step) before

@@ -2,4 +2,3 @@
 pub mod commands;
 pub mod live;
 pub mod run;
-pub mod wait;

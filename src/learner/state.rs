@@ -7,10 +7,9 @@
 //! folder): a crash or `kill -9` leaves the old file or the new one, never half of one. A file
 //! that does not parse is renamed to `<name>.corrupt-<timestamp>` and reported, never reset.
 
-use crate::cli::LearnerArgs;
 use crate::error::Error;
+use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
-use crate::plan::discover::Resolver;
 use crate::plan::resolve::Plan;
 use crate::plan::shell;
 use crate::readfile::{self, ReadError};
@@ -19,6 +18,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::time::SystemTime;
+
+/// Which started lab a learner command is about: the lab and the context it was started on
+/// (each `None`: any; of those, the most recently used).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Which {
+    pub lab: Option<String>,
+    pub context: Option<String>,
+}
 
 /// The version of the state file format this labctl writes.
 pub const STATE_VERSION: u32 = 1;
@@ -210,7 +217,7 @@ impl Store {
 
     /// The progress a learner command is about, and the file it came from: the file for
     /// `--lab`/`--context` when given, else the most recently modified one.
-    pub fn load(&self, which: &LearnerArgs) -> Result<(PathBuf, Progress), Error> {
+    pub fn load(&self, which: &Which) -> Result<(PathBuf, Progress), Error> {
         let all = self.files()?;
         if all.is_empty() {
             return Err(Error::Usage(
@@ -483,27 +490,27 @@ mod tests {
         std::fs::write(dir.path().join(".lab-z@x.json.1-0.tmp"), "{").unwrap();
         std::fs::write(dir.path().join("lab-z@x.json.corrupt-1"), "{").unwrap();
 
-        let (p, _) = store.load(&LearnerArgs::default()).unwrap();
+        let (p, _) = store.load(&Which::default()).unwrap();
         assert_eq!(p, a);
         let (p, prog) = store
-            .load(&LearnerArgs {
+            .load(&Which {
                 lab: Some("lab-b".into()),
                 context: None,
             })
             .unwrap();
         assert_eq!((p, prog.lab.as_str()), (b.clone(), "lab-b"));
         let (p, _) = store
-            .load(&LearnerArgs {
+            .load(&Which {
                 lab: None,
                 context: Some("ctx2".into()),
             })
             .unwrap();
         assert_eq!(p, c);
         set_mtime(&b, 1);
-        assert_eq!(store.load(&LearnerArgs::default()).unwrap().0, b);
+        assert_eq!(store.load(&Which::default()).unwrap().0, b);
 
         let err = store
-            .load(&LearnerArgs {
+            .load(&Which {
                 lab: Some("lab-b".into()),
                 context: Some("ctx9".into()),
             })
@@ -519,7 +526,7 @@ mod tests {
     fn learner_load_without_state_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
         let err = Store::at(dir.path().join("missing"))
-            .load(&LearnerArgs::default())
+            .load(&Which::default())
             .unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         assert_eq!(err.to_string(), "no lab started; run `labctl start LAB`");
@@ -531,7 +538,7 @@ mod tests {
         let store = Store::at(dir.path());
         let path = store.path_for("istio-aks", None);
         std::fs::write(&path, "{\"stateVersion\": 1, \"lab\": \"ist").unwrap();
-        let err = store.load(&LearnerArgs::default()).unwrap_err();
+        let err = store.load(&Which::default()).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_ERROR);
         let msg = err.to_string();
         assert!(
@@ -551,7 +558,7 @@ mod tests {
         );
         // Nothing was reset: with the file moved aside, there is no state at all.
         assert_eq!(
-            store.load(&LearnerArgs::default()).unwrap_err().exit_code(),
+            store.load(&Which::default()).unwrap_err().exit_code(),
             crate::error::EXIT_USAGE
         );
     }
@@ -562,7 +569,7 @@ mod tests {
         let store = Store::at(dir.path());
         let path = store.path_for("istio-aks", None);
         std::fs::write(&path, "{\"stateVersion\": 99, \"future\": true}").unwrap();
-        let err = store.load(&LearnerArgs::default()).unwrap_err();
+        let err = store.load(&Which::default()).unwrap_err();
         assert_eq!(err.exit_code(), crate::error::EXIT_ERROR);
         assert!(err.to_string().contains("newer labctl"), "{err}");
         assert!(path.exists());

@@ -9,7 +9,7 @@
 //! ("Upgrade request required"): that is when kubectl, which speaks SPDY, takes over.
 
 use crate::eval::facts::CommandFact;
-use crate::grade::commands::run_with_timeout;
+use crate::process::run_with_timeout;
 use crate::spec::lab::ProbeExec;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams};

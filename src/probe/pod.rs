@@ -12,9 +12,9 @@ use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Every probe pod carries this label (and `labctl.dev/run`), so that leftovers are easy to find:
-/// `kubectl delete pod -A -l app.kubernetes.io/managed-by=labctl`.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "labctl");
+// Every probe pod carries `MANAGED_BY` (and `labctl.dev/run`), so that leftovers are easy to
+// find: `kubectl delete pod -A -l app.kubernetes.io/managed-by=labctl`.
+pub use crate::view::watch::MANAGED_BY;
 pub const RUN_LABEL: &str = "labctl.dev/run";
 pub const CHECK_LABEL: &str = "labctl.dev/check";
 /// The probe pod's one container (a sidecar may be injected next to it).
@@ -205,7 +205,7 @@ pub async fn run(
     };
     let name = created.metadata.name.clone().unwrap_or_default();
     live.add(namespace, &name);
-    let waited = crate::grade::wait::for_object(&api, &name, timeout, finished).await;
+    let waited = crate::view::watch::for_object(&api, &name, timeout, finished).await;
     let fact = match waited {
         Ok(Some(pod)) => outcome(&pod),
         Ok(None) => {

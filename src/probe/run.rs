@@ -10,6 +10,7 @@ use crate::plan::resolve::Plan;
 use crate::probe::curl::Runner;
 use crate::probe::exec::Kubectl;
 use crate::probe::{curl, exec, http, pod};
+use crate::signal::{Signal, interrupted};
 use crate::spec::lab::{Probe, ProbeFrom, Target};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
@@ -208,42 +209,6 @@ impl Prober {
             }
         }
     }
-}
-
-/// A signal that stops a grade while probe pods may be alive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    /// Ctrl-C.
-    Interrupt,
-    /// `kill`, a CI job's timeout.
-    Terminate,
-}
-
-impl Signal {
-    /// The exit code shells report for it: 128 + the signal number.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Signal::Interrupt => crate::error::EXIT_INTERRUPTED,
-            Signal::Terminate => 143,
-        }
-    }
-}
-
-/// Resolves when Ctrl-C (SIGINT) or SIGTERM arrives. Once polled, labctl handles both itself
-/// (tokio keeps the handlers installed), so callers must end the process when it resolves.
-pub async fn interrupted() -> Signal {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => Signal::Interrupt,
-                _ = term.recv() => Signal::Terminate,
-            };
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    Signal::Interrupt
 }
 
 /// A short id for this grade's probe pods: time and process id, base 36.

@@ -6,9 +6,10 @@
 //! type gained a field or had one renamed. Every field is always present (absent values are
 //! `null`), in a fixed order. Text is [`plain_text`]: no terminal escape codes.
 
-use super::collect::{plain_text, write_file_atomically};
+use super::collect::write_file_atomically;
 use super::event::{Event, GradeReport, Reporter, StepReport};
 use crate::eval::result::{CheckResult, Found, Status};
+use crate::render::text::plain_text;
 use serde::Serialize;
 use std::io;
 use std::path::PathBuf;

@@ -18,11 +18,12 @@
 //! Values found in the cluster go through [`plain_text`]: they are the learner's data and must
 //! never reach the terminal as escape codes.
 
-use super::collect::{plain_text, replay};
+use super::collect::replay;
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
 use crate::eval::facts::{PROBES_DISABLED, PROBES_OFFLINE};
 use crate::eval::result::{CheckResult, Status};
 use crate::render::terminal::wrap;
+use crate::render::text::plain_text;
 use console::Style;
 use std::io::{self, Write};
 use std::time::Duration;

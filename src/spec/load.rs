@@ -84,6 +84,21 @@ pub fn locate(name_or_path: &str, labs_dir: &Path) -> Result<PathBuf, Box<Diagno
     Err(Box::new(d))
 }
 
+/// Why a lab named on the command line cannot be used.
+#[derive(Debug)]
+pub enum NamedError {
+    /// No lab by that name or path (a usage error); the diagnostic names the labs there are.
+    NotFound(Box<Diagnostic>),
+    /// The lab's files do not load.
+    Invalid(Vec<Diagnostic>),
+}
+
+/// The lab named `name_or_path` ([`locate`]), loaded and linted ([`load`]).
+pub fn load_named(name_or_path: &str, labs_dir: &Path) -> Result<Lab, NamedError> {
+    let dir = locate(name_or_path, labs_dir).map_err(NamedError::NotFound)?;
+    load(&dir).map_err(NamedError::Invalid)
+}
+
 /// Load and lint one lab folder.
 pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
     let file = dir.join(LAB_FILE);
@@ -1147,7 +1162,7 @@ impl Loader {
 
     fn lint_cel(&mut self, file: &Path, text: &str, cel: &S) {
         let sample = template::substitute(&cel.value, &self.sample_values).0;
-        if let Err(e) = crate::eval::cel::compile(&sample) {
+        if let Err(e) = crate::cel::compile(&sample) {
             let d = Diagnostic::at(
                 file,
                 text,

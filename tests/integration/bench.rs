@@ -47,7 +47,7 @@ fn kubectl_program() -> PathBuf {
 
 /// `<target dir>/bench`: generated files live in the build directory, never in the work tree.
 fn bench_dir() -> PathBuf {
-    let exe = Path::new(env!("CARGO_BIN_EXE_labctl"));
+    let exe = Path::new(crate::cli::BIN);
     // <target>/<profile>/labctl
     exe.parent()
         .and_then(Path::parent)
@@ -462,12 +462,10 @@ fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) -> Baseline
 
 /// One `labctl grade` run; panics unless it exits 0 with every check passed or skipped.
 fn run_labctl(kubeconfig: &Path, vars: &Vars) -> Duration {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["grade", "istio-aks", "--profile", "aks", "--kubeconfig"])
+    let mut cmd = crate::cli::command();
+    cmd.args(["grade", "istio-aks", "--profile", "aks", "--kubeconfig"])
         .arg(kubeconfig)
         .args(["-o", "json", "--timeout", "20s", "--no-probes"])
-        .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG");
     for (k, v) in vars.iter() {
         cmd.arg("--var").arg(format!("{k}={v}"));

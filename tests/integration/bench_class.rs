@@ -18,7 +18,7 @@ use crate::class_report::{apply_learners, variables_yaml};
 use crate::harness::{ADMIN, CONTEXT, Vars, fixture_control_plane};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const LEARNERS: usize = 200;
@@ -42,10 +42,8 @@ fn measured_with(binary: Option<&str>, args: &[String]) -> (Duration, f64, Strin
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let start = Instant::now();
-    let child = Command::new(binary.unwrap_or(env!("CARGO_BIN_EXE_labctl")))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let child = crate::cli::command_for(binary.unwrap_or(crate::cli::BIN))
         .args(args)
-        .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())

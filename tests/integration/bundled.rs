@@ -11,15 +11,9 @@ use crate::harness::{
     ADMIN, ControlPlane, ControlPlaneOptions, Profile, State, Vars, try_apply_state,
 };
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn labctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out = crate::cli::command().args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -156,18 +150,7 @@ fn golden_output_of_a_failed_grade() {
         insta::assert_snapshot!("grade_mode_permissive_json", std::fs::read_to_string(&json).unwrap());
     });
     // The JUnit file is valid against the schema CI systems use.
-    if let Ok(out) = Command::new("xmllint")
-        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
-        .arg(&junit)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-    {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::tools::assert_valid_junit(&junit);
 }
 
 #[test]

@@ -32,13 +32,8 @@ struct Run {
 fn labctl_ci(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("ci.xml");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(REPO)
-        .arg("ci")
-        .args(args)
-        .arg("--junit")
-        .arg(&junit)
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::cli::command();
+    cmd.arg("ci").args(args).arg("--junit").arg(&junit);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -63,17 +58,7 @@ fn assert_valid_junit(xml: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ci.xml");
     std::fs::write(&file, xml).unwrap();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
-        .arg(&file)
-        .current_dir(REPO)
-        .output()
-        .expect("xmllint (libxml2-utils; scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "JUnit is not valid: {}\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::tools::assert_valid_junit(&file);
 }
 
 /// The folder the stand-ins read: the simulated cluster's facts (its Azure names, the add-on's
@@ -409,7 +394,7 @@ fn the_installer_stand_ins_check_the_flags_they_are_given() {
 async fn replay_istio_aks(profile: Profile) -> Run {
     let run = replay(profile, "istio-aks", "90s").await;
     assert_eq!(run.code, 0, "{}", run.stdout);
-    for step in crate::grade_offline::STEPS {
+    for step in crate::grade_offline::STEPS.iter() {
         assert_contains(&run.stdout, &[&format!("✔ {step} passed")]);
     }
     // Every object the run created is gone, and the remote manifest came from its stand-in.
@@ -668,8 +653,7 @@ kubectl label namespace {{ appNamespace }} istio.io/rev={{ revision }}\n```\n",
 #[test]
 fn refuses_early_what_cannot_run() {
     // aks commands need the Azure names; nothing is run, no cluster is contacted.
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args([
             "ci",
             "istio-aks",
@@ -687,15 +671,13 @@ fn refuses_early_what_cannot_run() {
             || err.contains("--var resourceGroup=…"),
         "{err}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "istio-aks", "--profile", "kind", "--from", "cleanup"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("that is the cleanup step"));
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "istio-aks", "--profile", "kind", "--from", "ingres"])
         .output()
         .unwrap();
@@ -717,11 +699,9 @@ contexts: [{{name: dead, context: {{cluster: c, user: u}}}}]\ncurrent-context: d
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(REPO)
+    let out = crate::cli::command()
         .args(["ci", "tests/labs-ok/minimal", "--kubeconfig"])
         .arg(&kubeconfig)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let all = format!(

@@ -7,7 +7,7 @@
 //! LISTs than learners; headless Chromium renders the HTML (one row per learner) and keeps a
 //! screenshot at `target/test-artifacts/class-report.png`.
 
-use crate::grade_offline::STEPS;
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, CONTEXT, FixtureIndex, NOBODY, Profile, State, Vars, all_step_states, broken_states,
     fixture_control_plane, free_port, literal_namespaces, try_apply_state,
@@ -19,9 +19,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-
-/// The steps a class report grades: every step but the final cleanup.
-const WORK_STEPS: &[&str] = STEPS.split_last().expect("steps").1;
 
 /// What the test expects of a learner: their first unfinished step (None: done) and the
 /// diagnosis the report must name there.
@@ -90,10 +87,8 @@ pub async fn apply_learners(
 
 pub fn labctl(args: &[&str]) -> (i32, String, String, std::time::Duration) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = crate::cli::command()
         .args(args)
-        .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
         .output()
         .expect("run labctl");
@@ -317,17 +312,7 @@ async fn class_report_grades_fifty_learners_a_dead_port_a_forbidden_pair_and_a_s
     assert!(csv.starts_with("learner,source,score,steps,current_step,enable-addon,deploy-app,onboard-mesh,strict-mtls,ingress,egress,details"));
     let junit = std::fs::read_to_string(out("xml")).unwrap();
     assert_eq!(junit.matches("<testsuite ").count(), 54);
-    let xmllint = Command::new("xmllint")
-        .args(["--noout", "--schema", "tests/junit/jenkins-junit.xsd"])
-        .arg(out("xml"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("xmllint (scripts/test.sh installs it)");
-    assert!(
-        xmllint.status.success(),
-        "{}",
-        String::from_utf8_lossy(&xmllint.stderr)
-    );
+    crate::tools::assert_valid_junit(&out("xml"));
 
     // Only reads, and far fewer LISTs than learners (a kind is listed across all namespaces).
     let events = cp.audit_events(&instructor).await.split_off(seen);
@@ -558,15 +543,16 @@ fn many_snapshot_learners_share_their_files_and_grades() {
     let pty = dir.path().join("pty.txt");
     let command = format!(
         "{} class report {} > {}",
-        env!("CARGO_BIN_EXE_labctl"),
+        crate::cli::BIN,
         path.display(),
         dir.path().join("out.txt").display()
     );
-    let run = std::process::Command::new("script")
-        .args(["-qec", &command, pty.to_str().unwrap()])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script (util-linux) runs a command on a pty");
+    let run = crate::tools::output(
+        std::process::Command::new("script")
+            .args(["-qec", &command, pty.to_str().unwrap()])
+            .stdin(std::process::Stdio::null()),
+        "bsdutils",
+    );
     assert!(run.status.success(), "{run:?}");
     let seen = std::fs::read_to_string(&pty).unwrap();
     assert!(

@@ -7,7 +7,9 @@
 //! revision the app namespace names, or stops with exit 2 naming both. The audit log proves
 //! that discovery costs no LIST of its own: still one per (kind, namespace).
 
-use crate::grade_live::{WORK_STEPS, diagnoses, grade, step};
+use crate::cli::Run;
+use crate::grade_live::{diagnoses, grade, step};
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, FixtureIndex, Kubectl, Profile, State, Vars, apply_yaml, fixture_control_plane,
     literal_namespaces, render, render_file, try_apply_state, unique_name,
@@ -15,7 +17,6 @@ use crate::harness::{
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 /// A revision no lab file mentions.
 const NEW_REVISION: &str = "asm-1-99";
@@ -155,11 +156,9 @@ async fn a_revision_the_lab_never_heard_of_is_discovered_and_graded_right() {
             vars.var("rootNamespace")
         )
     );
-    let graded = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let graded = crate::cli::command()
         .args(["grade", "istio-aks", "--snapshot"])
         .arg(&snap)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&graded.stdout);
@@ -169,24 +168,13 @@ async fn a_revision_the_lab_never_heard_of_is_discovered_and_graded_right() {
 
 /// `labctl ARGS --kubeconfig K --var …` (stdout and stderr together).
 fn labctl(kubeconfig: &Path, args: &[String], vars: &Vars) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::cli::command();
+    cmd.args(args).arg("--kubeconfig").arg(kubeconfig);
     for (k, v) in vars.iter() {
         cmd.arg("--var").arg(format!("{k}={v}"));
     }
-    let out = cmd.output().expect("run labctl");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let run = Run::of(&mut cmd);
+    (run.code, run.all())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,20 +373,13 @@ async fn a_learner_sees_the_default_at_start_and_the_revision_installed_meanwhil
     let state = tempfile::tempdir().unwrap();
     let kubeconfig = cp.kubeconfig_path(ADMIN);
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("LABCTL_STATE_DIR", state.path())
-            .env("KUBECONFIG", &kubeconfig)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let run = Run::of(
+            crate::cli::command()
+                .args(args)
+                .env("LABCTL_STATE_DIR", state.path())
+                .env("KUBECONFIG", &kubeconfig),
         );
-        (out.status.code().unwrap_or(-1), text)
+        (run.code, run.all())
     };
     let (app_var, root_var) = (
         format!("appNamespace={app}"),

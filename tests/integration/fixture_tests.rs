@@ -344,13 +344,6 @@ fn none_injected_all_ready(pods: &[Pod]) -> Result<(), String> {
     Ok(())
 }
 
-async fn app_namespace_labels(
-    client: &Client,
-    vars: &Vars,
-) -> Result<BTreeMap<String, String>, String> {
-    namespace_labels(client, vars.var("appNamespace")).await
-}
-
 fn expected_istiod_replicas(p: Profile) -> i64 {
     match p {
         Profile::Aks => 2,
@@ -394,86 +387,357 @@ async fn gateway_service(client: &Client, vars: &Vars) -> Result<Value, String> 
     .await
 }
 
-async fn spot_check_step(
-    client: &Client,
-    p: Profile,
-    step: &str,
-    vars: &Vars,
-) -> Result<(), String> {
+/// What makes a fixture state that state, as data: each state names its facts once, in
+/// [`facts`], and [`check_fact`] reads each from the API server.
+#[derive(Debug, Clone, Copy)]
+enum Fact {
+    /// istiod-{revision} has the profile's replicas, all ready; its pods run without a sidecar.
+    IstiodReady,
+    /// istiod-{revision} has the profile's replicas, none ready; its pods are Pending.
+    IstiodPending,
+    /// This mesh ConfigMap of the root namespace holds `mode: <mode>`.
+    Mesh(MeshMap, &'static str),
+    /// No such mesh ConfigMap.
+    NoMesh(MeshMap),
+    /// The app namespace's labels: each label with its value (`None`: absent).
+    AppLabels(&'static [(&'static str, Option<Label>)]),
+    /// The four app pods, none with a sidecar, all Ready.
+    AppPodsPlain,
+    /// The four app pods, each with the revision's sidecar, Ready and Running.
+    AppPodsInjected,
+    /// store-front with the other revision's sidecar (and annotation); the rest with the revision's.
+    StoreFrontOnOtherRevision,
+    /// Every pod of the app namespace (the client in the mesh too) has the revision's sidecar.
+    AppNamespaceInjected,
+    /// One client pod, outside the mesh, Ready.
+    OneClientOutsideMesh,
+    /// `pets-mtls` in this namespace has this mode (`None`: there is no such PeerAuthentication).
+    PeerAuth(Ns, Option<&'static str>),
+    /// `store-front-plaintext` in the root namespace disables TLS for port 80.
+    DestinationRuleDisablesTls,
+    /// The ingress gateway's Service is a LoadBalancer, with an IP (`true`) or still pending.
+    GatewayIp(bool),
+    /// `pets-gateway` selects `istio: <selector>`.
+    GatewaySelects(Selector),
+    /// The profile's number of gateway pods labelled with the lab's selector, each a Ready router.
+    GatewayPods,
+    /// No pod of the ingress namespace carries `istio: <value>`.
+    NoGatewayPodsLabelled(&'static str),
+    /// `pets-route` is bound to `pets-gateway` (`true`) or to no gateway at all.
+    RouteBound(bool),
+    /// The `allow-egress-host` ServiceEntry of the app namespace.
+    ServiceEntry(Presence),
+    /// Every namespace of the lab is gone.
+    NamespacesGone,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum MeshMap {
+    /// `istio-<revision>`.
+    Revision,
+    /// The lab's `meshConfigMap`.
+    Lab,
+    /// `istio-shared-configmap-<OTHER_REVISION>`.
+    OtherRevision,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Label {
+    Revision,
+    OtherRevision,
+    Enabled,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Ns {
+    App,
+    Literal(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Selector {
+    Lab,
+    Literal(&'static str),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Presence {
+    /// There, with the lab's egress host.
+    WithLabHost,
+    There,
+    Absent,
+}
+
+const REV_LABEL: &str = "istio.io/rev";
+const INJECTION_LABEL: &str = "istio-injection";
+
+/// Each state's facts: the one table of spot-checks, for the states after each step and the
+/// broken states alike.
+fn facts(state: &State) -> Result<&'static [Fact], String> {
+    use Fact::*;
+    let name = match state {
+        State::AfterStep(s) | State::Broken(s) => s.as_str(),
+    };
+    Ok(match name {
+        // After each step.
+        "enable-addon" => &[IstiodReady, Mesh(MeshMap::Revision, "ALLOW_ANY")],
+        "deploy-app" => &[AppLabels(&[(REV_LABEL, None)]), AppPodsPlain],
+        "onboard-mesh" => &[
+            AppLabels(&[(REV_LABEL, Some(Label::Revision))]),
+            AppPodsInjected,
+        ],
+        "strict-mtls" => &[
+            PeerAuth(Ns::App, Some("STRICT")),
+            OneClientOutsideMesh,
+            AppNamespaceInjected,
+        ],
+        "ingress" => &[
+            GatewayIp(true),
+            GatewaySelects(Selector::Lab),
+            GatewayPods,
+            RouteBound(true),
+        ],
+        "egress" => &[
+            ServiceEntry(Presence::WithLabHost),
+            Mesh(MeshMap::Lab, "REGISTRY_ONLY"),
+        ],
+        "cleanup" => &[NamespacesGone],
+        // Broken states.
+        "istiod-not-ready" => &[IstiodPending],
+        "injection-label-ignored" => &[
+            AppLabels(&[(INJECTION_LABEL, Some(Label::Enabled)), (REV_LABEL, None)]),
+            AppPodsPlain,
+        ],
+        "not-restarted" => &[
+            AppLabels(&[(REV_LABEL, Some(Label::Revision))]),
+            AppPodsPlain,
+        ],
+        "revision-not-installed" => &[
+            AppLabels(&[(REV_LABEL, Some(Label::OtherRevision))]),
+            AppPodsPlain,
+        ],
+        // Latent: the pods injected before the extra label still run their sidecar.
+        "conflicting-injection-labels" => &[
+            AppLabels(&[
+                (REV_LABEL, Some(Label::Revision)),
+                (INJECTION_LABEL, Some(Label::Enabled)),
+            ]),
+            AppPodsInjected,
+        ],
+        "sidecar-from-other-revision" => &[
+            AppLabels(&[(REV_LABEL, Some(Label::Revision))]),
+            StoreFrontOnOtherRevision,
+        ],
+        "destination-rule-disables-tls" => &[
+            DestinationRuleDisablesTls,
+            PeerAuth(Ns::App, Some("STRICT")),
+        ],
+        "policy-in-wrong-namespace" => &[
+            PeerAuth(Ns::App, None),
+            PeerAuth(Ns::Literal("istio-system"), Some("STRICT")),
+        ],
+        "mode-permissive" => &[PeerAuth(Ns::App, Some("PERMISSIVE"))],
+        "virtualservice-not-bound" => &[RouteBound(false)],
+        "gateway-selector-mismatch" => &[
+            GatewaySelects(Selector::Literal("ingressgateway")),
+            NoGatewayPodsLabelled("ingressgateway"),
+        ],
+        "gateway-ip-pending" => &[GatewayIp(false)],
+        "configmap-wrong-revision" => &[
+            Mesh(MeshMap::OtherRevision, "REGISTRY_ONLY"),
+            NoMesh(MeshMap::Lab),
+            ServiceEntry(Presence::There),
+        ],
+        "registry-only-without-serviceentry" => &[
+            ServiceEntry(Presence::Absent),
+            Mesh(MeshMap::Lab, "REGISTRY_ONLY"),
+        ],
+        other => return Err(format!("no spot-check for state {other}: write one")),
+    })
+}
+
+/// Pods of `ns` labelled `istio: <value>` (the ingress gateway's).
+async fn gateway_pods(client: &Client, ns: &str, value: &str) -> Result<Vec<Pod>, String> {
+    Ok(pods(client, ns)
+        .await?
+        .into_iter()
+        .filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("istio"))
+                .map(String::as_str)
+                == Some(value)
+        })
+        .collect())
+}
+
+/// Read one fact from the API server.
+async fn check_fact(client: &Client, p: Profile, fact: Fact, vars: &Vars) -> Result<(), String> {
     let rev = vars.var("revision");
     let app_ns = vars.var("appNamespace");
-    match step {
-        "enable-addon" => {
-            let root = vars.var("rootNamespace");
-            let d = must_get(
-                client,
-                "apps/v1",
-                "Deployment",
-                root,
-                &format!("istiod-{rev}"),
-            )
-            .await?;
-            let want = expected_istiod_replicas(p);
+    let root = vars.var("rootNamespace");
+    let want = expected_istiod_replicas(p);
+    let mesh_name = |m: MeshMap| match m {
+        MeshMap::Revision => format!("istio-{rev}"),
+        MeshMap::Lab => vars.var("meshConfigMap").to_owned(),
+        MeshMap::OtherRevision => format!("istio-shared-configmap-{OTHER_REVISION}"),
+    };
+    let se = || {
+        get_object(
+            client,
+            "networking.istio.io/v1",
+            "ServiceEntry",
+            app_ns,
+            "allow-egress-host",
+        )
+    };
+    match fact {
+        Fact::IstiodReady | Fact::IstiodPending => {
+            let name = format!("istiod-{rev}");
+            let d = must_get(client, "apps/v1", "Deployment", root, &name).await?;
+            let ready = d["status"]["readyReplicas"].as_i64().unwrap_or(0);
+            let ready_wanted = if matches!(fact, Fact::IstiodReady) {
+                want
+            } else {
+                0
+            };
             ensure(
-                d["status"]["readyReplicas"] == want && d["spec"]["replicas"] == want,
-                || format!("istiod: status {}", d["status"]),
+                ready == ready_wanted && d["spec"]["replicas"] == want,
+                || {
+                    format!(
+                        "istiod: status {}, spec.replicas {}",
+                        d["status"], d["spec"]["replicas"]
+                    )
+                },
             )?;
             let istiod: Vec<Pod> = pods(client, root)
                 .await?
                 .into_iter()
-                .filter(|p| pod_name(p).starts_with(&format!("istiod-{rev}-")))
+                .filter(|p| pod_name(p).starts_with(&format!("{name}-")))
                 .collect();
-            ensure(istiod.len() as i64 == want, || {
-                format!("{} istiod pods", istiod.len())
-            })?;
-            none_injected_all_ready(&istiod)?;
-            let mesh = mesh_config(client, vars, &format!("istio-{rev}"))
+            if matches!(fact, Fact::IstiodReady) {
+                ensure(istiod.len() as i64 == want, || {
+                    format!("{} istiod pods", istiod.len())
+                })?;
+                return none_injected_all_ready(&istiod);
+            }
+            ensure(!istiod.is_empty(), || "no istiod pods".into())?;
+            for pod in &istiod {
+                ensure(!is_ready(pod), || {
+                    format!("istiod pod {} is Ready", pod_name(pod))
+                })?;
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+                ensure(phase == Some("Pending"), || {
+                    format!("istiod pod {}: phase {phase:?}", pod_name(pod))
+                })?;
+            }
+            Ok(())
+        }
+        Fact::Mesh(m, mode) => {
+            let name = mesh_name(m);
+            let mesh = mesh_config(client, vars, &name)
                 .await?
-                .ok_or(format!("no ConfigMap istio-{rev}"))?;
-            ensure(mesh.contains("mode: ALLOW_ANY"), || {
-                format!("istio-{rev} mesh: {mesh}")
+                .ok_or(format!("no ConfigMap {name}"))?;
+            ensure(mesh.contains(&format!("mode: {mode}")), || {
+                format!("{name} mesh: {mesh}")
             })
         }
-        "deploy-app" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(!labels.contains_key("istio.io/rev"), || {
-                format!("{app_ns} labels {labels:?}")
-            })?;
-            none_injected_all_ready(&app_pods(client, vars).await?)
+        Fact::NoMesh(m) => {
+            let name = mesh_name(m);
+            ensure(mesh_config(client, vars, &name).await?.is_none(), || {
+                format!("ConfigMap {name} exists")
+            })
         }
-        "onboard-mesh" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(labels.get("istio.io/rev") == Some(&rev.to_string()), || {
-                format!("{app_ns} labels {labels:?}")
-            })?;
-            all_injected_and_ready(&app_pods(client, vars).await?, rev)
+        Fact::AppLabels(wanted) => {
+            let labels = namespace_labels(client, app_ns).await?;
+            for (key, value) in wanted {
+                let value = value.map(|v| match v {
+                    Label::Revision => rev,
+                    Label::OtherRevision => OTHER_REVISION,
+                    Label::Enabled => "enabled",
+                });
+                ensure(labels.get(*key).map(String::as_str) == value, || {
+                    format!("{app_ns} labels {labels:?}")
+                })?;
+            }
+            Ok(())
         }
-        "strict-mtls" => {
-            let mode = peer_authentication_mode(client, app_ns).await?;
-            ensure(mode.as_deref() == Some("STRICT"), || {
-                format!("pets-mtls mode {mode:?}")
+        Fact::AppPodsPlain => none_injected_all_ready(&app_pods(client, vars).await?),
+        Fact::AppPodsInjected => all_injected_and_ready(&app_pods(client, vars).await?, rev),
+        Fact::StoreFrontOnOtherRevision => {
+            let (old, current): (Vec<Pod>, Vec<Pod>) = app_pods(client, vars)
+                .await?
+                .into_iter()
+                .partition(|p| pod_name(p).starts_with("store-front-"));
+            all_injected_and_ready(&old, OTHER_REVISION)?;
+            let annotated = old[0]
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("istio.io/rev"))
+                .cloned();
+            ensure(annotated.as_deref() == Some(OTHER_REVISION), || {
+                format!("store-front istio.io/rev annotation {annotated:?}")
             })?;
+            all_injected_and_ready(&current, rev)
+        }
+        Fact::AppNamespaceInjected => all_injected_and_ready(&pods(client, app_ns).await?, rev),
+        Fact::OneClientOutsideMesh => {
             let client_pods = pods(client, vars.var("clientNamespace")).await?;
             ensure(client_pods.len() == 1, || {
                 format!("{} client pods", client_pods.len())
             })?;
-            none_injected_all_ready(&client_pods)?;
-            all_injected_and_ready(&pods(client, app_ns).await?, rev)
+            none_injected_all_ready(&client_pods)
         }
-        "ingress" => {
+        Fact::PeerAuth(ns, wanted) => {
+            let ns = match ns {
+                Ns::App => app_ns,
+                Ns::Literal(ns) => ns,
+            };
+            let mode = peer_authentication_mode(client, ns).await?;
+            ensure(mode.as_deref() == wanted, || {
+                format!("{ns}/pets-mtls mode {mode:?}, want {wanted:?}")
+            })
+        }
+        Fact::DestinationRuleDisablesTls => {
+            let dr = must_get(
+                client,
+                "networking.istio.io/v1",
+                "DestinationRule",
+                root,
+                "store-front-plaintext",
+            )
+            .await?;
+            let port = &dr["spec"]["trafficPolicy"]["portLevelSettings"][0];
+            ensure(
+                port["tls"]["mode"] == "DISABLE" && port["port"]["number"] == 80,
+                || format!("DestinationRule spec {}", dr["spec"]),
+            )
+        }
+        Fact::GatewayIp(assigned) => {
             let svc = gateway_service(client, vars).await?;
+            let ingress = svc["status"]["loadBalancer"].get("ingress");
             let ip = svc["status"]["loadBalancer"]["ingress"][0]["ip"]
                 .as_str()
                 .unwrap_or_default();
-            ensure(
-                !ip.is_empty() && svc["spec"]["type"] == "LoadBalancer",
-                || {
-                    format!(
-                        "gateway Service: type {}, status {}",
-                        svc["spec"]["type"], svc["status"]
-                    )
-                },
-            )?;
+            let as_wanted = if assigned {
+                !ip.is_empty()
+            } else {
+                ingress.is_none()
+            };
+            ensure(as_wanted && svc["spec"]["type"] == "LoadBalancer", || {
+                format!(
+                    "gateway Service: type {}, status {}",
+                    svc["spec"]["type"], svc["status"]
+                )
+            })
+        }
+        Fact::GatewaySelects(selector) => {
+            let selector = match selector {
+                Selector::Lab => vars.var("ingressGatewaySelector"),
+                Selector::Literal(s) => s,
+            };
             let gw = must_get(
                 client,
                 "networking.istio.io/v1",
@@ -482,24 +746,15 @@ async fn spot_check_step(
                 "pets-gateway",
             )
             .await?;
-            let selector = vars.var("ingressGatewaySelector");
             ensure(
                 gw["spec"]["selector"] == json!({ "istio": selector }),
                 || format!("Gateway selector {}", gw["spec"]["selector"]),
-            )?;
-            let gw_pods: Vec<Pod> = pods(client, vars.var("ingressNamespace"))
-                .await?
-                .into_iter()
-                .filter(|p| {
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("istio"))
-                        .map(String::as_str)
-                        == Some(selector)
-                })
-                .collect();
-            ensure(gw_pods.len() as i64 == expected_istiod_replicas(p), || {
+            )
+        }
+        Fact::GatewayPods => {
+            let selector = vars.var("ingressGatewaySelector");
+            let gw_pods = gateway_pods(client, vars.var("ingressNamespace"), selector).await?;
+            ensure(gw_pods.len() as i64 == want, || {
                 format!("{} gateway pods labelled istio={selector}", gw_pods.len())
             })?;
             for pod in &gw_pods {
@@ -519,6 +774,15 @@ async fn spot_check_step(
                     format!("gateway pod {name}: not Ready ({})", ready_column(pod))
                 })?;
             }
+            Ok(())
+        }
+        Fact::NoGatewayPodsLabelled(value) => {
+            let selected = gateway_pods(client, vars.var("ingressNamespace"), value).await?;
+            ensure(selected.is_empty(), || {
+                format!("{} pods labelled istio={value}", selected.len())
+            })
+        }
+        Fact::RouteBound(bound) => {
             let vs = must_get(
                 client,
                 "networking.istio.io/v1",
@@ -527,32 +791,31 @@ async fn spot_check_step(
                 "pets-route",
             )
             .await?;
-            ensure(vs["spec"]["gateways"] == json!(["pets-gateway"]), || {
+            let gateways = vs["spec"].get("gateways");
+            let as_wanted = if bound {
+                gateways == Some(&json!(["pets-gateway"]))
+            } else {
+                gateways.is_none()
+            };
+            ensure(as_wanted, || {
                 format!("pets-route gateways {}", vs["spec"]["gateways"])
             })
         }
-        "egress" => {
-            let se = must_get(
-                client,
-                "networking.istio.io/v1",
-                "ServiceEntry",
-                app_ns,
-                "allow-egress-host",
-            )
-            .await?;
-            ensure(
-                se["spec"]["hosts"] == json!([vars.var("egressHost")]),
-                || format!("ServiceEntry hosts {}", se["spec"]["hosts"]),
-            )?;
-            let name = vars.var("meshConfigMap");
-            let mesh = mesh_config(client, vars, name)
-                .await?
-                .ok_or(format!("no ConfigMap {name}"))?;
-            ensure(mesh.contains("mode: REGISTRY_ONLY"), || {
-                format!("{name} mesh: {mesh}")
-            })
+        Fact::ServiceEntry(presence) => {
+            let found = se().await?;
+            match (presence, found) {
+                (Presence::Absent, None) | (Presence::There, Some(_)) => Ok(()),
+                (Presence::WithLabHost, Some(se)) => ensure(
+                    se["spec"]["hosts"] == json!([vars.var("egressHost")]),
+                    || format!("ServiceEntry hosts {}", se["spec"]["hosts"]),
+                ),
+                (Presence::Absent, Some(_)) => Err("ServiceEntry allow-egress-host exists".into()),
+                (_, None) => Err(format!(
+                    "ServiceEntry {app_ns}/allow-egress-host does not exist"
+                )),
+            }
         }
-        "cleanup" => {
+        Fact::NamespacesGone => {
             let api: Api<Namespace> = Api::all(client.clone());
             for ns in vars.namespaces() {
                 ensure(
@@ -562,248 +825,15 @@ async fn spot_check_step(
             }
             Ok(())
         }
-        other => Err(format!("no spot-check for step {other}: write one")),
     }
 }
 
-async fn spot_check_broken(
-    client: &Client,
-    p: Profile,
-    name: &str,
-    vars: &Vars,
-) -> Result<(), String> {
-    let rev = vars.var("revision");
-    let app_ns = vars.var("appNamespace");
-    match name {
-        "istiod-not-ready" => {
-            let root = vars.var("rootNamespace");
-            let d = must_get(
-                client,
-                "apps/v1",
-                "Deployment",
-                root,
-                &format!("istiod-{rev}"),
-            )
-            .await?;
-            let ready = d["status"]["readyReplicas"].as_i64().unwrap_or(0);
-            ensure(
-                ready == 0 && d["spec"]["replicas"] == expected_istiod_replicas(p),
-                || {
-                    format!(
-                        "istiod: spec.replicas {}, readyReplicas {ready}",
-                        d["spec"]["replicas"]
-                    )
-                },
-            )?;
-            let istiod = pods(client, root).await?;
-            ensure(!istiod.is_empty(), || "no istiod pods".into())?;
-            for pod in &istiod {
-                ensure(!is_ready(pod), || {
-                    format!("istiod pod {} is Ready", pod_name(pod))
-                })?;
-                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-                ensure(phase == Some("Pending"), || {
-                    format!("istiod pod {}: phase {phase:?}", pod_name(pod))
-                })?;
-            }
-            Ok(())
-        }
-        "injection-label-ignored" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(
-                labels.get("istio-injection").map(String::as_str) == Some("enabled")
-                    && !labels.contains_key("istio.io/rev"),
-                || format!("{app_ns} labels {labels:?}"),
-            )?;
-            none_injected_all_ready(&app_pods(client, vars).await?)
-        }
-        "not-restarted" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(labels.get("istio.io/rev") == Some(&rev.to_string()), || {
-                format!("{app_ns} labels {labels:?}")
-            })?;
-            none_injected_all_ready(&app_pods(client, vars).await?)
-        }
-        "revision-not-installed" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(
-                labels.get("istio.io/rev").map(String::as_str) == Some(OTHER_REVISION),
-                || format!("{app_ns} labels {labels:?}"),
-            )?;
-            none_injected_all_ready(&app_pods(client, vars).await?)
-        }
-        "conflicting-injection-labels" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(
-                labels.get("istio.io/rev") == Some(&rev.to_string())
-                    && labels.get("istio-injection").map(String::as_str) == Some("enabled"),
-                || format!("{app_ns} labels {labels:?}"),
-            )?;
-            // Latent: the pods injected before the extra label still run their sidecar.
-            all_injected_and_ready(&app_pods(client, vars).await?, rev)
-        }
-        "sidecar-from-other-revision" => {
-            let labels = app_namespace_labels(client, vars).await?;
-            ensure(labels.get("istio.io/rev") == Some(&rev.to_string()), || {
-                format!("{app_ns} labels {labels:?}")
-            })?;
-            let (old, current): (Vec<Pod>, Vec<Pod>) = app_pods(client, vars)
-                .await?
-                .into_iter()
-                .partition(|p| pod_name(p).starts_with("store-front-"));
-            all_injected_and_ready(&old, OTHER_REVISION)?;
-            let annotated = old[0]
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get("istio.io/rev"))
-                .cloned();
-            ensure(annotated.as_deref() == Some(OTHER_REVISION), || {
-                format!("store-front istio.io/rev annotation {annotated:?}")
-            })?;
-            all_injected_and_ready(&current, rev)
-        }
-        "destination-rule-disables-tls" => {
-            let dr = must_get(
-                client,
-                "networking.istio.io/v1",
-                "DestinationRule",
-                vars.var("rootNamespace"),
-                "store-front-plaintext",
-            )
-            .await?;
-            let port = &dr["spec"]["trafficPolicy"]["portLevelSettings"][0];
-            ensure(
-                port["tls"]["mode"] == "DISABLE" && port["port"]["number"] == 80,
-                || format!("DestinationRule spec {}", dr["spec"]),
-            )?;
-            let mode = peer_authentication_mode(client, app_ns).await?;
-            ensure(mode.as_deref() == Some("STRICT"), || {
-                format!("pets-mtls mode {mode:?}")
-            })
-        }
-        "policy-in-wrong-namespace" => {
-            let here = peer_authentication_mode(client, app_ns).await?;
-            ensure(here.is_none(), || {
-                format!("pets-mtls still in {app_ns} ({here:?})")
-            })?;
-            let there = peer_authentication_mode(client, "istio-system").await?;
-            ensure(there.as_deref() == Some("STRICT"), || {
-                format!("istio-system/pets-mtls: {there:?}")
-            })
-        }
-        "mode-permissive" => {
-            let mode = peer_authentication_mode(client, app_ns).await?;
-            ensure(mode.as_deref() == Some("PERMISSIVE"), || {
-                format!("pets-mtls mode {mode:?}")
-            })
-        }
-        "virtualservice-not-bound" => {
-            let vs = must_get(
-                client,
-                "networking.istio.io/v1",
-                "VirtualService",
-                app_ns,
-                "pets-route",
-            )
-            .await?;
-            ensure(vs["spec"].get("gateways").is_none(), || {
-                format!("pets-route gateways {}", vs["spec"]["gateways"])
-            })
-        }
-        "gateway-selector-mismatch" => {
-            let gw = must_get(
-                client,
-                "networking.istio.io/v1",
-                "Gateway",
-                app_ns,
-                "pets-gateway",
-            )
-            .await?;
-            ensure(
-                gw["spec"]["selector"] == json!({ "istio": "ingressgateway" }),
-                || format!("Gateway selector {}", gw["spec"]["selector"]),
-            )?;
-            let selected = pods(client, vars.var("ingressNamespace"))
-                .await?
-                .into_iter()
-                .filter(|p| {
-                    p.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("istio"))
-                        .map(String::as_str)
-                        == Some("ingressgateway")
-                })
-                .count();
-            ensure(selected == 0, || {
-                format!("{selected} pods labelled istio=ingressgateway")
-            })
-        }
-        "gateway-ip-pending" => {
-            let svc = gateway_service(client, vars).await?;
-            ensure(
-                svc["spec"]["type"] == "LoadBalancer"
-                    && svc["status"]["loadBalancer"].get("ingress").is_none(),
-                || {
-                    format!(
-                        "gateway Service: type {}, status {}",
-                        svc["spec"]["type"], svc["status"]
-                    )
-                },
-            )
-        }
-        "configmap-wrong-revision" => {
-            let wrong = format!("istio-shared-configmap-{OTHER_REVISION}");
-            let mesh = mesh_config(client, vars, &wrong)
-                .await?
-                .ok_or(format!("no ConfigMap {wrong}"))?;
-            ensure(mesh.contains("mode: REGISTRY_ONLY"), || {
-                format!("{wrong} mesh: {mesh}")
-            })?;
-            let right = vars.var("meshConfigMap");
-            ensure(mesh_config(client, vars, right).await?.is_none(), || {
-                format!("ConfigMap {right} exists")
-            })?;
-            must_get(
-                client,
-                "networking.istio.io/v1",
-                "ServiceEntry",
-                app_ns,
-                "allow-egress-host",
-            )
-            .await
-            .map(|_| ())
-        }
-        "registry-only-without-serviceentry" => {
-            let se = get_object(
-                client,
-                "networking.istio.io/v1",
-                "ServiceEntry",
-                app_ns,
-                "allow-egress-host",
-            )
-            .await?;
-            ensure(se.is_none(), || {
-                "ServiceEntry allow-egress-host exists".into()
-            })?;
-            let name = vars.var("meshConfigMap");
-            let mesh = mesh_config(client, vars, name)
-                .await?
-                .ok_or(format!("no ConfigMap {name}"))?;
-            ensure(mesh.contains("mode: REGISTRY_ONLY"), || {
-                format!("{name} mesh: {mesh}")
-            })
-        }
-        other => Err(format!("no spot-check for broken state {other}: write one")),
-    }
-}
-
+/// Every fact of `state`, in order; the first that does not hold is the error.
 async fn spot_check(client: &Client, p: Profile, state: &State, vars: &Vars) -> Result<(), String> {
-    match state {
-        State::AfterStep(step) => spot_check_step(client, p, step, vars).await,
-        State::Broken(name) => spot_check_broken(client, p, name, vars).await,
+    for fact in facts(state)? {
+        check_fact(client, p, *fact, vars).await?;
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1041,20 +1071,23 @@ async fn apply_yaml_replaces_the_status_of_an_existing_object_exactly() {
 // The index, the variables, rendering (no cluster)
 
 #[test]
+fn every_fixture_state_has_its_spot_check_facts() {
+    for p in Profile::ALL {
+        for state in all_step_states(p).into_iter().chain(broken_states(p)) {
+            let facts = facts(&state).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert!(!facts.is_empty(), "{p}: {state} has no facts");
+        }
+    }
+}
+
+#[test]
 fn the_fixture_index_parses_and_names_every_fixture_file() {
     let index = FixtureIndex::load();
     let ids: Vec<&str> = index.steps.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(
         ids,
-        [
-            "enable-addon",
-            "deploy-app",
-            "onboard-mesh",
-            "strict-mtls",
-            "ingress",
-            "egress",
-            "cleanup"
-        ]
+        *crate::grade_offline::STEPS,
+        "the index follows the lab's steps"
     );
     assert!(index.step("cleanup").reset);
     let named = index.files();

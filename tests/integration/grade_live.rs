@@ -2,22 +2,13 @@
 //! passes the steps so far and fails the next, every broken state fails its step naming the
 //! known diagnosis, and the audit log proves the grader only read (get/list/watch).
 
+use crate::grade_offline::WORK_STEPS;
 use crate::harness::{
     ADMIN, FixtureIndex, Profile, State, Vars, all_step_states, fixture_control_plane,
     literal_namespace_lock, literal_namespaces, remove_literal_namespace_objects, try_apply_state,
 };
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-pub(crate) const WORK_STEPS: [&str; 6] = [
-    "enable-addon",
-    "deploy-app",
-    "onboard-mesh",
-    "strict-mtls",
-    "ingress",
-    "egress",
-];
 
 /// Run `labctl grade` for a state's variables; returns the exit code and the JSON report.
 pub(crate) fn grade(
@@ -26,20 +17,18 @@ pub(crate) fn grade(
     vars: &Vars,
     extra: &[&str],
 ) -> (i32, Value, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "grade",
-            "istio-aks",
-            "--profile",
-            profile.as_str(),
-            "--kubeconfig",
-        ])
-        .arg(kubeconfig)
-        // Pods never run on the test server: probes have their own tests (probes.rs).
-        .args(["-o", "json", "--timeout", "20s", "--no-probes"])
-        .args(extra)
-        .env("NO_COLOR", "1");
+    let mut cmd = crate::cli::command();
+    cmd.args([
+        "grade",
+        "istio-aks",
+        "--profile",
+        profile.as_str(),
+        "--kubeconfig",
+    ])
+    .arg(kubeconfig)
+    // Pods never run on the test server: probes have their own tests (probes.rs).
+    .args(["-o", "json", "--timeout", "20s", "--no-probes"])
+    .args(extra);
     for (k, v) in vars.iter() {
         cmd.arg("--var").arg(format!("{k}={v}"));
     }
@@ -195,8 +184,7 @@ fn an_unreachable_cluster_is_exit_2_with_a_clear_message_and_no_secrets() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: very-secret-token}\ncontexts:\n- name: dead\n  context: {cluster: c, user: u}\ncurrent-context: dead\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = crate::cli::command()
         .args(["grade", "istio-aks", "--kubeconfig"])
         .arg(&kubeconfig)
         .output()
@@ -217,11 +205,9 @@ fn an_unreachable_cluster_is_exit_2_with_a_clear_message_and_no_secrets() {
 async fn a_forbidden_user_gets_exit_2_naming_what_was_refused() {
     let cp = fixture_control_plane().await;
     let kubeconfig = cp.kubeconfig_path(crate::harness::NOBODY);
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = crate::cli::command()
         .args(["grade", "istio-aks", "--step", "deploy-app", "--kubeconfig"])
         .arg(&kubeconfig)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap();
     // The revision is read first (from the Deployments of the root namespace): a discovery

@@ -12,7 +12,7 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// A run that takes this long is hung.
@@ -30,12 +30,9 @@ pub struct Bounded {
 
 /// Run labctl from the repository root under the cap and the watchdog.
 pub fn run_bounded(args: &[&str], env: &[(&str, &Path)]) -> Bounded {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    let mut cmd = crate::cli::command();
     cmd.args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("NO_COLOR", "1")
         .env("MALLOC_ARENA_MAX", "2")
-        .env_remove("LABCTL_LABS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -429,12 +426,9 @@ fn run_into(args: &[&str], state: &Path, sink: Sink) -> (Option<i32>, String) {
             writer.into()
         }
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let out = crate::cli::command()
         .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .env("NO_COLOR", "1")
         .env("LABCTL_STATE_DIR", state)
-        .env_remove("LABCTL_LABS")
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
@@ -464,9 +458,8 @@ fn output_failures_never_panic() {
         for full in [true, false] {
             // A learner who started the lab, for the learner commands.
             let state = tempfile::tempdir().unwrap();
-            let start = Command::new(env!("CARGO_BIN_EXE_labctl"))
+            let start = crate::cli::command()
                 .args(["start", "istio-aks", "--context", "ctx"])
-                .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
                 .env("LABCTL_STATE_DIR", state.path())
                 .output()
                 .unwrap();
@@ -494,7 +487,7 @@ fn output_failures_never_panic() {
     // `solve` without a terminal refuses after showing the commands: its own message, never a
     // panic, whatever happens to the output.
     let state = tempfile::tempdir().unwrap();
-    let start = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let start = crate::cli::command()
         .args([
             "start",
             "istio-aks",
@@ -504,7 +497,6 @@ fn output_failures_never_panic() {
             "resourceGroup=rg",
         ])
         .args(["--var", "clusterName=c"])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .env("LABCTL_STATE_DIR", state.path())
         .output()
         .unwrap();

@@ -24,7 +24,7 @@ fn release(dir: &Path) -> String {
     let archive = format!("labctl-{}.tar.gz", host_target());
     let stage = dir.join("stage");
     std::fs::create_dir_all(&stage).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_labctl"), stage.join("labctl")).unwrap();
+    std::fs::copy(crate::cli::BIN, stage.join("labctl")).unwrap();
     let tar = Command::new("tar")
         .args(["-czf"])
         .arg(dir.join(&archive))
@@ -97,11 +97,12 @@ fn the_shell_installer_installs_into_local_bin_and_verifies_the_checksum() {
 
 #[test]
 fn shellcheck_finds_nothing_in_the_installer() {
-    let out = Command::new("shellcheck")
-        .args(["-s", "sh"])
-        .arg(Path::new(REPO).join("install/install.sh"))
-        .output()
-        .expect("shellcheck (scripts/test.sh installs it)");
+    let out = crate::tools::output(
+        Command::new("shellcheck")
+            .args(["-s", "sh"])
+            .arg(Path::new(REPO).join("install/install.sh")),
+        "shellcheck",
+    );
     assert!(
         out.status.success(),
         "{}",

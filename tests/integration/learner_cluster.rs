@@ -87,12 +87,10 @@ fn two_cluster_kubeconfig(
 }
 
 fn labctl(state: &Path, kubeconfig: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labctl"))
+    crate::cli::command()
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("LABCTL_STATE_DIR", state)
         .env("KUBECONFIG", kubeconfig)
-        .env("NO_COLOR", "1")
         .output()
         .unwrap()
 }
@@ -197,15 +195,16 @@ fn check_wait_ends_within_its_limit_on_a_server_that_never_answers() {
     );
 
     // On a terminal (a pseudo-terminal from `script`), the learner sees where labctl is going.
-    let exe = env!("CARGO_BIN_EXE_labctl");
-    let pty = Command::new("script")
-        .args(["-qec", &format!("{exe} check --wait 2s"), "/dev/null"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LABCTL_STATE_DIR", &state)
-        .env("KUBECONFIG", &kubeconfig)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let exe = crate::cli::BIN;
+    let pty = crate::tools::output(
+        Command::new("script")
+            .args(["-qec", &format!("{exe} check --wait 2s"), "/dev/null"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LABCTL_STATE_DIR", &state)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1"),
+        "bsdutils",
+    );
     let shown = String::from_utf8_lossy(&pty.stdout);
     assert!(
         shown.contains(&format!(

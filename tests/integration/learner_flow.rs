@@ -5,7 +5,7 @@
 //! it runs anything.
 
 use crate::harness::{ADMIN, ControlPlane, apply_yaml, unique_name};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,12 +26,10 @@ impl Learner {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_labctl"));
+        let mut c = crate::cli::command();
         c.args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("LABCTL_STATE_DIR", self.state.path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("NO_COLOR", "1");
+            .env("KUBECONFIG", &self.kubeconfig);
         c
     }
 
@@ -144,7 +142,7 @@ async fn check_wait_returns_soon_after_the_state_becomes_true() {
 
 /// Run `labctl solve` on a pseudo-terminal, typing `answer` at the prompt.
 fn solve_on_a_terminal(l: &Learner, answer: &str) -> (i32, String) {
-    let exe = env!("CARGO_BIN_EXE_labctl");
+    let exe = crate::cli::BIN;
     let mut child = Command::new("script")
         .args(["-qec", &format!("{exe} solve"), "/dev/null"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -220,10 +218,9 @@ async fn solve_shows_the_commands_and_runs_them_only_when_confirmed() {
 #[test]
 fn learner_commands_without_a_started_lab_say_how_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
+    let out = crate::cli::command()
         .arg("check")
         .env("LABCTL_STATE_DIR", dir.path())
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));

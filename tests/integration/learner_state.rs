@@ -22,12 +22,9 @@ impl Learner {
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+        let mut cmd = crate::cli::command();
         cmd.args(args)
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
             .env("LABCTL_STATE_DIR", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("LABCTL_LABS")
             .env_remove("XDG_STATE_HOME");
         cmd
     }
@@ -273,7 +270,7 @@ fn reset_step_then_reset_all() {
     start_kind(&l);
     let mut s = l.state(KIND);
     s["current"] = json!(4);
-    for id in ["enable-addon", "deploy-app", "onboard-mesh", "strict-mtls"] {
+    for id in &crate::grade_offline::STEPS[..4] {
         s["steps"][id] = json!({"doneAt": "2025-01-01T10:04:00Z", "status": "passed", "checksRun": 1, "hintsShown": 2});
     }
     s["steps"]["ingress"] = json!({"status": "failed", "checksRun": 3, "hintsShown": 1});
@@ -493,7 +490,7 @@ fn state_file_survives_kill_9_during_saves() {
     }
     // Leftover temporary files of killed saves never pass for state.
     let (chosen, p) = store
-        .load(&labctl::cli::LearnerArgs::default())
+        .load(&labctl::learner::state::Which::default())
         .expect("loads");
     assert_eq!(chosen, path);
     assert_eq!(p.current, last_current);

@@ -1,6 +1,7 @@
 //! The one integration-test binary (like ripgrep's): every module below runs against real
 //! processes — the `labctl` binary and, where a cluster is needed, a real kube-apiserver + etcd.
 
+mod architecture;
 mod bench;
 mod bench_class;
 mod bundled;
@@ -23,6 +24,7 @@ mod learner_state;
 mod native_sidecars;
 mod probes;
 mod standalone;
+mod tools;
 mod validate;
 mod view_tests;
 mod workflows;

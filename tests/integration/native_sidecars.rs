@@ -8,8 +8,9 @@
 //! finished lab (captured from the fixture states on the real server, kept current by
 //! `bundled.rs`) through `labctl grade --snapshot`, as a learner or instructor would.
 
+use crate::cli::Run;
 use crate::fixture_states::{State, make_sidecar_native};
-use crate::grade_offline::{STEPS, info, lab};
+use crate::grade_offline::{WORK_STEPS, info, lab};
 use crate::harness::{FixtureIndex, Profile, State as FixtureState};
 use labctl::eval::facts::StaticFacts;
 use labctl::grade::run::grade;
@@ -18,7 +19,6 @@ use labctl::report::event::GradeReport;
 use labctl::view::query::queries;
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 fn grade_state(plan: &Plan, state: &State) -> GradeReport {
     let facts = StaticFacts::offline(state.object_set(queries(plan, None)), "offline");
@@ -44,7 +44,7 @@ fn every_fixture_state_grades_the_same_with_native_sidecars() {
     let lab = lab();
     let mut states: Vec<(Profile, FixtureState)> = Vec::new();
     for profile in Profile::ALL {
-        for step in &STEPS[..6] {
+        for step in WORK_STEPS.iter() {
             states.push((profile, FixtureState::AfterStep(step.to_string())));
         }
     }
@@ -76,20 +76,13 @@ fn every_fixture_state_grades_the_same_with_native_sidecars() {
 
 /// `labctl grade istio-aks --snapshot FILE -o OUTPUT`: exit code and stdout.
 fn grade_snapshot(file: &Path, output: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["grade", "istio-aks", "--snapshot"])
-        .arg(file)
-        .args(["-o", output])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let run = Run::of(
+        crate::cli::command()
+            .args(["grade", "istio-aks", "--snapshot"])
+            .arg(file)
+            .args(["-o", output]),
     );
-    (out.status.code().unwrap_or(-1), text)
+    (run.code, run.all())
 }
 
 /// A bundled finished snapshot with every sidecar made native; also how many pods changed.

@@ -5,6 +5,7 @@
 //! labctl makes itself, exec errors, and `--no-probes` — and, from the audit log, that labctl
 //! wrote nothing but its probe pods.
 
+use crate::cli::Run;
 use crate::harness::{ADMIN, ControlPlane, apply_yaml, unique_name, wait_until};
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -16,14 +17,12 @@ use std::time::Duration;
 const LAB: &str = "tests/labs-ok/probes";
 
 fn grade(kubeconfig: &Path, ns: &str, step: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["grade", LAB, "--profile", "test", "--step", step])
+    let mut cmd = crate::cli::command();
+    cmd.args(["grade", LAB, "--profile", "test", "--step", step])
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(["--var", &format!("ns={ns}"), "--timeout", "20s"])
         .args(extra)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -616,23 +615,14 @@ async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
     } = World::new().await;
     let state = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_labctl"))
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("LABCTL_STATE_DIR", state.path())
-            .env("KUBECONFIG", &kubeconfig)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        let run = Run::of(
+            crate::cli::command()
+                .args(args)
+                .env("LABCTL_STATE_DIR", state.path())
+                .env("KUBECONFIG", &kubeconfig)
+                .stdin(Stdio::null()),
+        );
+        (run.code, run.all())
     };
     let var = format!("ns={ns}");
     let (code, out) = run(&["start", LAB, "--profile", "test", "--var", &var]);
@@ -649,12 +639,10 @@ async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
     // trigger the next until the deadline. A bystander pod appearing mid-wait costs exactly one
     // re-grade: four attempts in all (the first look, `until`'s first attempt, the bystander's,
     // the one at the deadline), one probe pod each.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    let mut cmd = crate::cli::command();
     cmd.args(["check", "--wait", "12s"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("LABCTL_STATE_DIR", state.path())
         .env("KUBECONFIG", &kubeconfig)
-        .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     let child = cmd.spawn().unwrap();

@@ -2,7 +2,6 @@
 //! still lists, shows and grades its bundled labs; `--labs` and `LABCTL_LABS` still win.
 
 use std::path::Path;
-use std::process::Command;
 
 struct Out {
     code: i32,
@@ -13,13 +12,11 @@ struct Out {
 /// `labctl ARGS` in `cwd`, with HOME and the cache folder inside `home` (nothing of the
 /// repository's reachable but the absolute paths the test passes).
 fn labctl_in(cwd: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_labctl"));
+    let mut cmd = crate::cli::command();
     cmd.args(args)
         .current_dir(cwd)
         .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join(".cache"))
-        .env("NO_COLOR", "1")
-        .env_remove("LABCTL_LABS");
+        .env("XDG_CACHE_HOME", home.join(".cache"));
     for (k, v) in env {
         cmd.env(k, v);
     }

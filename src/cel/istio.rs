@@ -3,7 +3,7 @@
 //! `hostMatches(object, fqdn)` — does an Istio config object's host name this service — and
 //! `tlsModes(destinationRule)` — every `tls.mode` a DestinationRule sets, wherever it sets it.
 
-use crate::eval::cel::{field, list, path};
+use crate::cel::{field, list, path};
 use kube::core::cel::cel::Value;
 use std::sync::Arc;
 
@@ -65,7 +65,7 @@ pub fn tls_modes(object: Value) -> Arc<Vec<Value>> {
 
 #[cfg(test)]
 mod tests {
-    use crate::eval::cel::compile;
+    use crate::cel::compile;
 
     fn dr(text: &str) -> serde_json::Value {
         serde_saphyr::from_str(text).unwrap()

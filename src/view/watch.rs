@@ -2,7 +2,8 @@
 //! read (kube watch streams, not a sleep loop), and re-grade when any of them changes, until the
 //! step passes or the timeout ends. A slow safety re-check covers kinds that cannot be watched
 //! (not served yet, e.g. before Istio's CRDs exist) and command checks.
-//! [`for_object`] waits for one object (a probe pod) the same way.
+//! [`for_object`] waits for one object (a probe pod) the same way. Both the grading layer
+//! (`check --wait`, content CI) and probes wait through here.
 
 use crate::view::query::Query;
 use futures::StreamExt;
@@ -13,6 +14,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// The label on every object labctl creates itself (probe pods): watches leave those out, and
+/// leftovers are easy to find (`kubectl delete pod -A -l app.kubernetes.io/managed-by=labctl`).
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "labctl");
 
 /// How often to re-check even when no watched object changed.
 pub const SAFETY_RECHECK: Duration = Duration::from_secs(15);
@@ -81,11 +86,8 @@ async fn watches(
         };
         // Changes only: the initial listing is what the first attempt already saw. Probe pods
         // are left out: each re-grade creates and deletes some, which must not trigger the next.
-        let config = watcher::Config::default().labels(&format!(
-            "{}!={}",
-            crate::probe::pod::MANAGED_BY.0,
-            crate::probe::pod::MANAGED_BY.1
-        ));
+        let config =
+            watcher::Config::default().labels(&format!("{}!={}", MANAGED_BY.0, MANAGED_BY.1));
         let stream = watcher(api, config)
             .default_backoff()
             .filter_map(|e| {

@@ -1,6 +1,10 @@
-//! CEL for checks: kube's CEL support (the Kubernetes CEL libraries on the `cel` crate) plus
-//! labctl functions that encode Kubernetes semantics once, so labs do not each re-derive them:
-//! `hasSidecar(pod)` and `isReady(obj)`, and Istio's in `eval::istio` (`hostMatches`, `tlsModes`).
+//! CEL for checks and discovered variables: kube's CEL support (the Kubernetes CEL libraries on
+//! the `cel` crate) plus labctl functions that encode Kubernetes semantics once, so labs do not
+//! each re-derive them: `hasSidecar(pod)` and `isReady(obj)`, and Istio's in [`istio`]
+//! (`hostMatches`, `tlsModes`). Neutral: `spec` compiles expressions to lint a lab, `eval`
+//! evaluates them.
+
+pub mod istio;
 
 use kube::core::cel::KubeCelExt;
 use kube::core::cel::cel::objects::{Key, Map};
@@ -59,8 +63,8 @@ impl Expr {
                 let mut ctx = Context::default().with_all();
                 ctx.add_function("hasSidecar", has_sidecar);
                 ctx.add_function("isReady", is_ready);
-                ctx.add_function("hostMatches", crate::eval::istio::host_matches);
-                ctx.add_function("tlsModes", crate::eval::istio::tls_modes);
+                ctx.add_function("hostMatches", istio::host_matches);
+                ctx.add_function("tlsModes", istio::tls_modes);
                 ctx
             };
         }
