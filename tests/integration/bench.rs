@@ -15,7 +15,8 @@
 //! they must all hold).
 
 use crate::harness::{
-    ADMIN, AuditEvent, ControlPlane, Profile, State, Vars, fixture_control_plane, try_apply_state,
+    ADMIN, AuditEvent, ControlPlane, Profile, Vars, apply_finished_state,
+    assert_reads_listing_once, fixture_control_plane,
 };
 use labctl::plan::resolve::Plan;
 use labctl::spec::lab::{CountOp, Expect, Quantifier, Selector, StepType, Target};
@@ -516,35 +517,11 @@ fn run_baseline(script: &Path, kubectl: &Path, kubeconfig: &Path, cache_dir: &Pa
 }
 
 /// labctl's requests in one run: only reads, at most one LIST per (resource, namespace).
-fn assert_labctl_requests(run: usize, events: &[AuditEvent]) -> BTreeMap<(String, String), usize> {
-    let writes: Vec<String> = events
-        .iter()
-        .filter(|e| !matches!(e.verb.as_str(), "get" | "list" | "watch"))
-        .map(|e| format!("{} {}", e.verb, e.request_uri))
-        .collect();
-    assert!(
-        writes.is_empty(),
-        "labctl run {run} sent non-read requests: {writes:?}"
-    );
-    let mut lists: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.verb == "list") {
-        let resource = if e.api_group.is_empty() {
-            e.resource.clone()
-        } else {
-            format!("{}.{}", e.resource, e.api_group)
-        };
-        *lists.entry((resource, e.namespace.clone())).or_default() += 1;
-    }
-    let repeated: Vec<String> = lists
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|((r, ns), n)| format!("{r} in {ns:?}: {n} LISTs"))
-        .collect();
-    assert!(
-        repeated.is_empty(),
-        "labctl run {run} listed a (resource, namespace) more than once: {repeated:?}"
-    );
-    lists
+pub(crate) fn assert_labctl_requests(
+    run: usize,
+    events: &[AuditEvent],
+) -> BTreeMap<(String, String), usize> {
+    assert_reads_listing_once(&format!("labctl run {run}"), events)
 }
 
 /// One contender: its runs, the user it runs as, and what else it needs.
@@ -581,15 +558,7 @@ async fn bench_grade_vs_kubectl_per_check() {
     // The finished state (after the last work step, egress), in namespaces of its own.
     let cp = fixture_control_plane().await;
     let admin = cp.client(ADMIN).await;
-    let vars = Vars::unique(Profile::Aks);
-    try_apply_state(
-        &admin,
-        Profile::Aks,
-        &State::AfterStep("egress".into()),
-        &vars,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("apply the finished aks state: {e}"));
+    let vars = apply_finished_state(&admin, Profile::Aks).await;
 
     // The plan labctl grades (without cleanup, as `labctl grade` by default), turned into the
     // hand-written scripts.

@@ -7,6 +7,7 @@ mod bundled;
 mod ci;
 mod class_report;
 mod cli;
+mod connection;
 mod discovery;
 mod fixture_states;
 mod fixture_tests;
