@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_class;
+mod bench_rtt;
 mod bundled;
 mod ci;
 mod class_report;
