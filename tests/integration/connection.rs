@@ -9,7 +9,9 @@
 //! - `labctl class report` on a shared cluster: one connection for all its learners;
 //! - a kind that appears during a run is found, and one that is missing is "not served";
 //! - servers that only speak HTTP/1.1 still work (pooled connections), and a server that breaks
-//!   HTTP/2 gets a clear error.
+//!   HTTP/2 gets a clear error;
+//! - a WebSocket upgrade (`pods/exec`, exec probes) goes over HTTP/1.1, beside the HTTP/2
+//!   connection.
 
 use crate::class_report::labctl;
 use crate::grade_live::grade;
@@ -396,4 +398,40 @@ async fn a_server_that_breaks_http2_gets_a_clear_error() {
         "{shown}"
     );
     assert!(!shown.contains("fake-token"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_websocket_upgrade_goes_over_http1_beside_the_http2_connection() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, AttachParams};
+    let cp = ControlPlane::shared().await;
+    let user = cp.fresh_learner();
+    let proxy = DelayProxy::start(cp.socket_addr(), Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(
+        Some(&cp.kubeconfig_via(&user, &proxy.url(), dir.path())),
+        None,
+    )
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), "default");
+    pods.list(&Default::default()).await.unwrap();
+    // HTTP/2 has no `Connection: upgrade` (the exec would reach the server as a plain GET, no
+    // WebSocket); it goes over a connection of its own in HTTP/1.1, and the server answers the
+    // upgrade request, here that the pod does not exist.
+    let err = pods
+        .exec("no-such-pod", ["true"], &AttachParams::default())
+        .await
+        .err()
+        .expect("no pod to exec into");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 404),
+        "{err:?}"
+    );
+    pods.list(&Default::default()).await.unwrap();
+    assert_eq!(
+        proxy.connections(),
+        2,
+        "the HTTP/2 connection, and one HTTP/1.1 connection for the upgrade"
+    );
 }
