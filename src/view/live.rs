@@ -165,8 +165,9 @@ impl Fetch<'_> {
     ) -> BTreeMap<String, Result<ApiGroup, FetchError>> {
         futures::stream::iter(api_versions)
             .map(|api_version| async move {
-                let Ok(gv) = parse_gv(&api_version) else {
-                    return (api_version, Err(self.timed_out()));
+                let gv = match parse_gv(&api_version) {
+                    Ok(gv) => gv,
+                    Err(message) => return (api_version, Err(FetchError::Other { message })),
                 };
                 self.discovery_requests.fetch_add(1, Ordering::Relaxed);
                 let res = tokio::time::timeout_at(
