@@ -21,4 +21,4 @@ need jq jq
 kube_binaries
 
 # --test-threads=1: nothing else of the test binary runs beside the benchmark.
-cargo test --locked --release --test integration bench -- --ignored --nocapture --test-threads=1 "$@"
+cargo test --locked --release --test integration bench:: -- --ignored --nocapture --test-threads=1 "$@"

@@ -179,7 +179,7 @@ impl Engine<'_, '_> {
     /// The objects of [`Self::everything`].
     async fn list_everything(&self) -> Result<ObjectSet, Error> {
         let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(self.conn.server_url.clone());
-        let fetched = fetch_report(&self.conn.client, &self.everything(), &opts).await;
+        let fetched = fetch_report(self.conn, &self.everything(), &opts).await;
         match first_fatal(&fetched.objects) {
             Some(fatal) => Err(Error::Cluster(fatal.clone())),
             None => Ok(fetched.objects),
@@ -193,7 +193,7 @@ impl Engine<'_, '_> {
         let scope = scope(self.plan);
         let last = Mutex::new(None);
         let watched = self.everything();
-        crate::view::watch::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+        crate::view::watch::until(self.conn, &watched, self.opts.step_timeout, || {
             let (last, scope) = (&last, &scope);
             async move {
                 let after = self.list_everything().await.ok()?;
@@ -363,7 +363,7 @@ impl Engine<'_, '_> {
         // The last grade is the answer either way: passing if the wait succeeded.
         let mut watched = queries(self.plan, Some(&step.id));
         watched.extend(self.resolver.queries());
-        crate::view::watch::until(&self.conn.client, &watched, self.opts.step_timeout, || {
+        crate::view::watch::until(self.conn, &watched, self.opts.step_timeout, || {
             let last = &last;
             async move {
                 let (r, objects) = self.grade(step).await.ok()?;

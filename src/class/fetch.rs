@@ -9,14 +9,16 @@
 //! 3. if the cluster-wide LIST is forbidden (RBAC that allows only some namespaces), those
 //!    namespaces are listed one by one instead.
 //!
-//! Everything rides on [`fetch_items`]: one discovery per group/version, bounded concurrency,
-//! one deadline, per-query errors. Only get and list are sent.
+//! Everything rides on [`fetch_items`]: LISTs where the kinds are, discovery only for kinds not
+//! found there, bounded concurrency, one deadline, per-query errors, all on the connection's one
+//! HTTP/2 connection. Only get and list are sent.
 //!
 //! Objects are kept as compact JSON text ([`RawObject`]), not parsed: a class's lists are held
 //! all at once, and Kubernetes objects are mostly small maps, which as `serde_json::Value` take
 //! ~10x their text (200 learners: 229 MB peak RSS parsed, for ~11 MB of JSON). Each learner's
 //! objects are parsed while that learner is graded ([`LearnerFacts`](super::facts::LearnerFacts)).
 
+use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, ListItem, fetch_items};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
@@ -129,7 +131,7 @@ fn wide(kind: &(String, String)) -> Query {
 
 /// Fetch `wanted` on one connection (see the module docs); `widen` allows step 2.
 pub async fn fetch_shared(
-    client: &kube::Client,
+    conn: &Connection,
     wanted: &BTreeSet<Query>,
     opts: &FetchOptions,
     widen: bool,
@@ -156,7 +158,7 @@ pub async fn fetch_shared(
             false => q.clone(),
         })
         .collect();
-    let report = fetch_items(client, &first_round, opts).await;
+    let report = fetch_items(conn, &first_round, opts).await;
     let mut out = Fetched {
         set: report.objects,
         lists: report.list_requests,
@@ -186,7 +188,7 @@ pub async fn fetch_shared(
         }
     }
     if !fallback.is_empty() {
-        let again = fetch_items(client, &fallback, opts).await;
+        let again = fetch_items(conn, &fallback, opts).await;
         out.lists += again.list_requests;
         for (q, res) in again.objects.lists {
             out.set.insert(q, res);

@@ -279,7 +279,7 @@ async fn fetch_group(
     };
     let mut fo = FetchOptions::new(opts.timeout).server_url(conn.server_url.clone());
     fo.concurrency = opts.concurrency.max(1);
-    let fetched = fetch_shared(&conn.client, wanted, &fo, widen).await;
+    let fetched = fetch_shared(&conn, wanted, &fo, widen).await;
     Ok((conn.context_name, fetched))
 }
 

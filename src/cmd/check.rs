@@ -278,7 +278,7 @@ async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Err
     // A new istiod (a revision discovered) must re-grade as much as a changed check object.
     let mut watched = queries(&at.resolver.base, Some(at.step_id));
     watched.extend(at.resolver.queries());
-    let passed = crate::view::watch::until(&at.conn.client, &watched, left, || {
+    let passed = crate::view::watch::until(at.conn, &watched, left, || {
         let (spinner, last) = (&spinner, &last);
         async move {
             match at.grade().await {

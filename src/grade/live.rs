@@ -73,7 +73,7 @@ pub async fn fetch_resolved(
     shape(&mut base);
     let mut wanted = resolver.queries();
     wanted.extend(queries(&base, step));
-    let mut objects = fetch_report(&conn.client, &wanted, opts).await.objects;
+    let mut objects = fetch_report(conn, &wanted, opts).await.objects;
     if let Some(fatal) = first_fatal(&objects) {
         return Err(Error::Cluster(fatal.clone()));
     }
@@ -84,7 +84,7 @@ pub async fn fetch_resolved(
         .filter(|q| !objects.lists.contains_key(q))
         .collect();
     if !more.is_empty() {
-        let extra = fetch_report(&conn.client, &more, opts).await.objects;
+        let extra = fetch_report(conn, &more, opts).await.objects;
         objects.lists.extend(extra.lists);
     }
     Ok((plan, objects))
@@ -98,7 +98,7 @@ pub async fn resolve_now(conn: &Connection, resolver: &Resolver) -> Result<Plan,
         return Ok(resolver.base.clone());
     }
     let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(conn.server_url.clone());
-    let objects = fetch_report(&conn.client, &wanted, &opts).await.objects;
+    let objects = fetch_report(conn, &wanted, &opts).await.objects;
     if let Some(fatal) = first_fatal(&objects) {
         return Err(Error::Cluster(fatal.clone()));
     }

@@ -9,16 +9,23 @@
 
 use crate::readfile::{self, ReadError};
 use crate::spec::diag::did_you_mean;
+use crate::view::kinds::Kinds;
+use crate::view::transport::build_client;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Name reported as the context when the in-cluster service account is used.
 pub const IN_CLUSTER_CONTEXT: &str = "in-cluster";
 
-/// A client for one cluster, and what to call it in messages and reports.
+/// A client for one cluster, and what to call it in messages and reports. One per run: its
+/// client holds one connection to the server (HTTP/2, see [`crate::view::transport`]) that
+/// every request of the run shares, clones included, and its [`Kinds`] what the server said
+/// about where kinds are.
 #[derive(Clone)]
 pub struct Connection {
     pub client: kube::Client,
+    pub kinds: Arc<Kinds>,
     /// The kubeconfig context used (or [`IN_CLUSTER_CONTEXT`]).
     pub context_name: String,
     /// The API server URL, e.g. `https://127.0.0.1:6443` (no credentials in it).
@@ -179,6 +186,7 @@ impl Connection {
         })?;
         Ok(Connection {
             client,
+            kinds: Arc::default(),
             context_name,
             server_url: server_url.trim_end_matches('/').to_owned(),
         })
@@ -193,7 +201,7 @@ impl Connection {
     ) -> crate::view::live::FetchReport {
         let opts =
             crate::view::live::FetchOptions::new(timeout).server_url(self.server_url.clone());
-        crate::view::live::fetch_report(&self.client, queries, &opts).await
+        crate::view::live::fetch_report(self, queries, &opts).await
     }
 
     fn in_cluster() -> Result<Connection, ConnectError> {
@@ -206,6 +214,7 @@ impl Connection {
         })?;
         Ok(Connection {
             client,
+            kinds: Arc::default(),
             context_name: IN_CLUSTER_CONTEXT.into(),
             server_url: server_url.trim_end_matches('/').to_owned(),
         })
@@ -305,29 +314,6 @@ fn invalid(origin: &str, e: KubeconfigError) -> ConnectError {
             source: Some(other),
         },
     }
-}
-
-/// kube's client stack (base URI, auth, extra headers over a rustls HTTPS connector), but with
-/// `TCP_NODELAY` on. kube's default connector leaves it off, and on every new connection the
-/// first request then waits for the server's delayed ACK (Nagle): ~40 ms per connection round,
-/// most of a grade's wall time (measured in benches/README.md).
-fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
-    use kube::client::ConfigExt;
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(config.connect_timeout);
-    let https = config.rustls_https_connector_with_connector(http)?;
-    let client: hyper_util::client::legacy::Client<_, kube::client::Body> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
-    let service = tower::ServiceBuilder::new()
-        .layer(config.base_uri_layer())
-        .option_layer(config.auth_layer()?)
-        .layer(config.extra_headers_layer()?)
-        .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
-        .service(client);
-    Ok(kube::Client::new(service, config.default_namespace))
 }
 
 #[cfg(test)]

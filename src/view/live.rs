@@ -1,9 +1,14 @@
 //! Fetching a plan's queries from a live cluster.
 //!
-//! Two rounds of concurrent requests (at most [`FetchOptions::concurrency`] in flight):
-//! 1. discovery, once per group/version the queries name (`GET /api/v1`, `GET /apis/<g>/<v>`;
-//!    not aggregated discovery, which 1.20 servers lack), resolving each kind to its resource;
-//! 2. one LIST per query (no pagination, no watch), answered as plain JSON.
+//! One LIST per query (no pagination, no watch), all at once (at most
+//! [`FetchOptions::concurrency`] in flight), each where its kind is known or conventionally is
+//! ([`Kinds`](crate::view::kinds::Kinds): built-in kinds, the conventional path of a custom
+//! resource, what this server said earlier in the run) — no discovery round first. Only the
+//! queries whose LIST found nothing there (404), or was refused (403) at a guessed place, ask
+//! discovery, once per group/version (`GET /api/v1`, `GET /apis/<g>/<v>`; not aggregated
+//! discovery, which 1.20 servers lack), and are listed again where it says, or reported as not
+//! served. On the connection of [`Connection`] (one HTTP/2 connection per cluster), a grade
+//! then costs one round trip for all its LISTs.
 //!
 //! The whole fetch runs against one deadline, so a dead or black-holed API server costs at most
 //! the timeout, never a hang. Every failure is kept per query (see [`FetchError`]); nothing here
@@ -19,21 +24,26 @@
 //! them parsed; [`fetch_items`] lets a caller that holds many lists at once keep them in another
 //! form ([`ListItem`]; a class report keeps compact JSON text).
 
+use crate::view::connect::Connection;
+use crate::view::kinds::Place;
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::ListParams;
 use kube::core::gvk::GroupVersion;
-use kube::discovery::{ApiCapabilities, ApiGroup, ApiResource, Scope};
+use kube::discovery::{ApiGroup, ApiResource};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Default bound on requests in flight.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Default bound on requests in flight. They share one HTTP/2 connection, so the bound costs
+/// no connections; it is high enough for a whole grade (~25 LISTs) to go out at once — with 16,
+/// the LISTs past the 16th waited for an answer, a round trip more on a far cluster — and well
+/// under what API servers allow on one connection (Go's default: 250 streams).
+pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// How to fetch.
 #[derive(Debug, Clone)]
@@ -77,9 +87,10 @@ impl ListItem for Value {
 #[derive(Debug, Clone)]
 pub struct FetchReport<T = Value> {
     pub objects: ObjectSet<T>,
-    /// Discovery requests sent (one per group/version).
+    /// Discovery requests sent (one per group/version that needed one; none when every kind
+    /// was where it was expected).
     pub discovery_requests: usize,
-    /// LIST requests sent (at most one per query).
+    /// LIST requests sent (one per query, a second one for a query discovery corrected).
     pub list_requests: usize,
     pub elapsed: Duration,
 }
@@ -92,37 +103,128 @@ impl<T> FetchReport<T> {
 }
 
 /// Fetches every query (see the module docs); per-query failures are in the returned set.
-pub async fn fetch(client: &Client, queries: &BTreeSet<Query>, timeout: Duration) -> ObjectSet {
-    fetch_report(client, queries, &FetchOptions::new(timeout))
+pub async fn fetch(conn: &Connection, queries: &BTreeSet<Query>, timeout: Duration) -> ObjectSet {
+    fetch_report(conn, queries, &FetchOptions::new(timeout))
         .await
         .objects
 }
 
 /// Like [`fetch`], with options and the number of requests made.
 pub async fn fetch_report(
-    client: &Client,
+    conn: &Connection,
     queries: &BTreeSet<Query>,
     opts: &FetchOptions,
 ) -> FetchReport {
-    fetch_items(client, queries, opts).await
+    fetch_items(conn, queries, opts).await
+}
+
+/// One fetch in progress: the connection, the deadline, what was sent.
+struct Fetch<'a> {
+    conn: &'a Connection,
+    opts: &'a FetchOptions,
+    deadline: tokio::time::Instant,
+    discovery_requests: AtomicUsize,
+    list_requests: AtomicUsize,
+}
+
+/// A LIST's outcome before it is judged: objects, the server's error, or the deadline.
+type Listed<T> = Result<Result<Vec<T>, kube::Error>, tokio::time::error::Elapsed>;
+
+impl Fetch<'_> {
+    fn server(&self) -> Option<&str> {
+        self.opts.server_url.as_deref()
+    }
+
+    fn timed_out(&self) -> FetchError {
+        timed_out(self.server(), self.opts.timeout)
+    }
+
+    /// Each query listed at its place, all at once (bounded).
+    async fn list_all<'q, T: ListItem>(
+        &self,
+        planned: Vec<(&'q Query, Place)>,
+    ) -> Vec<(&'q Query, Place, Listed<T>)> {
+        futures::stream::iter(planned)
+            .map(|(q, place)| async move {
+                self.list_requests.fetch_add(1, Ordering::Relaxed);
+                let path = place.url_path(q.namespace.as_deref());
+                let res =
+                    tokio::time::timeout_at(self.deadline, list(&self.conn.client, &path, &place))
+                        .await;
+                (q, place, res)
+            })
+            .buffer_unordered(self.opts.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// Discovery for each group/version, all at once (bounded).
+    async fn discover(
+        &self,
+        api_versions: impl Iterator<Item = String>,
+    ) -> BTreeMap<String, Result<ApiGroup, FetchError>> {
+        futures::stream::iter(api_versions)
+            .map(|api_version| async move {
+                let gv = match parse_gv(&api_version) {
+                    Ok(gv) => gv,
+                    Err(message) => return (api_version, Err(FetchError::Other { message })),
+                };
+                self.discovery_requests.fetch_add(1, Ordering::Relaxed);
+                let res = tokio::time::timeout_at(
+                    self.deadline,
+                    kube::discovery::pinned_group(&self.conn.client, &gv),
+                )
+                .await;
+                let res = match res {
+                    Err(_) => Err(self.timed_out()),
+                    Ok(Ok(group)) => Ok(group),
+                    Ok(Err(e)) => Err(discovery_error(&api_version, e, self.server())),
+                };
+                (api_version, res)
+            })
+            .buffer_unordered(self.opts.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    /// A LIST's outcome for `q`; a success is remembered as where the kind is.
+    fn judge<T>(&self, q: &Query, place: &Place, res: Listed<T>) -> Result<Vec<T>, FetchError> {
+        let kinds = &self.conn.kinds;
+        let ns = place.namespace(q.namespace.as_deref());
+        match res {
+            Err(_) => Err(self.timed_out()),
+            Ok(Ok(items)) => {
+                kinds.listed(&q.api_version, &q.kind, place, ns.is_some());
+                Ok(items)
+            }
+            Ok(Err(e)) => {
+                if matches!(&e, kube::Error::Api(s) if s.code == 404) {
+                    kinds.forget(&q.api_version, &q.kind);
+                }
+                Err(list_error(q, &place.resource, ns, e, self.server()))
+            }
+        }
+    }
 }
 
 /// Like [`fetch_report`], each object held as `T`.
 pub async fn fetch_items<T: ListItem>(
-    client: &Client,
+    conn: &Connection,
     queries: &BTreeSet<Query>,
     opts: &FetchOptions,
 ) -> FetchReport<T> {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let concurrency = opts.concurrency.max(1);
-    let server = opts.server_url.as_deref();
-    let discovery_requests = AtomicUsize::new(0);
-    let list_requests = AtomicUsize::new(0);
+    let f = Fetch {
+        conn,
+        opts,
+        deadline: tokio::time::Instant::now() + opts.timeout,
+        discovery_requests: AtomicUsize::new(0),
+        list_requests: AtomicUsize::new(0),
+    };
     let mut objects = ObjectSet::default();
 
-    // Refuse what we never fetch, and group the rest by group/version.
-    let mut by_gv: BTreeMap<String, Vec<&Query>> = BTreeMap::new();
+    // Refuse what we never fetch; the rest is listed where its kind is expected.
+    let mut planned = Vec::new();
     for q in queries {
         if q.kind.eq_ignore_ascii_case("Secret") {
             objects.insert(
@@ -134,88 +236,94 @@ pub async fn fetch_items<T: ListItem>(
         } else if let Err(message) = parse_gv(&q.api_version) {
             objects.insert(q.clone(), Err(FetchError::Other { message }));
         } else {
-            by_gv.entry(q.api_version.clone()).or_default().push(q);
+            planned.push((q, conn.kinds.place(&q.api_version, &q.kind)));
         }
     }
 
-    // Round 1: discovery, once per group/version.
-    let groups: BTreeMap<String, Result<ApiGroup, FetchError>> =
-        futures::stream::iter(by_gv.keys().cloned())
-            .map(|api_version| {
-                let counter = &discovery_requests;
-                async move {
-                    let gv = parse_gv(&api_version).expect("checked above");
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    let res = tokio::time::timeout_at(
-                        deadline,
-                        kube::discovery::pinned_group(client, &gv),
-                    )
-                    .await;
-                    let res = match res {
-                        Err(_) => Err(timed_out(server, opts.timeout)),
-                        Ok(Ok(group)) => Ok(group),
-                        Ok(Err(e)) => Err(discovery_error(&api_version, e, server)),
-                    };
-                    (api_version, res)
-                }
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+    // Round 1: every LIST at once.
+    let mut unsure: BTreeMap<String, Vec<(&Query, Place, FetchError)>> = BTreeMap::new();
+    for (q, place, res) in f.list_all::<T>(planned).await {
+        match f.judge(q, &place, res) {
+            Ok(items) => objects.insert(q.clone(), Ok(items)),
+            // Not there: not served, or somewhere else. A refusal at a guessed place may hide
+            // a kind that is not served at all.
+            Err(e @ FetchError::NotServed { .. }) => unsure
+                .entry(q.api_version.clone())
+                .or_default()
+                .push((q, place, e)),
+            Err(e @ FetchError::Forbidden { .. }) if !place.known => unsure
+                .entry(q.api_version.clone())
+                .or_default()
+                .push((q, place, e)),
+            Err(e) => objects.insert(q.clone(), Err(e)),
+        }
+    }
+    if unsure.is_empty() {
+        return f.report(objects, started);
+    }
 
-    // Resolve each query to a resource, or to why it has none.
-    let mut to_list: Vec<(&Query, ApiResource, ApiCapabilities)> = Vec::new();
-    for (api_version, qs) in &by_gv {
-        for q in qs {
-            let resolved = match &groups[api_version] {
+    // Round 2, only for those: discovery, once per group/version, then where it says.
+    let groups = f.discover(unsure.keys().cloned()).await;
+    let mut again = Vec::new();
+    for (api_version, entries) in &unsure {
+        for (q, tried, said) in entries {
+            let found = match &groups[api_version] {
                 Err(FetchError::NotServed { .. }) => Err(not_served(q)),
+                // Discovery failing says less than the LIST's own refusal.
+                Err(_) if matches!(said, FetchError::Forbidden { .. }) => Err(said.clone()),
                 Err(e) => Err(e.clone()),
                 Ok(group) => group.recommended_kind(&q.kind).ok_or_else(|| not_served(q)),
             };
-            match resolved {
-                Ok((ar, caps)) if caps.supports_operation("list") => to_list.push((q, ar, caps)),
-                Ok((ar, _)) => objects.insert(
+            let (resource, caps) = match found {
+                Ok(found) => found,
+                Err(e) => {
+                    conn.kinds.forget(&q.api_version, &q.kind);
+                    objects.insert((*q).clone(), Err(e));
+                    continue;
+                }
+            };
+            conn.kinds.learn(
+                &q.api_version,
+                &q.kind,
+                resource.clone(),
+                caps.scope.clone(),
+            );
+            let place = conn.kinds.place(&q.api_version, &q.kind);
+            let same =
+                place.url_path(q.namespace.as_deref()) == tried.url_path(q.namespace.as_deref());
+            if !caps.supports_operation("list") {
+                objects.insert(
                     (*q).clone(),
                     Err(FetchError::Other {
-                        message: format!("the cluster does not allow listing {}", resource(&ar)),
+                        message: format!(
+                            "the cluster does not allow listing {}",
+                            resource_name(&resource)
+                        ),
                     }),
-                ),
-                Err(e) => objects.insert((*q).clone(), Err(e)),
+                );
+            } else if same && matches!(said, FetchError::Forbidden { .. }) {
+                objects.insert((*q).clone(), Err(said.clone()));
+            } else {
+                // Elsewhere; or right there, served since (a CRD just established).
+                again.push((*q, place));
             }
         }
     }
-
-    // Round 2: one LIST per query.
-    let lists: Vec<(Query, Result<Vec<T>, FetchError>)> = futures::stream::iter(to_list)
-        .map(|(q, ar, caps)| {
-            let counter = &list_requests;
-            async move {
-                let ns = match caps.scope {
-                    Scope::Namespaced => q.namespace.as_deref(),
-                    Scope::Cluster => None,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                let res = tokio::time::timeout_at(deadline, list(client, &ar, ns)).await;
-                let res = match res {
-                    Err(_) => Err(timed_out(server, opts.timeout)),
-                    Ok(Ok(items)) => Ok(items),
-                    Ok(Err(e)) => Err(list_error(q, &ar, ns, e, server)),
-                };
-                (q.clone(), res)
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    for (q, res) in lists {
-        objects.insert(q, res);
+    for (q, place, res) in f.list_all::<T>(again).await {
+        let res = f.judge(q, &place, res);
+        objects.insert(q.clone(), res);
     }
+    f.report(objects, started)
+}
 
-    FetchReport {
-        objects,
-        discovery_requests: discovery_requests.into_inner(),
-        list_requests: list_requests.into_inner(),
-        elapsed: started.elapsed(),
+impl Fetch<'_> {
+    fn report<T>(self, objects: ObjectSet<T>, started: Instant) -> FetchReport<T> {
+        FetchReport {
+            objects,
+            discovery_requests: self.discovery_requests.into_inner(),
+            list_requests: self.list_requests.into_inner(),
+            elapsed: started.elapsed(),
+        }
     }
 }
 
@@ -255,11 +363,11 @@ pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration
 
 async fn list<T: ListItem>(
     client: &Client,
-    ar: &ApiResource,
-    ns: Option<&str>,
+    path: &str,
+    place: &Place,
 ) -> Result<Vec<T>, kube::Error> {
-    let url = <kube::api::DynamicObject as kube::Resource>::url_path(ar, ns);
-    let req = kube::core::Request::new(url)
+    let ar = &place.resource;
+    let req = kube::core::Request::new(path)
         .list(&ListParams::default())
         .map_err(kube::Error::BuildRequest)?;
     let text = client.request_text(req).await?;
@@ -324,7 +432,7 @@ fn not_served(q: &Query) -> FetchError {
 }
 
 /// `pods`, `deployments.apps`: how RBAC and kubectl name a resource.
-fn resource(ar: &ApiResource) -> String {
+fn resource_name(ar: &ApiResource) -> String {
     if ar.group.is_empty() {
         ar.plural.clone()
     } else {
@@ -370,11 +478,14 @@ fn list_error(
     server: Option<&str>,
 ) -> FetchError {
     match e {
-        // The kind went away between discovery and the list (a CRD being deleted).
+        // Nothing there: not served (or elsewhere, which discovery then says).
         kube::Error::Api(s) if s.code == 404 => not_served(q),
+        kube::Error::Api(s) if s.code == 405 => FetchError::Other {
+            message: format!("the cluster does not allow listing {}", resource_name(ar)),
+        },
         kube::Error::Api(s) if s.code == 403 => FetchError::Forbidden {
             verb: "list".into(),
-            resource: resource(ar),
+            resource: resource_name(ar),
             namespace: ns.map(str::to_owned),
             message: s.message,
         },
@@ -446,6 +557,12 @@ fn transport_message(e: &(dyn std::error::Error + 'static), at: &str) -> String 
         .unwrap_or_default();
     if all.contains("dns error") || all.contains("failed to lookup address") {
         format!("cannot resolve the host name{at} ({innermost})")
+    } else if all.contains("http2 error") {
+        // hyper's name for what h2 reports: bad frames, a GOAWAY with an error, a reset stream.
+        format!(
+            "HTTP/2 protocol error{at}: {innermost} (the server, or a proxy in front of it, \
+             does not speak HTTP/2 correctly)"
+        )
     } else if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
         format!("TLS handshake failed{at}: {innermost}")
     } else if all.contains("timed out") || all.contains("elapsed") {

@@ -1,10 +1,12 @@
 //! Cluster views: the objects a plan needs, fetched once and shared by every check.
 pub mod connect;
+pub mod kinds;
 pub mod kubefiles;
 pub mod live;
 pub mod objects;
 pub mod query;
 pub mod snapshot;
+pub mod transport;
 pub mod watch;
 
 /// The async runtime could not be started (no threads to be had, say).

@@ -15,7 +15,8 @@
 //! they must all hold).
 
 use crate::harness::{
-    ADMIN, AuditEvent, ControlPlane, Profile, State, Vars, fixture_control_plane, try_apply_state,
+    ADMIN, AuditEvent, ControlPlane, Profile, Vars, apply_finished_state,
+    assert_reads_listing_once, fixture_control_plane,
 };
 use labctl::plan::resolve::Plan;
 use labctl::spec::lab::{CountOp, Expect, Quantifier, Selector, StepType, Target};
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 /// Runs per tool (`LABCTL_BENCH_RUNS` overrides; at least 1).
 const DEFAULT_RUNS: usize = 5;
 
-fn runs() -> usize {
+pub(crate) fn runs() -> usize {
     std::env::var("LABCTL_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -38,7 +39,7 @@ fn runs() -> usize {
 }
 
 /// `$LABCTL_KUBECTL`, else `/usr/bin/kubectl` if present, else `kubectl` (as the harness does).
-fn kubectl_program() -> PathBuf {
+pub(crate) fn kubectl_program() -> PathBuf {
     std::env::var_os("LABCTL_KUBECTL")
         .map(PathBuf::from)
         .or_else(|| Some(PathBuf::from("/usr/bin/kubectl")).filter(|p| p.exists()))
@@ -46,7 +47,7 @@ fn kubectl_program() -> PathBuf {
 }
 
 /// `<target dir>/bench`: generated files live in the build directory, never in the work tree.
-fn bench_dir() -> PathBuf {
+pub(crate) fn bench_dir() -> PathBuf {
     let exe = Path::new(crate::cli::BIN);
     // <target>/<profile>/labctl
     exe.parent()
@@ -61,7 +62,7 @@ struct Run {
     events: Vec<AuditEvent>,
 }
 
-fn median(mut d: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut d: Vec<Duration>) -> Duration {
     d.sort();
     let n = d.len();
     if n % 2 == 1 {
@@ -71,7 +72,7 @@ fn median(mut d: Vec<Duration>) -> Duration {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -81,7 +82,7 @@ fn is_discovery(e: &AuditEvent) -> bool {
 }
 
 /// "12 (discovery 4, list 8)": total and a breakdown by kind of request.
-fn breakdown(events: &[AuditEvent]) -> String {
+pub(crate) fn breakdown(events: &[AuditEvent]) -> String {
     let mut by: BTreeMap<String, usize> = BTreeMap::new();
     for e in events {
         let key = if is_discovery(e) {
@@ -96,7 +97,7 @@ fn breakdown(events: &[AuditEvent]) -> String {
 }
 
 /// The audit events of `user` that are new since `seen` (updated).
-async fn new_events(cp: &ControlPlane, user: &str, seen: &mut usize) -> Vec<AuditEvent> {
+pub(crate) async fn new_events(cp: &ControlPlane, user: &str, seen: &mut usize) -> Vec<AuditEvent> {
     let all = cp.audit_events(user).await;
     let fresh = all[*seen..].to_vec();
     *seen = all.len();
@@ -110,7 +111,7 @@ fn sq(s: &str) -> String {
 
 /// How the generated script names resources for `kubectl get`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Naming {
+pub(crate) enum Naming {
     /// `<plural>` (core) / `<plural>.<version>.<group>`: fully qualified, resolved from kubectl's
     /// discovery cache without a miss. The main baseline.
     Qualified,
@@ -122,7 +123,7 @@ enum Naming {
 }
 
 impl Naming {
-    fn script_name(self) -> &'static str {
+    pub(crate) fn script_name(self) -> &'static str {
         match self {
             Naming::Qualified => "grade-kubectl.sh",
             Naming::KindGroup => "grade-kubectl-kind-group.sh",
@@ -131,10 +132,10 @@ impl Naming {
 }
 
 /// (apiVersion, kind) -> plural resource name, from the API server's discovery.
-type Plurals = BTreeMap<(String, String), String>;
+pub(crate) type Plurals = BTreeMap<(String, String), String>;
 
 /// The plural of every kind the plan's checks select.
-async fn plurals(client: &kube::Client, plan: &Plan) -> Plurals {
+pub(crate) async fn plurals(client: &kube::Client, plan: &Plan) -> Plurals {
     let mut out = Plurals::new();
     for pc in plan.steps.iter().flat_map(|s| &s.checks) {
         let Target::Resource(sel) = &pc.check.body.target else {
@@ -317,8 +318,8 @@ fn jq_filter(
 }
 
 /// What the generated script covers.
-struct Baseline {
-    script: String,
+pub(crate) struct Baseline {
+    pub(crate) script: String,
     resource_checks: usize,
     skipped: Vec<String>,
     approximated: usize,
@@ -329,7 +330,7 @@ struct Baseline {
 /// several steps checked in each (as labctl reports it in each). Diagnoses are not part of it: a
 /// script like this checks, it does not explain. Command checks with unset variables are skipped
 /// as labctl skips them.
-fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) -> Baseline {
+pub(crate) fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) -> Baseline {
     let mut out = String::new();
     let steps: Vec<&str> = plan
         .steps
@@ -460,9 +461,15 @@ fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) -> Baseline
     }
 }
 
-/// One `labctl grade` run; panics unless it exits 0 with every check passed or skipped.
+/// One `labctl grade` run of this build; panics unless it exits 0 with every check passed or
+/// skipped.
 fn run_labctl(kubeconfig: &Path, vars: &Vars) -> Duration {
-    let mut cmd = crate::cli::command();
+    run_labctl_program(Path::new(crate::cli::BIN), kubeconfig, vars)
+}
+
+/// [`run_labctl`] with another `labctl` binary (an older build).
+pub(crate) fn run_labctl_program(program: &Path, kubeconfig: &Path, vars: &Vars) -> Duration {
+    let mut cmd = crate::cli::command_for(program);
     cmd.args(["grade", "istio-aks", "--profile", "aks", "--kubeconfig"])
         .arg(kubeconfig)
         .args(["-o", "json", "--timeout", "20s", "--no-probes"])
@@ -488,7 +495,12 @@ fn run_labctl(kubeconfig: &Path, vars: &Vars) -> Duration {
 }
 
 /// One run of the generated script; panics unless every check passed.
-fn run_baseline(script: &Path, kubectl: &Path, kubeconfig: &Path, cache_dir: &Path) -> Duration {
+pub(crate) fn run_baseline(
+    script: &Path,
+    kubectl: &Path,
+    kubeconfig: &Path,
+    cache_dir: &Path,
+) -> Duration {
     let start = Instant::now();
     let out = Command::new("bash")
         .arg(script)
@@ -514,35 +526,65 @@ fn run_baseline(script: &Path, kubectl: &Path, kubeconfig: &Path, cache_dir: &Pa
 }
 
 /// labctl's requests in one run: only reads, at most one LIST per (resource, namespace).
-fn assert_labctl_requests(run: usize, events: &[AuditEvent]) -> BTreeMap<(String, String), usize> {
-    let writes: Vec<String> = events
-        .iter()
-        .filter(|e| !matches!(e.verb.as_str(), "get" | "list" | "watch"))
-        .map(|e| format!("{} {}", e.verb, e.request_uri))
-        .collect();
-    assert!(
-        writes.is_empty(),
-        "labctl run {run} sent non-read requests: {writes:?}"
-    );
-    let mut lists: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for e in events.iter().filter(|e| e.verb == "list") {
-        let resource = if e.api_group.is_empty() {
-            e.resource.clone()
-        } else {
-            format!("{}.{}", e.resource, e.api_group)
-        };
-        *lists.entry((resource, e.namespace.clone())).or_default() += 1;
+pub(crate) fn assert_labctl_requests(
+    run: usize,
+    events: &[AuditEvent],
+) -> BTreeMap<(String, String), usize> {
+    assert_reads_listing_once(&format!("labctl run {run}"), events)
+}
+
+/// What the benchmarks start from: the finished istio-aks state (profile aks, after the last
+/// work step, egress) in namespaces of its own on the fixture control plane, the plan labctl
+/// grades there (turned into the hand-written scripts), the plurals the scripts name, the
+/// directory they are written to, and the kubectl they run.
+pub(crate) struct Setup {
+    pub(crate) cp: &'static ControlPlane,
+    pub(crate) vars: Vars,
+    pub(crate) plan: Plan,
+    pub(crate) plurals: Plurals,
+    pub(crate) dir: PathBuf,
+    pub(crate) kubectl: PathBuf,
+}
+
+pub(crate) async fn setup() -> Setup {
+    require_jq();
+    let cp = fixture_control_plane().await;
+    let admin = cp.client(ADMIN).await;
+    let vars = apply_finished_state(&admin, Profile::Aks).await;
+    let plan = graded_plan(&vars);
+    let plurals = plurals(&admin, &plan).await;
+    let dir = bench_dir();
+    std::fs::create_dir_all(&dir).expect("create the bench directory");
+    Setup {
+        cp,
+        vars,
+        plan,
+        plurals,
+        dir,
+        kubectl: kubectl_program(),
     }
-    let repeated: Vec<String> = lists
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|((r, ns), n)| format!("{r} in {ns:?}: {n} LISTs"))
-        .collect();
+}
+
+/// The scripts test kubectl's answers with jq.
+fn require_jq() {
+    let jq = Command::new("jq").arg("--version").output();
     assert!(
-        repeated.is_empty(),
-        "labctl run {run} listed a (resource, namespace) more than once: {repeated:?}"
+        jq.is_ok_and(|o| o.status.success()),
+        "jq is missing: run `bash scripts/bench.sh`, which installs it"
     );
-    lists
+}
+
+/// The plan `labctl grade istio-aks --profile aks` grades with `vars` (without cleanup, as
+/// `labctl grade` by default).
+fn graded_plan(vars: &Vars) -> Plan {
+    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks");
+    let lab = labctl::spec::load::load(&lab_dir)
+        .unwrap_or_else(|d| panic!("load {}: {d:?}", lab_dir.display()));
+    let overrides: Vec<(String, String)> =
+        vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut plan = Plan::new(&lab, Some("aks"), &overrides).expect("plan istio-aks for aks");
+    plan.steps.retain(|s| s.step_type != StepType::Cleanup);
+    plan
 }
 
 /// One contender: its runs, the user it runs as, and what else it needs.
@@ -569,39 +611,15 @@ impl Contender {
 #[ignore = "benchmark: run with `bash scripts/bench.sh` (release build, prints a table)"]
 async fn bench_grade_vs_kubectl_per_check() {
     let runs = runs();
-    let jq = Command::new("jq").arg("--version").output();
-    assert!(
-        jq.is_ok_and(|o| o.status.success()),
-        "jq is missing: run `bash scripts/bench.sh`, which installs it"
-    );
-    let kubectl = kubectl_program();
-
-    // The finished state (after the last work step, egress), in namespaces of its own.
-    let cp = fixture_control_plane().await;
-    let admin = cp.client(ADMIN).await;
-    let vars = Vars::unique(Profile::Aks);
-    try_apply_state(
-        &admin,
-        Profile::Aks,
-        &State::AfterStep("egress".into()),
-        &vars,
-    )
-    .await
-    .unwrap_or_else(|e| panic!("apply the finished aks state: {e}"));
-
-    // The plan labctl grades (without cleanup, as `labctl grade` by default), turned into the
-    // hand-written scripts.
-    let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks");
-    let lab = labctl::spec::load::load(&lab_dir)
-        .unwrap_or_else(|d| panic!("load {}: {d:?}", lab_dir.display()));
-    let overrides: Vec<(String, String)> =
-        vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut plan = Plan::new(&lab, Some("aks"), &overrides).expect("plan istio-aks for aks");
-    plan.steps.retain(|s| s.step_type != StepType::Cleanup);
+    let Setup {
+        cp,
+        vars,
+        plan,
+        plurals,
+        dir,
+        kubectl,
+    } = setup().await;
     let labctl_queries = labctl::view::query::queries(&plan, None).len();
-    let plurals = plurals(&admin, &plan).await;
-    let dir = bench_dir();
-    std::fs::create_dir_all(&dir).expect("create the bench directory");
 
     let mut contenders = vec![Contender {
         label: "`labctl grade istio-aks`".into(),

@@ -9,23 +9,28 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Learner {
+/// A learner of the minimal lab: a state folder of their own, a kubeconfig, their namespace.
+pub(crate) struct Learner {
     state: tempfile::TempDir,
     kubeconfig: PathBuf,
-    namespace: String,
+    pub(crate) namespace: String,
 }
 
 impl Learner {
     async fn new(cp: &ControlPlane) -> Learner {
         let user = cp.fresh_learner();
+        Learner::with_kubeconfig(cp.kubeconfig_path(&user))
+    }
+
+    pub(crate) fn with_kubeconfig(kubeconfig: PathBuf) -> Learner {
         Learner {
             state: tempfile::tempdir().unwrap(),
-            kubeconfig: cp.kubeconfig_path(&user),
+            kubeconfig,
             namespace: unique_name("pets"),
         }
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = crate::cli::command();
         c.args(args)
             .env("LABCTL_STATE_DIR", self.state.path())
@@ -33,7 +38,17 @@ impl Learner {
         c
     }
 
-    fn run(&self, args: &[&str]) -> (i32, String) {
+    /// `labctl check --wait 60s`, running, its output piped.
+    pub(crate) fn spawn_check_wait(&self) -> std::process::Child {
+        self.cmd(&["check", "--wait", "60s"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String) {
         let out = self.cmd(args).stdin(Stdio::null()).output().unwrap();
         (
             out.status.code().unwrap_or(-1),
@@ -45,7 +60,7 @@ impl Learner {
         )
     }
 
-    fn start(&self) {
+    pub(crate) fn start(&self) {
         let var = format!("appNamespace={}", self.namespace);
         let (code, out) = self.run(&[
             "start",
@@ -59,7 +74,7 @@ impl Learner {
     }
 }
 
-fn labelled_namespace(name: &str, label: bool) -> String {
+pub(crate) fn labelled_namespace(name: &str, label: bool) -> String {
     let labels = if label {
         "\n  labels: {istio.io/rev: asm-1-23}"
     } else {
@@ -107,13 +122,7 @@ async fn check_wait_returns_soon_after_the_state_becomes_true() {
     let l = Learner::new(cp).await;
     l.start();
     apply_yaml(&admin, &labelled_namespace(&l.namespace, false)).await;
-    let mut child = l
-        .cmd(&["check", "--wait", "60s"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = l.spawn_check_wait();
     // Give it time to make its first (failing) attempt and start watching.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(

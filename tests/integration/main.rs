@@ -4,10 +4,12 @@
 mod architecture;
 mod bench;
 mod bench_class;
+mod bench_rtt;
 mod bundled;
 mod ci;
 mod class_report;
 mod cli;
+mod connection;
 mod discovery;
 mod fixture_states;
 mod fixture_tests;

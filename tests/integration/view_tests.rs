@@ -1,5 +1,5 @@
 //! The cluster view against a real API server: `Connection::open` (kubeconfig, contexts),
-//! `live::fetch_report` (discovery once per group/version, one LIST per query, per-query errors:
+//! `live::fetch_report` (one LIST per query, discovery only for kinds not found, per-query errors:
 //! NotServed, Forbidden, Unreachable), proven read-only and counted through the audit log, and
 //! snapshot files (round trip of a live fetch, located errors for broken files).
 
@@ -204,7 +204,7 @@ async fn fetch_returns_the_objects_of_each_query_read_only_with_one_list_per_que
     );
     assert_eq!(first_fatal(set), None);
 
-    // The audit log: only get/list, discovery once per group/version, one LIST per listable query.
+    // The audit log: only get/list, one LIST per query, discovery only for kinds not found.
     let events = cp.audit_events(&user).await;
     let uris = request_uris(cp, &user);
     let summary: Vec<String> = events
@@ -223,27 +223,31 @@ async fn fetch_returns_the_objects_of_each_query_read_only_with_one_list_per_que
         "{summary:#?}"
     );
     let lists: Vec<_> = events.iter().filter(|e| e.verb == "list").collect();
-    let mut per_target: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut per_target: BTreeMap<(String, String, u16), usize> = BTreeMap::new();
     for e in &lists {
         *per_target
-            .entry((e.resource.clone(), e.namespace.clone()))
+            .entry((e.resource.clone(), e.namespace.clone(), e.code))
             .or_default() += 1;
     }
     assert!(per_target.values().all(|n| *n == 1), "{summary:#?}");
-    let listed: BTreeSet<(&str, &str)> = per_target
+    let listed: BTreeSet<(&str, &str, u16)> = per_target
         .keys()
-        .map(|(r, n)| (r.as_str(), n.as_str()))
+        .map(|(r, n, c)| (r.as_str(), n.as_str(), *c))
         .collect();
-    let expected_lists: BTreeSet<(&str, &str)> = [
-        ("configmaps", ns.as_str()),
-        ("services", ns.as_str()),
-        ("deployments", ns.as_str()),
-        ("peerauthentications", ns.as_str()),
-        ("namespaces", ""),
+    // Every query listed at once where its kind should be; the two kinds not served answer 404.
+    let expected_lists: BTreeSet<(&str, &str, u16)> = [
+        ("configmaps", ns.as_str(), 200),
+        ("services", ns.as_str(), 200),
+        ("deployments", ns.as_str(), 200),
+        ("peerauthentications", ns.as_str(), 200),
+        ("namespaces", "", 200),
+        ("widgets", ns.as_str(), 404),
+        ("telemetries", ns.as_str(), 404),
     ]
     .into();
     assert_eq!(listed, expected_lists, "{summary:#?}");
-    assert_eq!(lists.len(), 5, "one LIST per served query: {summary:#?}");
+    assert_eq!(lists.len(), 7, "one LIST per query: {summary:#?}");
+    // Discovery only for the group/versions of those two, to say they are not served.
     let discovery: Vec<&str> = uris
         .iter()
         .filter(|u| !u.contains('?') && !u.contains("/namespaces"))
@@ -253,18 +257,12 @@ async fn fetch_returns_the_objects_of_each_query_read_only_with_one_list_per_que
     sorted.sort();
     assert_eq!(
         sorted,
-        [
-            "/api/v1",
-            "/apis/apps/v1",
-            "/apis/example.invalid/v1",
-            "/apis/networking.istio.io/v1",
-            "/apis/security.istio.io/v1",
-        ],
-        "discovery once per group/version: {summary:#?}"
+        ["/apis/example.invalid/v1", "/apis/networking.istio.io/v1"],
+        "discovery only where a kind was not found: {summary:#?}"
     );
-    assert_eq!(events.len(), 10, "{summary:#?}");
-    assert_eq!(report.discovery_requests, 5);
-    assert_eq!(report.list_requests, 5);
+    assert_eq!(events.len(), 9, "{summary:#?}");
+    assert_eq!(report.discovery_requests, 2);
+    assert_eq!(report.list_requests, 7);
     assert_eq!(report.requests(), events.len());
     eprintln!(
         "fetch of {} queries: {} requests ({} discovery + {} lists) in {:?}",
@@ -277,7 +275,7 @@ async fn fetch_returns_the_objects_of_each_query_read_only_with_one_list_per_que
 }
 
 #[tokio::test]
-async fn many_queries_cost_one_discovery_per_group_version() {
+async fn many_queries_of_served_kinds_cost_no_discovery() {
     let cp = ControlPlane::shared().await;
     let user = cp.fresh_learner();
     let conn = connect(cp, &user).await;
@@ -297,7 +295,10 @@ async fn many_queries_cost_one_discovery_per_group_version() {
         }
     }
     let report = fetch_as(&conn, &queries).await;
-    assert_eq!(report.discovery_requests, 3);
+    assert_eq!(
+        report.discovery_requests, 0,
+        "every kind is where it should be"
+    );
     assert_eq!(report.list_requests, queries.len());
     for (query, res) in &report.objects.lists {
         assert_eq!(res.as_deref().map(<[Value]>::len), Ok(0), "{query}");
@@ -327,7 +328,7 @@ async fn a_user_without_rights_gets_forbidden_naming_verb_and_resource() {
     let deployments = q("apps/v1", "Deployment", None);
     let vs = q("networking.istio.io/v1", "VirtualService", Some(&ns));
     let queries: BTreeSet<Query> = [pods.clone(), deployments.clone(), vs.clone()].into();
-    let set = fetch(&conn.client, &queries, TIMEOUT).await;
+    let set = fetch(&conn, &queries, TIMEOUT).await;
     for (query, resource, namespace) in [
         (&pods, "pods", Some(ns.clone())),
         (&deployments, "deployments.apps", None),
@@ -393,7 +394,11 @@ async fn a_dead_port_is_unreachable_at_once() {
             "{query}"
         );
     }
-    assert_eq!(report.list_requests, 0, "no LIST after discovery failed");
+    assert_eq!(report.list_requests, 3, "one LIST each, never sent");
+    assert_eq!(
+        report.discovery_requests, 0,
+        "no discovery after the LISTs failed"
+    );
     assert_eq!(
         first_fatal(&report.objects).map(ToString::to_string),
         Some("cluster unreachable: connection refused at https://127.0.0.1:1".into())
@@ -419,7 +424,7 @@ async fn a_server_that_never_answers_times_out_within_the_timeout() {
     let queries: BTreeSet<Query> = [q("v1", "Pod", None), q("apps/v1", "Deployment", None)].into();
     let started = Instant::now();
     let report = fetch_report(
-        &conn.client,
+        &conn,
         &queries,
         &FetchOptions::new(Duration::from_millis(1500)).server_url(url.clone()),
     )
@@ -484,7 +489,7 @@ async fn a_host_name_that_does_not_resolve_is_unreachable() {
     let conn = Connection::open(Some(&path), None).await.unwrap();
     let queries: BTreeSet<Query> = [q("v1", "Pod", None)].into();
     let report = fetch_report(
-        &conn.client,
+        &conn,
         &queries,
         &FetchOptions::new(Duration::from_secs(5)).server_url(url),
     )
@@ -519,7 +524,7 @@ async fn wrong_credentials_are_unauthorized() {
     std::fs::write(&path, text).unwrap();
     let conn = Connection::open(Some(&path), None).await.unwrap();
     let queries: BTreeSet<Query> = [q("v1", "Pod", None)].into();
-    let set = fetch(&conn.client, &queries, TIMEOUT).await;
+    let set = fetch(&conn, &queries, TIMEOUT).await;
     let err = set.lists.values().next().unwrap().as_ref().unwrap_err();
     assert!(matches!(err, FetchError::Unauthorized { .. }), "{err:?}");
     assert!(!err.to_string().contains("not-a-token"), "{err}");
@@ -584,7 +589,7 @@ async fn a_snapshot_of_a_live_fetch_reads_back_as_the_same_objects() {
         q("v1", "Secret", Some(&ns)),
     ]
     .into();
-    let live = fetch(&conn.client, &queries, TIMEOUT).await;
+    let live = fetch(&conn, &queries, TIMEOUT).await;
 
     let snap = Snapshot::capture(
         &plan_for("istio-aks"),
@@ -620,7 +625,7 @@ async fn a_corrupted_snapshot_names_file_line_and_column() {
     let ns = populated_namespace(cp, "v-corrupt").await;
     let conn = connect(cp, ADMIN).await;
     let queries: BTreeSet<Query> = [q("v1", "ConfigMap", Some(&ns))].into();
-    let live = fetch(&conn.client, &queries, TIMEOUT).await;
+    let live = fetch(&conn, &queries, TIMEOUT).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("snap.json");
     write_snapshot(

@@ -170,6 +170,43 @@ pub fn by_user<'a>(events: &'a [AuditEvent], user: &str) -> Vec<&'a AuditEvent> 
     events.iter().filter(|e| e.user == user).collect()
 }
 
+/// Asserts that `events` are only reads (get/list/watch) with at most one LIST per
+/// (resource, namespace) — what labctl promises of a grade — and returns the LISTs counted
+/// that way (resource as RBAC names it: `pods`, `deployments.apps`). `what` names the run.
+pub fn assert_reads_listing_once(
+    what: &str,
+    events: &[AuditEvent],
+) -> std::collections::BTreeMap<(String, String), usize> {
+    let writes: Vec<String> = events
+        .iter()
+        .filter(|e| !matches!(e.verb.as_str(), "get" | "list" | "watch"))
+        .map(|e| format!("{} {}", e.verb, e.request_uri))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "{what} sent non-read requests: {writes:?}"
+    );
+    let mut lists = std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| e.verb == "list") {
+        let resource = if e.api_group.is_empty() {
+            e.resource.clone()
+        } else {
+            format!("{}.{}", e.resource, e.api_group)
+        };
+        *lists.entry((resource, e.namespace.clone())).or_default() += 1;
+    }
+    let repeated: Vec<String> = lists
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|((r, ns), n)| format!("{r} in {ns:?}: {n} LISTs"))
+        .collect();
+    assert!(
+        repeated.is_empty(),
+        "{what} listed a (resource, namespace) more than once: {repeated:?}"
+    );
+    lists
+}
+
 /// Verbs that change state (what a read-only grader must never send).
 pub fn is_mutating(verb: &str) -> bool {
     matches!(

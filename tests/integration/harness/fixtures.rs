@@ -477,6 +477,16 @@ pub async fn apply_state(
     }
 }
 
+/// The finished state of profile `p` (after the last work step, egress) in namespaces of its
+/// own; returns its variables.
+pub async fn apply_finished_state(client: &Client, p: Profile) -> Vars {
+    let vars = Vars::unique(p);
+    try_apply_state(client, p, &State::AfterStep("egress".into()), &vars)
+        .await
+        .unwrap_or_else(|e| panic!("apply the finished {p} state: {e}"));
+    vars
+}
+
 /// Like [`apply_state`], returning the first error as a message.
 pub async fn try_apply_state(
     client: &Client,

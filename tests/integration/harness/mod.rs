@@ -9,6 +9,7 @@ mod audit;
 mod bins;
 mod control_plane;
 mod crds;
+mod delay_proxy;
 mod fixtures;
 mod injector;
 mod kubectl;
@@ -22,19 +23,24 @@ mod start;
 mod users;
 
 pub use apply::{apply_yaml, ensure_namespaces, is_delete, parse_documents, try_apply_yaml};
-pub use audit::{AUDIT_POLICY, AuditEvent, AuditLog, by_user, is_mutating, parse_audit_log};
+pub use audit::{
+    AUDIT_POLICY, AuditEvent, AuditLog, assert_reads_listing_once, by_user, is_mutating,
+    parse_audit_log,
+};
 pub use bins::{KUBE_VERSION, KubeBins, default_cache_dir};
 pub use control_plane::{ControlPlane, ControlPlaneOptions};
 pub use crds::{ISTIO_CRDS_YAML, ISTIO_KINDS, install_crds, wait_crd_established};
+pub use delay_proxy::DelayProxy;
 pub use fixtures::{
     BrokenFixture, ExpectedState, FixtureIndex, IndexVariables, NAMESPACE_VARIABLES, ObjectKey,
-    Profile, State, StepFixture, Vars, all_step_states, apply_state, broken_states, expected_state,
-    fixture_control_plane, fixture_dir, literal_namespace_lock, literal_namespaces, object_key,
-    remove_literal_namespace_objects, render, render_file, state_files, try_apply_state,
-    try_render,
+    Profile, State, StepFixture, Vars, all_step_states, apply_finished_state, apply_state,
+    broken_states, expected_state, fixture_control_plane, fixture_dir, literal_namespace_lock,
+    literal_namespaces, object_key, remove_literal_namespace_objects, render, render_file,
+    state_files, try_apply_state, try_render,
 };
 pub use injector::SidecarInjector;
 pub use kubectl::{Kubectl, KubectlOutput};
+pub use pki::Ca;
 pub use pod_driver::{PodStatusDriver, mark_workload_ready, ready_status};
 pub use process::{free_port, keep_cluster, scratch_root};
 pub use runtime::{harness_runtime, on_harness, unique_name, wait_until};

@@ -78,6 +78,26 @@ impl ControlPlane {
         format!("{LEARNER}-{n}")
     }
 
+    /// A copy of `user`'s kubeconfig in `dir` that reaches the API server at `url` (a proxy in
+    /// front of it, e.g. [`DelayProxy`](super::DelayProxy)); same CA, so TLS still verifies.
+    pub fn kubeconfig_via(&self, user: &str, url: &str, dir: &std::path::Path) -> PathBuf {
+        let text = std::fs::read_to_string(self.kubeconfig_path(user)).expect("read kubeconfig");
+        let path = dir.join(format!(
+            "kubeconfig-{}-via-proxy.yaml",
+            user.replace(':', "_")
+        ));
+        std::fs::write(&path, text.replace(&self.server, url)).expect("write kubeconfig");
+        path
+    }
+
+    /// The API server's address, for a proxy to forward to.
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        self.server
+            .trim_start_matches("https://")
+            .parse()
+            .expect("the server URL is https://<ip>:<port>")
+    }
+
     /// Writes (once) and returns `<dir>/kubeconfig-<user>.yaml`: cluster and context `labctl-test`,
     /// the server's CA as `certificate-authority-data`, the user's token.
     pub fn kubeconfig_path(&self, user: &str) -> PathBuf {
