@@ -63,6 +63,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Reporters that could not write their file or output; the run itself went to the end.
+    #[error(transparent)]
+    Report(#[from] crate::report::set::ReportErrors),
     /// The learner state file cannot be used (unreadable, corrupt — it is then kept as a backup —,
     /// or written by a newer labctl). Exit 2: never reset silently.
     #[error("{message}")]
@@ -118,6 +121,7 @@ impl Error {
             Error::InvalidLab(_)
             | Error::InvalidRoster(_)
             | Error::Write { .. }
+            | Error::Report(_)
             | Error::Bundle(_)
             | Error::Connect(_)
             | Error::Snapshot(_)

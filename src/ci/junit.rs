@@ -10,9 +10,9 @@
 //! | debug output | `<system-err>` of the failing step's suite |
 //! | leftovers | `<testcase name="leftovers">` in the cleanup suite, failing with the list |
 
-use crate::ci::report::{CiReport, CiStep, CommandRun, StepOutcome};
-use crate::report::collect::write_file_atomically;
+use crate::ci::report::{CiReport, CiRun, CiStep, CommandRun, StepOutcome};
 use crate::report::junit::{attr, rfc3339, status, text};
+use crate::report::set::FileReporter;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::path::PathBuf;
 
@@ -117,17 +117,8 @@ fn command_status(run: &CommandRun) -> TestCaseStatus {
 }
 
 /// Writes the JUnit file when the run finishes.
-pub struct CiJunit {
-    pub path: PathBuf,
-}
-
-impl crate::ci::report::CiReporter for CiJunit {
-    fn event(&mut self, event: &crate::ci::report::CiEvent<'_>) -> std::io::Result<()> {
-        match event {
-            crate::ci::report::CiEvent::Finished(report) => {
-                write_file_atomically(&self.path, ci_junit_xml(report).as_bytes())
-            }
-            _ => Ok(()),
-        }
-    }
+pub fn ci_junit_file(path: impl Into<PathBuf>) -> FileReporter<CiRun> {
+    FileReporter::new(path, |report, w| {
+        w.write_all(ci_junit_xml(report).as_bytes())
+    })
 }

@@ -1,7 +1,7 @@
 //! What a `labctl ci` run produces: per step the commands that ran (with their output), the
 //! grade of the step's checks, and, on a failure, the debug output; then the cleanup and the
 //! objects it left behind. The engine emits [`CiEvent`]s while it runs; reporters (terminal,
-//! JUnit) consume them, like `labctl grade`'s reporters.
+//! JUnit) consume them through the same reporter set as `labctl grade`'s ([`CiRun`]).
 
 use crate::report::event::StepReport;
 use serde::Serialize;
@@ -184,8 +184,21 @@ pub enum CiEvent<'a> {
     Finished(&'a CiReport),
 }
 
-pub trait CiReporter {
-    fn event(&mut self, event: &CiEvent<'_>) -> std::io::Result<()>;
+/// The events of a `labctl ci` run, ending with the [`CiReport`]: its reporters are
+/// [`Reporter<CiRun>`](crate::report::event::Reporter)s in a
+/// [`ReporterSet`](crate::report::set::ReporterSet), like `labctl grade`'s.
+#[derive(Debug, Clone, Copy)]
+pub enum CiRun {}
+
+impl crate::report::event::Protocol for CiRun {
+    type Event<'a> = CiEvent<'a>;
+    type Report = CiReport;
+    fn finished<'a>(event: &Self::Event<'a>) -> Option<&'a CiReport> {
+        match *event {
+            CiEvent::Finished(report) => Some(report),
+            _ => None,
+        }
+    }
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -5,7 +5,7 @@
 
 use crate::ci::exec::{CommandEnv, run_block};
 use crate::ci::leftovers::{leftovers, scope, uids};
-use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandRun, Leftover, StepOutcome};
+use crate::ci::report::{CiEvent, CiReport, CiRun, CiStep, CommandRun, Leftover, StepOutcome};
 use crate::ci::{debug, substitute_stand_ins};
 use crate::error::Error;
 use crate::eval::discover::Resolver;
@@ -14,6 +14,7 @@ use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
 use crate::plan::resolve::{Plan, PlannedStep};
 use crate::probe::run::Prober;
 use crate::report::event::{GradeReport, RunInfo, StepReport};
+use crate::report::set::ReporterSet;
 use crate::spec::lab::{Lab, StepType};
 use crate::view::connect::Connection;
 use crate::view::live::{FetchOptions, fetch_report, first_fatal};
@@ -47,11 +48,12 @@ struct Engine<'a, 'r> {
     resolver: &'a Resolver,
     opts: &'a CiOptions,
     info: RunInfo,
-    reporters: &'a mut [&'r mut dyn CiReporter],
+    reporters: &'a mut ReporterSet<'r, CiRun>,
 }
 
 /// Replay the lab against the cluster behind `conn`; `prober` runs the checks' probes (`None`:
-/// they are skipped, `--no-probes`). Each step's commands and checks are made with the values
+/// they are skipped, `--no-probes`). A reporter that fails does not stop the replay: its error
+/// waits for [`ReporterSet::finish`]. Each step's commands and checks are made with the values
 /// discovered from the cluster just before it (step 1 may install a revision the lab never
 /// named; the later steps then use it).
 pub async fn run(
@@ -59,7 +61,7 @@ pub async fn run(
     prober: Option<&Prober>,
     resolver: &Resolver,
     opts: &CiOptions,
-    reporters: &mut [&mut dyn CiReporter],
+    reporters: &mut ReporterSet<'_, CiRun>,
 ) -> Result<CiReport, Error> {
     let started = Instant::now();
     let (lab, plan) = (resolver.lab(), &resolver.base);
@@ -162,10 +164,7 @@ fn not_run(step: &PlannedStep, reason: String) -> CiStep {
 
 impl Engine<'_, '_> {
     fn emit(&mut self, event: &CiEvent<'_>) {
-        for r in self.reporters.iter_mut() {
-            // A reporter that cannot write (a closed pipe) must not stop the replay.
-            let _ = r.event(event);
-        }
+        self.reporters.write_event(event);
     }
 
     /// What the leftover report lists: everything the lab's checks read, in every step, and
@@ -320,9 +319,7 @@ impl Engine<'_, '_> {
         let (opts, reporters) = (self.opts, &mut *self.reporters);
         let (outcome, output) = tokio::task::block_in_place(|| {
             run_block(&code, &opts.env, opts.command_timeout, &mut |line| {
-                for r in reporters.iter_mut() {
-                    let _ = r.event(&CiEvent::Output(line));
-                }
+                reporters.write_event(&CiEvent::Output(line))
             })
         });
         let run = CommandRun {

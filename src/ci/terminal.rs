@@ -13,9 +13,11 @@
 //! ✔ deploy-app passed in 3.2s
 //! ```
 
-use crate::ci::report::{CiEvent, CiReport, CiReporter, CiStep, CommandOutcome, StepOutcome};
+use crate::ci::report::{CiEvent, CiReport, CiRun, CiStep, CommandOutcome, StepOutcome};
 use crate::render::terminal::Look;
 use crate::render::text::plain_text;
+use crate::report::event::Reporter;
+use crate::report::set::ReporterError;
 use crate::report::terminal::{human_duration, step_report};
 use console::Style;
 use std::io::{self, Write};
@@ -124,8 +126,14 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-impl CiReporter for CiTerminal {
-    fn event(&mut self, event: &CiEvent<'_>) -> io::Result<()> {
+impl Reporter<CiRun> for CiTerminal {
+    fn event(&mut self, event: &CiEvent<'_>) -> Result<(), ReporterError> {
+        Ok(self.on(event)?)
+    }
+}
+
+impl CiTerminal {
+    fn on(&mut self, event: &CiEvent<'_>) -> io::Result<()> {
         let text = match event {
             CiEvent::Started {
                 lab,

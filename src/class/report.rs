@@ -27,6 +27,20 @@ pub struct ClassReport {
     pub learners: Vec<LearnerResult>,
 }
 
+/// A class report as a run with one event, the finished report: its files are written by
+/// [`FileReporter<ClassRun>`](crate::report::set::FileReporter)s in a
+/// [`ReporterSet`](crate::report::set::ReporterSet), like `labctl grade`'s.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassRun {}
+
+impl crate::report::event::Protocol for ClassRun {
+    type Event<'a> = &'a ClassReport;
+    type Report = ClassReport;
+    fn finished<'a>(event: &Self::Event<'a>) -> Option<&'a ClassReport> {
+        Some(*event)
+    }
+}
+
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }

@@ -1,10 +1,10 @@
 //! `labctl ci`: resolve the plan, refuse early what cannot run (unknown `--from`, solve
 //! commands that need a variable with no value), point the commands at the cluster labctl
-//! grades, replay, and hand the events to the terminal and JUnit reporters.
+//! grades, replay, and hand the events to the terminal and JUnit reporters (one
+//! [`ReporterSet`], as `labctl grade`).
 
 use crate::ci::exec::CommandEnv;
-use crate::ci::junit::CiJunit;
-use crate::ci::report::CiReporter;
+use crate::ci::junit::ci_junit_file;
 use crate::ci::run::{CiOptions, run as replay};
 use crate::ci::terminal::CiTerminal;
 use crate::cli::CiArgs;
@@ -14,6 +14,7 @@ use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::Prober;
 use crate::render::terminal::Look;
+use crate::report::set::ReporterSet;
 use crate::signal::interrupted;
 use crate::spec::lab::StepType;
 use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
@@ -37,10 +38,11 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     }
     refuse_missing_variables(plan, &args)?;
     let mut terminal = CiTerminal::new(Box::new(crate::output::Stdout), look);
-    let mut junit = args.junit.clone().map(|path| CiJunit { path });
-    let mut reporters: Vec<&mut dyn CiReporter> = vec![&mut terminal];
+    let mut junit = args.junit.clone().map(ci_junit_file);
+    let mut reporters = ReporterSet::new();
+    reporters.add(&mut terminal);
     if let Some(j) = junit.as_mut() {
-        reporters.push(j);
+        reporters.add(j);
     }
     let runtime = crate::view::runtime()?;
     let report = runtime.block_on(async {
@@ -79,6 +81,8 @@ pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
             }),
         }
     })?;
+    // Each error names the file (or output) that failed.
+    reporters.finish()?;
     Ok(report.exit_code())
 }
 

@@ -1,16 +1,15 @@
 //! `labctl class report`: read and lint the roster, grade the class (once, or every `--watch`
 //! interval), print the matrix and write the files asked for.
 
+use crate::class::report::{ClassReport, ClassRun};
 use crate::class::run::{ClassOptions, grade_class};
 use crate::class::{csv, html, json, junit, roster, terminal};
 use crate::cli::ClassReportArgs;
 use crate::error::{EXIT_OK, Error};
 use crate::render::terminal::{Look, terminal_width};
+use crate::report::set::{FileReporter, Render, ReporterSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-
-/// A reporter that writes the whole class report as one file.
-type Render = fn(&crate::class::report::ClassReport, &mut dyn Write) -> std::io::Result<()>;
 
 pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     let parsed = roster::parse(&args.roster).map_err(Error::InvalidRoster)?;
@@ -44,7 +43,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
     loop {
         round += 1;
         let (report, stats) = grade_class(&lab, &roster, &opts, &runtime)?;
-        let files: [(&Option<PathBuf>, Render); 4] = [
+        let renders: [(&Option<PathBuf>, Render<ClassReport>); 4] = [
             (&args.html, |r, w| {
                 w.write_all(html::class_html(r).as_bytes())
             }),
@@ -54,16 +53,17 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
                 w.write_all(junit::class_junit(r).as_bytes())
             }),
         ];
-        for (path, render) in files {
-            if let Some(path) = path {
-                crate::fsutil::write_atomic_with(path, |w| render(&report, w)).map_err(
-                    |source| Error::Write {
-                        path: path.clone(),
-                        source,
-                    },
-                )?;
-            }
+        let mut files: Vec<FileReporter<ClassRun>> = renders
+            .into_iter()
+            .filter_map(|(path, render)| Some(FileReporter::new(path.clone()?, render)))
+            .collect();
+        let mut reporters = ReporterSet::new();
+        for file in &mut files {
+            reporters.add(file);
         }
+        reporters.write_event(&&report);
+        // Each error names the file that failed; the others are written.
+        reporters.finish()?;
         let text = terminal::class_terminal(&report, look);
         let mut out = crate::output::Stdout;
         if in_place {

@@ -13,9 +13,10 @@ use crate::grade::run::{exit_code, grade};
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::probe::exec::Kubectl;
 use crate::probe::run::{Prober, planned};
-use crate::report::event::{Reporter, RunInfo};
-use crate::report::json::{JsonReporter, json_report};
-use crate::report::junit::JunitReporter;
+use crate::report::event::RunInfo;
+use crate::report::json::{json_file, json_report};
+use crate::report::junit::junit_file;
+use crate::report::set::ReporterSet;
 use crate::report::terminal::TerminalReporter;
 use crate::spec::lab::StepType;
 use crate::spec::load;
@@ -24,7 +25,7 @@ use crate::view::live::FetchOptions;
 use crate::view::objects::ObjectSet;
 use crate::view::runtime;
 use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Result<i32, Error> {
     let lab = load::load_named(&args.lab, labs_dir)?;
@@ -140,17 +141,14 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
     let mut terminal = (args.output == Output::Text).then(|| {
         TerminalReporter::new(Box::new(crate::output::Stdout), color, width, args.verbose)
     });
-    let mut junit = args.junit.clone().map(JunitReporter::new);
-    let mut json = args.json.clone().map(JsonReporter::new);
-    let mut reporters: Vec<&mut dyn Reporter> = Vec::new();
+    let mut junit = args.junit.clone().map(junit_file);
+    let mut json = args.json.clone().map(json_file);
+    let mut reporters = ReporterSet::new();
     if let Some(t) = terminal.as_mut() {
-        reporters.push(t);
+        reporters.add(t);
     }
-    if let Some(j) = junit.as_mut() {
-        reporters.push(j);
-    }
-    if let Some(j) = json.as_mut() {
-        reporters.push(j);
+    for file in [junit.as_mut(), json.as_mut()].into_iter().flatten() {
+        reporters.add(file);
     }
     let report = grade(
         &plan,
@@ -158,15 +156,9 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
         facts.as_ref(),
         info,
         &mut reporters,
-    )
-    .map_err(|source| Error::Write {
-        path: args
-            .junit
-            .clone()
-            .or(args.json.clone())
-            .unwrap_or_else(|| PathBuf::from("<stdout>")),
-        source,
-    })?;
+    );
+    // Each error names the file (or output) that failed.
+    reporters.finish()?;
     if args.output == Output::Json {
         println!("{}", json_report(&report));
     }

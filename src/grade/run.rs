@@ -1,11 +1,13 @@
 //! The grading loop: for each step (or the one asked for), evaluate its checks, emit events,
-//! and return the report. It never prints; reporters do.
+//! and return the report. It never prints; reporters do. A reporter that fails does not stop
+//! the grade (see [`ReporterSet`]): its error waits for [`ReporterSet::finish`].
 
 use crate::eval::check;
 use crate::eval::facts::Facts;
 use crate::eval::result::{Status, step_status};
 use crate::plan::resolve::Plan;
-use crate::report::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
+use crate::report::event::{Event, GradeReport, RunInfo, StepReport};
+use crate::report::set::ReporterSet;
 use std::time::Instant;
 
 pub fn grade(
@@ -13,10 +15,10 @@ pub fn grade(
     only_step: Option<&str>,
     facts: &dyn Facts,
     info: RunInfo,
-    reporters: &mut [&mut dyn Reporter],
-) -> std::io::Result<GradeReport> {
+    reporters: &mut ReporterSet<'_>,
+) -> GradeReport {
     let start = Instant::now();
-    emit(reporters, &Event::RunStarted(&info))?;
+    reporters.write_event(&Event::RunStarted(&info));
     let steps: Vec<_> = plan
         .steps
         .iter()
@@ -26,26 +28,20 @@ pub fn grade(
     let total = plan.steps.len();
     let mut reports = Vec::new();
     for (index, step) in steps {
-        emit(
-            reporters,
-            &Event::StepStarted {
-                index,
-                total,
-                id: &step.id,
-                title: &step.title,
-            },
-        )?;
+        reporters.write_event(&Event::StepStarted {
+            index,
+            total,
+            id: &step.id,
+            title: &step.title,
+        });
         let step_start = Instant::now();
         let mut results = Vec::new();
         for pc in &step.checks {
             let result = check::evaluate(pc, facts);
-            emit(
-                reporters,
-                &Event::CheckFinished {
-                    step: &step.id,
-                    result: &result,
-                },
-            )?;
+            reporters.write_event(&Event::CheckFinished {
+                step: &step.id,
+                result: &result,
+            });
             results.push(result);
         }
         let report = StepReport {
@@ -55,7 +51,7 @@ pub fn grade(
             duration: step_start.elapsed(),
             checks: results,
         };
-        emit(reporters, &Event::StepFinished(&report))?;
+        reporters.write_event(&Event::StepFinished(&report));
         reports.push(report);
     }
     let status = overall(&reports);
@@ -65,8 +61,8 @@ pub fn grade(
         duration: start.elapsed(),
         steps: reports,
     };
-    emit(reporters, &Event::RunFinished(&report))?;
-    Ok(report)
+    reporters.write_event(&Event::RunFinished(&report));
+    report
 }
 
 fn overall(steps: &[StepReport]) -> Status {
@@ -75,13 +71,6 @@ fn overall(steps: &[StepReport]) -> Status {
         .flat_map(|s| s.checks.iter().cloned())
         .collect();
     step_status(&all)
-}
-
-fn emit(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> std::io::Result<()> {
-    for r in reporters.iter_mut() {
-        r.event(event)?;
-    }
-    Ok(())
 }
 
 /// The exit code a report earns: 2 if anything could not be evaluated, 1 if a check failed.

@@ -1,11 +1,10 @@
-//! Building a [`GradeReport`] back out of events, fanning one event out to several reporters,
-//! and the small helper every reporter shares (atomic file writes). Text goes through
-//! [`plain_text`](crate::render::text::plain_text).
+//! Building a [`GradeReport`] back out of events, and playing a report back as events. Several
+//! reporters share events through [`ReporterSet`](super::set::ReporterSet); files are written
+//! by [`FileReporter`](super::set::FileReporter).
 
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
+use super::set::ReporterError;
 use crate::eval::result::{CheckResult, Status, step_status};
-use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 /// A reporter that remembers everything it is told, for tests and for reporters that render
@@ -66,7 +65,7 @@ impl Collector {
 }
 
 impl Reporter for Collector {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), ReporterError> {
         match *event {
             Event::RunStarted(info) => {
                 *self = Collector::new();
@@ -107,23 +106,9 @@ impl Reporter for Collector {
     }
 }
 
-/// Give `event` to every reporter, in order, and return the first error.
-///
-/// A reporter that fails does not stop the others: a full disk for the JUnit file must not hide
-/// the terminal output, and vice versa.
-pub fn fan_out(reporters: &mut [&mut dyn Reporter], event: &Event<'_>) -> io::Result<()> {
-    let mut first = None;
-    for reporter in reporters.iter_mut() {
-        if let Err(e) = reporter.event(event) {
-            first.get_or_insert(e);
-        }
-    }
-    first.map_or(Ok(()), Err)
-}
-
 /// Play a finished report to `reporter` as the events a live run would have sent: for showing
 /// a saved report again, and for tests.
-pub fn replay(report: &GradeReport, reporter: &mut dyn Reporter) -> io::Result<()> {
+pub fn replay(report: &GradeReport, reporter: &mut dyn Reporter) -> Result<(), ReporterError> {
     reporter.event(&Event::RunStarted(&report.info))?;
     let total = report.steps.len();
     for (index, step) in report.steps.iter().enumerate() {
@@ -142,14 +127,6 @@ pub fn replay(report: &GradeReport, reporter: &mut dyn Reporter) -> io::Result<(
         reporter.event(&Event::StepFinished(step))?;
     }
     reporter.event(&Event::RunFinished(report))
-}
-
-/// Write `contents` to `path` so that a reader (a CI job, `class report --watch`) never sees a
-/// half-written file: write a sibling temporary file, then rename it over `path`. Creates the
-/// parent directory. Errors name the path.
-pub(crate) fn write_file_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
-    crate::fsutil::write_atomic(path, contents)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))
 }
 
 /// A hand-built report with every kind of outcome, shared by the reporters' golden tests.
@@ -427,47 +404,5 @@ mod tests {
         assert_eq!(partial.steps[1].status, Status::Failed);
         assert_eq!(partial.status, Status::Failed);
         assert_eq!(partial.duration, first.duration);
-    }
-
-    struct Failing(usize);
-    impl Reporter for Failing {
-        fn event(&mut self, _: &Event<'_>) -> io::Result<()> {
-            self.0 += 1;
-            Err(io::Error::other(format!(
-                "failing reporter, call {}",
-                self.0
-            )))
-        }
-    }
-
-    #[test]
-    fn fan_out_reaches_every_reporter_and_returns_the_first_error() {
-        let report = fixture::report();
-        let (mut a, mut b, mut c) = (Failing(0), Collector::new(), Failing(10));
-        let err = fan_out(
-            &mut [&mut a, &mut b, &mut c],
-            &Event::RunStarted(&report.info),
-        )
-        .unwrap_err();
-        assert_eq!(err.to_string(), "failing reporter, call 1");
-        assert_eq!((a.0, c.0), (1, 11));
-        assert!(b.report().is_some());
-        let mut ok = Collector::new();
-        fan_out(&mut [&mut ok], &Event::RunStarted(&report.info)).unwrap();
-    }
-
-    #[test]
-    fn writes_files_atomically_creating_the_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out/sub/report.xml");
-        write_file_atomically(&path, b"one").unwrap();
-        write_file_atomically(&path, b"two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
-        assert_eq!(left.len(), 1, "temporary file left behind");
-
-        let blocked = dir.path().join("out/sub/report.xml/inner.xml");
-        let err = write_file_atomically(&blocked, b"x").unwrap_err();
-        assert!(err.to_string().contains("inner.xml"), "{err}");
     }
 }

@@ -95,7 +95,34 @@ pub enum Event<'a> {
     RunFinished(&'a GradeReport),
 }
 
-/// Anything that consumes events. Errors are I/O errors of the reporter's own output.
-pub trait Reporter {
-    fn event(&mut self, event: &Event<'_>) -> std::io::Result<()>;
+/// A kind of run and the events it emits: `labctl grade` ([`Grading`]), `labctl ci`, a class
+/// report. One [`Reporter`] trait and one [`ReporterSet`](super::set::ReporterSet) serve them
+/// all; `finished` picks out the event that carries the whole report, which file reporters
+/// ([`FileReporter`](super::set::FileReporter)) write.
+pub trait Protocol: 'static {
+    type Event<'a>;
+    type Report: 'static;
+    /// The report the run's last event carries, or `None` for any other event.
+    fn finished<'a>(event: &Self::Event<'a>) -> Option<&'a Self::Report>;
+}
+
+/// The events of a grade: [`Event`], ending with the [`GradeReport`].
+#[derive(Debug, Clone, Copy)]
+pub enum Grading {}
+
+impl Protocol for Grading {
+    type Event<'a> = Event<'a>;
+    type Report = GradeReport;
+    fn finished<'a>(event: &Self::Event<'a>) -> Option<&'a GradeReport> {
+        match *event {
+            Event::RunFinished(report) => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// Anything that consumes the events of a protocol (by default a grade's). Errors are errors of
+/// the reporter's own output, naming it (see [`ReporterError`](super::set::ReporterError)).
+pub trait Reporter<P: Protocol = Grading> {
+    fn event(&mut self, event: &P::Event<'_>) -> Result<(), super::set::ReporterError>;
 }

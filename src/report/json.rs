@@ -6,12 +6,11 @@
 //! type gained a field or had one renamed. Every field is always present (absent values are
 //! `null`), in a fixed order. Text is [`plain_text`]: no terminal escape codes.
 
-use super::collect::write_file_atomically;
-use super::event::{Event, GradeReport, Reporter, StepReport};
+use super::event::{GradeReport, StepReport};
+use super::set::FileReporter;
 use crate::eval::result::{CheckResult, Found, Status};
 use crate::render::text::plain_text;
 use serde::Serialize;
-use std::io;
 use std::path::PathBuf;
 
 /// Bump when a field is removed, renamed or changes meaning; adding a field does not.
@@ -205,32 +204,17 @@ impl From<&Found> for Diagnosis {
 }
 
 /// Writes the JSON file when the run finishes.
-#[derive(Debug, Clone)]
-pub struct JsonReporter {
-    pub path: PathBuf,
-}
-
-impl JsonReporter {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        JsonReporter { path: path.into() }
-    }
-}
-
-impl Reporter for JsonReporter {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        match event {
-            Event::RunFinished(report) => {
-                write_file_atomically(&self.path, json_report(report).as_bytes())
-            }
-            _ => Ok(()),
-        }
-    }
+pub fn json_file(path: impl Into<PathBuf>) -> FileReporter {
+    FileReporter::new(path, |report, w| {
+        w.write_all(json_report(report).as_bytes())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::collect::fixture;
+    use crate::report::event::{Event, Reporter};
     use std::collections::BTreeSet;
 
     /// The golden file must not change with every release.
@@ -375,7 +359,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("grade.json");
         let report = fixture::report();
-        let mut r = JsonReporter::new(&path);
+        let mut r = json_file(&path);
         r.event(&Event::RunStarted(&report.info)).unwrap();
         assert!(!path.exists());
         r.event(&Event::RunFinished(&report)).unwrap();

@@ -16,15 +16,14 @@
 //! it was then. Text is [`plain_text`]: no escape codes, no characters XML forbids; quick-xml
 //! escapes the rest (a `]]>` in a value is written as `]]&gt;`, never as CDATA).
 
-use super::collect::write_file_atomically;
-use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
+use super::event::{GradeReport, RunInfo, StepReport};
+use super::set::FileReporter;
 use crate::eval::result::{CheckResult, Status};
 use crate::render::text::plain_text;
 use quick_junit::{
     NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
 };
 use std::fmt::Write as _;
-use std::io;
 use std::path::PathBuf;
 
 /// The report as JUnit XML.
@@ -191,32 +190,15 @@ pub(crate) fn rfc3339(s: &str) -> Option<String> {
 }
 
 /// Writes the JUnit file when the run finishes.
-#[derive(Debug, Clone)]
-pub struct JunitReporter {
-    pub path: PathBuf,
-}
-
-impl JunitReporter {
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        JunitReporter { path: path.into() }
-    }
-}
-
-impl Reporter for JunitReporter {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
-        match event {
-            Event::RunFinished(report) => {
-                write_file_atomically(&self.path, junit_xml(report).as_bytes())
-            }
-            _ => Ok(()),
-        }
-    }
+pub fn junit_file(path: impl Into<PathBuf>) -> FileReporter {
+    FileReporter::new(path, |report, w| w.write_all(junit_xml(report).as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::collect::fixture;
+    use crate::report::event::{Event, Reporter};
     use std::path::Path;
     use std::process::Command;
 
@@ -233,7 +215,7 @@ mod tests {
             .arg(&file)
             .output();
         match run {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => panic!(
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
                 "xmllint is needed to validate JUnit against {XSD} and is not installed \
                  (Debian package libxml2-utils): run the tests with `bash scripts/test.sh`, \
                  which installs it"
@@ -362,7 +344,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("reports/junit.xml");
         let report = fixture::report();
-        let mut r = JunitReporter::new(&path);
+        let mut r = junit_file(&path);
         r.event(&Event::RunStarted(&report.info)).unwrap();
         assert!(!path.exists());
         r.event(&Event::RunFinished(&report)).unwrap();

@@ -3,4 +3,5 @@ pub mod collect;
 pub mod event;
 pub mod json;
 pub mod junit;
+pub mod set;
 pub mod terminal;

@@ -20,6 +20,7 @@
 
 use super::collect::replay;
 use super::event::{Event, GradeReport, Reporter, RunInfo, StepReport};
+use super::set::ReporterError;
 use crate::eval::facts::{PROBES_DISABLED, PROBES_OFFLINE};
 use crate::eval::result::{CheckResult, Status};
 use crate::render::terminal::wrap;
@@ -291,7 +292,13 @@ impl TerminalReporter {
 }
 
 impl Reporter for TerminalReporter {
-    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), ReporterError> {
+        Ok(self.on(event)?)
+    }
+}
+
+impl TerminalReporter {
+    fn on(&mut self, event: &Event<'_>) -> io::Result<()> {
         match *event {
             Event::RunStarted(info) => {
                 let text = self.header(info);

@@ -10,6 +10,7 @@ use labctl::eval::result::Status;
 use labctl::grade::run::grade;
 use labctl::plan::resolve::Plan;
 use labctl::report::event::{GradeReport, RunInfo};
+use labctl::report::set::ReporterSet;
 use labctl::spec::lab::StepType;
 use labctl::view::query::queries;
 use std::path::Path;
@@ -40,7 +41,7 @@ fn grade_state(plan: &Plan, state: &State) -> GradeReport {
         state.object_set(queries(plan, None)),
         "offline: command checks are not run",
     );
-    grade(plan, None, &facts, info(plan), &mut []).unwrap()
+    grade(plan, None, &facts, info(plan), &mut ReporterSet::new())
 }
 
 fn describe(report: &GradeReport) -> String {

@@ -16,13 +16,14 @@ use labctl::eval::facts::StaticFacts;
 use labctl::grade::run::grade;
 use labctl::plan::resolve::Plan;
 use labctl::report::event::GradeReport;
+use labctl::report::set::ReporterSet;
 use labctl::view::query::queries;
 use serde_json::Value;
 use std::path::Path;
 
 fn grade_state(plan: &Plan, state: &State) -> GradeReport {
     let facts = StaticFacts::offline(state.object_set(queries(plan, None)), "offline");
-    grade(plan, None, &facts, info(plan), &mut []).unwrap()
+    grade(plan, None, &facts, info(plan), &mut ReporterSet::new())
 }
 
 /// Per step: its status and, per check, the status and the diagnoses named.
