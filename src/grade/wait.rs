@@ -75,3 +75,20 @@ fn fetch_budget(deadline: Option<Instant>) -> Duration {
         None => FETCH_TIMEOUT,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_look_never_outlasts_the_wait_nor_the_usual_bound() {
+        assert_eq!(fetch_budget(None), FETCH_TIMEOUT);
+        let soon = Instant::now() + Duration::from_secs(3);
+        assert!(fetch_budget(Some(soon)) <= Duration::from_secs(3));
+        let later = Instant::now() + Duration::from_secs(600);
+        assert_eq!(fetch_budget(Some(later)), FETCH_TIMEOUT);
+        // Past the deadline, the last look still gets a moment.
+        let past = Instant::now() - Duration::from_secs(1);
+        assert_eq!(fetch_budget(Some(past)), Duration::from_millis(200));
+    }
+}
