@@ -56,7 +56,7 @@ pub enum Error {
     #[error(transparent)]
     Bundle(#[from] crate::bundle::UnpackError),
     #[error(transparent)]
-    Runtime(#[from] crate::view::RuntimeError),
+    Runtime(#[from] crate::view::runtime::RuntimeError),
     #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,

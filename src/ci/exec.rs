@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-pub use crate::process::CommandEnv;
+use crate::process::CommandEnv;
 
 /// Run `code`; returns how it ended and its whole output.
 pub fn run_block(

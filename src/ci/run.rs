@@ -3,24 +3,20 @@
 //! `labctl check --wait`, stop at the first failure with debug output — then run the cleanup
 //! and list what it left behind. It emits events and returns the report; it never prints.
 
-use crate::ci::exec::{CommandEnv, run_block};
+use crate::ci::exec::run_block;
 use crate::ci::leftovers::{leftovers, scope, uids};
 use crate::ci::report::{CiEvent, CiReport, CiRun, CiStep, CommandRun, Leftover, StepOutcome};
 use crate::ci::{debug, substitute_stand_ins};
 use crate::error::Error;
 use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
-use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
+use crate::grade::session::{FETCH_TIMEOUT, Session};
 use crate::plan::resolve::{Plan, PlannedStep};
-use crate::probe::run::Prober;
-use crate::report::event::{GradeReport, RunInfo, StepReport};
+use crate::report::event::{RunInfo, StepReport};
 use crate::report::set::ReporterSet;
 use crate::spec::lab::{Lab, StepType};
-use crate::view::connect::Connection;
-use crate::view::live::{FetchOptions, fetch_report, first_fatal};
 use crate::view::objects::ObjectSet;
 use crate::view::query::{Query, queries};
-use crate::view::snapshot::now_rfc3339;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -35,14 +31,12 @@ pub struct CiOptions {
     pub step_timeout: Duration,
     /// How long one code block may run.
     pub command_timeout: Duration,
-    pub env: CommandEnv,
     /// Run declared manifest URLs from their local stand-ins (offline runs).
     pub stand_ins: bool,
 }
 
 struct Engine<'a, 'r> {
-    conn: &'a Connection,
-    prober: Option<&'a Prober>,
+    session: &'a Session,
     lab: &'a Lab,
     plan: &'a Plan,
     resolver: &'a Resolver,
@@ -51,35 +45,23 @@ struct Engine<'a, 'r> {
     reporters: &'a mut ReporterSet<'r, CiRun>,
 }
 
-/// Replay the lab against the cluster behind `conn`; `prober` runs the checks' probes (`None`:
-/// they are skipped, `--no-probes`). A reporter that fails does not stop the replay: its error
+/// Replay the lab against the session's cluster, its commands in the session's environment and
+/// its checks' probes run by the session (skipped with `--no-probes`). A reporter that fails does not stop the replay: its error
 /// waits for [`ReporterSet::finish`]. Each step's commands and checks are made with the values
 /// discovered from the cluster just before it (step 1 may install a revision the lab never
 /// named; the later steps then use it).
 pub async fn run(
-    conn: &Connection,
-    prober: Option<&Prober>,
+    session: &Session,
     resolver: &Resolver,
     opts: &CiOptions,
     reporters: &mut ReporterSet<'_, CiRun>,
 ) -> Result<CiReport, Error> {
     let started = Instant::now();
     let (lab, plan) = (resolver.lab(), &resolver.base);
-    let info = RunInfo {
-        lab: plan.lab.clone(),
-        title: plan.title.clone(),
-        profile: plan.profile.clone(),
-        revision: plan.values.get("revision").cloned(),
-        context: Some(conn.context_name.clone()),
-        snapshot: None,
-        learner: None,
-        started_at: now_rfc3339(),
-        warnings: Vec::new(),
-        discovered: Vec::new(),
-    };
+    let info = session.info(plan);
+    let conn = session.connection();
     let mut e = Engine {
-        conn,
-        prober,
+        session,
         lab,
         plan,
         resolver,
@@ -177,12 +159,7 @@ impl Engine<'_, '_> {
 
     /// The objects of [`Self::everything`].
     async fn list_everything(&self) -> Result<ObjectSet, Error> {
-        let opts = FetchOptions::new(FETCH_TIMEOUT).server_url(self.conn.server_url.clone());
-        let fetched = fetch_report(self.conn, &self.everything(), &opts).await;
-        match first_fatal(&fetched.objects) {
-            Some(fatal) => Err(Error::Cluster(fatal.clone())),
-            None => Ok(fetched.objects),
-        }
+        self.session.list(&self.everything(), FETCH_TIMEOUT).await
     }
 
     /// What the run created and the cleanup left. Deletion is asynchronous (the garbage
@@ -192,18 +169,23 @@ impl Engine<'_, '_> {
         let scope = scope(self.plan);
         let last = Mutex::new(None);
         let watched = self.everything();
-        crate::view::watch::until(self.conn, &watched, self.opts.step_timeout, || {
-            let (last, scope) = (&last, &scope);
-            async move {
-                let after = self.list_everything().await.ok()?;
-                let found = leftovers(before, &after, scope);
-                let clean = found.is_empty();
-                if let Ok(mut l) = last.lock() {
-                    *l = Some(found);
+        crate::view::watch::until(
+            self.session.connection(),
+            &watched,
+            self.opts.step_timeout,
+            || {
+                let (last, scope) = (&last, &scope);
+                async move {
+                    let after = self.list_everything().await.ok()?;
+                    let found = leftovers(before, &after, scope);
+                    let clean = found.is_empty();
+                    if let Ok(mut l) = last.lock() {
+                        *l = Some(found);
+                    }
+                    clean.then_some(())
                 }
-                clean.then_some(())
-            }
-        })
+            },
+        )
         .await;
         last.into_inner().ok().flatten()
     }
@@ -219,7 +201,7 @@ impl Engine<'_, '_> {
             title: &step.title,
             cleanup,
         });
-        let current = match resolve_now(self.conn, self.resolver).await {
+        let current = match self.session.resolve_now(self.resolver).await {
             Ok(plan) => plan,
             Err(e) => {
                 let outcome = StepOutcome::CouldNotGrade(e.to_string());
@@ -247,7 +229,7 @@ impl Engine<'_, '_> {
             let ok = run.outcome.ok();
             commands.push(run);
             if !ok {
-                let debug = debug::collect(&self.conn.client, step, None, None).await;
+                let debug = debug::collect(&self.client(), step, None, None).await;
                 return finished(
                     step,
                     commands,
@@ -272,7 +254,7 @@ impl Engine<'_, '_> {
             ),
             Ok((report, objects)) => {
                 let debug =
-                    debug::collect(&self.conn.client, step, Some(&report), Some(&objects)).await;
+                    debug::collect(&self.client(), step, Some(&report), Some(&objects)).await;
                 finished(
                     step,
                     commands,
@@ -316,9 +298,9 @@ impl Engine<'_, '_> {
             code: &code,
         });
         let started = Instant::now();
-        let (opts, reporters) = (self.opts, &mut *self.reporters);
+        let (opts, env, reporters) = (self.opts, self.session.env(), &mut *self.reporters);
         let (outcome, output) = tokio::task::block_in_place(|| {
-            run_block(&code, &opts.env, opts.command_timeout, &mut |line| {
+            run_block(&code, env, opts.command_timeout, &mut |line| {
                 reporters.write_event(&CiEvent::Output(line))
             })
         });
@@ -334,46 +316,20 @@ impl Engine<'_, '_> {
         run
     }
 
-    /// One look at the cluster for `step` (its command checks in the commands' environment).
-    async fn grade(&self, step: &PlannedStep) -> Result<(GradeReport, ObjectSet), Error> {
-        let (conn, info, env) = (self.conn, &self.info, &self.opts.env);
-        grade_step(
-            conn,
-            self.prober,
-            self.resolver,
-            &step.id,
-            info,
-            env,
-            FETCH_TIMEOUT,
-        )
-        .await
+    /// The client of the session's connection (for debug output).
+    fn client(&self) -> kube::Client {
+        self.session.connection().client.clone()
     }
 
     /// Grade the step now, and if it does not pass, again on every change until the timeout.
     /// Returns the passing grade, or the last failing one with the objects it read.
     async fn wait(&self, step: &PlannedStep) -> Result<(StepReport, ObjectSet), Error> {
-        let (first, objects) = self.grade(step).await?;
-        if first.status == Status::Passed {
-            return Ok((only_step(first.steps), objects));
-        }
-        let last = Mutex::new((only_step(first.steps), objects));
-        // The last grade is the answer either way: passing if the wait succeeded.
-        let mut watched = queries(self.plan, Some(&step.id));
-        watched.extend(self.resolver.queries());
-        crate::view::watch::until(self.conn, &watched, self.opts.step_timeout, || {
-            let last = &last;
-            async move {
-                let (r, objects) = self.grade(step).await.ok()?;
-                let passed = r.status == Status::Passed;
-                if let Ok(mut l) = last.lock() {
-                    *l = (only_step(r.steps), objects);
-                }
-                passed.then_some(())
-            }
-        })
-        .await;
-        last.into_inner()
-            .map_err(|_| Error::Internal("internal error: poisoned lock".into()))
+        let wait = Some(self.opts.step_timeout);
+        let look = self
+            .session
+            .until_passed(self.resolver, &step.id, &self.info, wait, &|_| {})
+            .await?;
+        Ok((only_step(look.report.steps), look.objects))
     }
 }
 

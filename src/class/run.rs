@@ -337,16 +337,11 @@ fn grade_one(p: &Prepared, live: Option<Live>, started_at: &str, for_many: bool)
         _ => plan,
     };
     let info = RunInfo {
-        lab: plan.lab.clone(),
-        title: plan.title.clone(),
-        profile: plan.profile.clone(),
-        revision: plan.values.get("revision").cloned(),
         context,
         snapshot: snap_path.as_ref().map(|s| s.display().to_string()),
         learner: (!for_many).then(|| p.learner.name.clone()),
         started_at: started_at.to_owned(),
-        warnings: Vec::new(),
-        discovered: plan.discovered.clone(),
+        ..RunInfo::new(plan)
     };
     let facts = LearnerFacts::new(fetched, queries, shared);
     let report = grade(plan, None, &facts, info, &mut ReporterSet::new());

@@ -2,29 +2,21 @@
 //! cluster; on success mark it done and show the next one.
 
 use crate::cli::LearnerArgs;
-use crate::cmd::ci::pinned_env;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
-use crate::grade::live::{FETCH_TIMEOUT, grade_step, resolve_now};
 use crate::grade::run::exit_code;
+use crate::grade::session::{Options as SessionOptions, Session as LiveSession};
 use crate::learner::state::{Progress, Store, Which, now, step_index};
 use crate::plan::resolve::Plan;
-use crate::probe::exec::Kubectl;
-use crate::probe::run::Prober;
-use crate::process::CommandEnv;
 use crate::render::terminal::Look;
-use crate::report::event::{GradeReport, RunInfo};
+use crate::report::event::GradeReport;
 use crate::report::terminal::terminal_report;
-use crate::signal::interrupted;
-use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
-use crate::view::objects::ObjectSet;
-use crate::view::query::queries;
-use crate::view::runtime;
-use crate::view::snapshot::now_rfc3339;
+use crate::view::connect::Connection;
+use crate::view::runtime::runtime;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Session {
     store: Store,
@@ -42,6 +34,17 @@ struct Session {
 struct Cluster {
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
+}
+
+impl Cluster {
+    /// The live-grading session's options for this cluster.
+    fn options(&self, probes: bool) -> SessionOptions {
+        SessionOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            probes,
+        }
+    }
 }
 
 /// The learner's lab, and the cluster to use: `--kubeconfig` wins over the one recorded at
@@ -105,16 +108,6 @@ fn spinner(message: String) -> indicatif::ProgressBar {
     spinner
 }
 
-/// How long the next look at the cluster may take: the usual bound, or what is left of the wait.
-fn fetch_budget(deadline: Option<Instant>) -> Duration {
-    match deadline {
-        Some(d) => d
-            .saturating_duration_since(Instant::now())
-            .clamp(Duration::from_millis(200), FETCH_TIMEOUT),
-        None => FETCH_TIMEOUT,
-    }
-}
-
 /// The first failing check, in one line, for the spinner: "app-pods-injected: 3 of 4 selected satisfy".
 fn waiting_for(report: &GradeReport) -> String {
     report
@@ -151,157 +144,33 @@ pub fn check(
         return Ok(EXIT_OK);
     };
     let (report, plan) = runtime()?.block_on(async {
-        let conn = Connection::open(
-            s.cluster.kubeconfig.as_deref(),
-            s.cluster.context.as_deref(),
-        )
-        .await?;
-        let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
-        grade_on(&conn, &s, &step.id, &env, wait, no_probes).await
+        let live = LiveSession::open(&s.cluster.options(!no_probes)).await?;
+        grade_on(&live, &s, &step.id, wait).await
     })?;
     let mut s = s;
-    if let Some(plan) = plan {
-        s.plan = plan;
-    }
+    s.plan = plan;
     record(s, &step.id, report, wait.is_some(), look)
 }
 
-/// Grade the step on `conn` (with `wait`, until it passes or the wait ends), its probes
-/// cleaned up on Ctrl-C or SIGTERM. Also returns the plan with the values the cluster has now
-/// (a revision found), read from the objects just graded, to show the next step with.
+/// Grade the step on the session's cluster (with `wait`, until it passes or the wait ends),
+/// its probes cleaned up on Ctrl-C or SIGTERM. Also returns the plan with the values the
+/// cluster has now (a revision found), read from the objects just graded, to show the next
+/// step with.
 async fn grade_on(
-    conn: &Connection,
+    live: &LiveSession,
     s: &Session,
     step_id: &str,
-    env: &CommandEnv,
     wait: Option<Duration>,
-    no_probes: bool,
-) -> Result<(GradeReport, Option<Plan>), Error> {
-    let info = RunInfo {
-        lab: s.plan.lab.clone(),
-        title: s.plan.title.clone(),
-        profile: s.plan.profile.clone(),
-        revision: s.plan.values.get("revision").cloned(),
-        context: Some(conn.context_name.clone()),
-        snapshot: None,
-        learner: None,
-        started_at: now_rfc3339(),
-        warnings: Vec::new(),
-        discovered: Vec::new(),
-    };
-    let prober = (!no_probes).then(|| {
-        let context = (conn.context_name != IN_CLUSTER_CONTEXT).then(|| conn.context_name.clone());
-        Prober::new(
-            conn.client.clone(),
-            Kubectl {
-                kubeconfig: s.cluster.kubeconfig.clone(),
-                context,
-            },
-        )
-    });
-    let prober = prober.as_ref();
-    let at = Attempt {
-        conn,
-        prober,
-        resolver: &s.resolver,
-        step_id,
-        info: &info,
-        env,
-        deadline: wait.map(|w| Instant::now() + w),
-    };
-    // Ctrl-C or SIGTERM (while a probe pod lives, or while waiting): delete live probe
-    // pods, exit 130 (143).
-    let checked = async {
-        let (report, objects) = check_or_wait(&at).await?;
-        Ok((report, s.resolver.resolve(&objects).ok()))
-    };
-    tokio::select! {
-        report = checked => report,
-        signal = interrupted() => Err(Error::Interrupted {
-            signal,
-            left: match prober {
-                Some(p) => p.clean_up().await,
-                None => Vec::new(),
-            },
-        }),
-    }
-}
-
-/// One step graded on one cluster, until `deadline` when waiting.
-struct Attempt<'a> {
-    conn: &'a Connection,
-    prober: Option<&'a Prober>,
-    resolver: &'a Resolver,
-    step_id: &'a str,
-    info: &'a RunInfo,
-    env: &'a CommandEnv,
-    deadline: Option<Instant>,
-}
-
-impl Attempt<'_> {
-    async fn grade(&self) -> Result<(GradeReport, ObjectSet), Error> {
-        let budget = fetch_budget(self.deadline);
-        grade_step(
-            self.conn,
-            self.prober,
-            self.resolver,
-            self.step_id,
-            self.info,
-            self.env,
-            budget,
-        )
-        .await
-    }
-}
-
-/// Grade the step once; with a deadline, keep re-grading on every change until it passes.
-/// Every look at the cluster ends by the deadline: a server that never answers costs the wait
-/// asked for, not the usual 30 s.
-async fn check_or_wait(at: &Attempt<'_>) -> Result<(GradeReport, ObjectSet), Error> {
-    let spinner = spinner(format!("connecting to {}", cluster_line(at.conn)));
-    let first = at.grade().await;
-    let first = match first {
-        Ok(f) => f,
-        Err(e) => {
-            spinner.finish_and_clear();
-            return Err(e);
-        }
-    };
-    let Some(deadline) = at.deadline.filter(|_| first.0.status != Status::Passed) else {
-        spinner.finish_and_clear();
-        return Ok(first);
-    };
-    spinner.set_message(format!("waiting for {}", waiting_for(&first.0)));
-    // The latest failing report, shown if time runs out.
-    let last = std::sync::Mutex::new(first);
-    let left = deadline.saturating_duration_since(Instant::now());
-    // A new istiod (a revision discovered) must re-grade as much as a changed check object.
-    let mut watched = queries(&at.resolver.base, Some(at.step_id));
-    watched.extend(at.resolver.queries());
-    let passed = crate::view::watch::until(at.conn, &watched, left, || {
-        let (spinner, last) = (&spinner, &last);
-        async move {
-            match at.grade().await {
-                Ok(r) if r.0.status == Status::Passed => Some(r),
-                Ok(r) => {
-                    spinner.set_message(format!("waiting for {}", waiting_for(&r.0)));
-                    if let Ok(mut l) = last.lock() {
-                        *l = r;
-                    }
-                    None
-                }
-                Err(_) => None, // a passing blip of the network is not the learner's answer
-            }
-        }
-    })
-    .await;
+) -> Result<(GradeReport, Plan), Error> {
+    let info = live.info(&s.plan);
+    let spinner = spinner(format!("connecting to {}", cluster_line(live.connection())));
+    let failing = |r: &GradeReport| spinner.set_message(format!("waiting for {}", waiting_for(r)));
+    let graded = live
+        .guarded(live.until_passed(&s.resolver, step_id, &info, wait, &failing))
+        .await;
     spinner.finish_and_clear();
-    match passed {
-        Some(p) => Ok(p),
-        None => last
-            .into_inner()
-            .map_err(|_| Error::Internal("internal error: poisoned lock".into())),
-    }
+    let look = graded?;
+    Ok((look.report, look.plan))
 }
 
 /// Show the report, remember the result, and on success move on to the next step.
@@ -395,7 +264,7 @@ pub fn solve(
     if !missing.is_empty() {
         let flags: Vec<String> = missing
             .iter()
-            .flat_map(|m| ["--var".to_owned(), format!("{m}=…")])
+            .flat_map(|m| crate::plan::hint::var_args(m))
             .collect();
         return Err(Error::Usage(format!(
             "the commands of step `{}` need {}; set them, keeping your progress: {}",
@@ -411,17 +280,14 @@ pub fn solve(
     let runtime = runtime()?;
     // The commands act on the cluster `check` grades, pinned to the context resolved now, with
     // the values discovered there now (a revision installed by an earlier step).
-    let conn = runtime.block_on(Connection::open(
-        s.cluster.kubeconfig.as_deref(),
-        s.cluster.context.as_deref(),
-    ))?;
-    s.plan = runtime.block_on(resolve_now(&conn, &s.resolver))?;
+    let live = runtime.block_on(LiveSession::open(&s.cluster.options(true)))?;
+    s.plan = runtime.block_on(live.resolve_now(&s.resolver))?;
     for d in &s.plan.discovered {
         println!("{d}");
     }
     let step = &s.plan.steps[index];
     let blocks: Vec<&str> = step.solve_blocks().map(|b| b.code.as_str()).collect();
-    let env = pinned_env(s.cluster.kubeconfig.as_deref(), &conn)?;
+    let env = live.env();
     let rule = |label: &str| {
         format!(
             "── {label} {}",
@@ -437,7 +303,7 @@ pub fn solve(
     );
     println!(
         "These commands run with bash against {}:\n",
-        cluster_line(&conn)
+        cluster_line(live.connection())
     );
     for (i, code) in blocks.iter().enumerate() {
         println!("{}", rule(&format!("command {}/{}", i + 1, blocks.len())));
@@ -477,9 +343,7 @@ pub fn solve(
     }
     // Check the same cluster the commands ran on.
     let step_id = step.id.clone();
-    let (report, plan) = runtime.block_on(grade_on(&conn, &s, &step_id, &env, None, false))?;
-    if let Some(plan) = plan {
-        s.plan = plan;
-    }
+    let (report, plan) = runtime.block_on(grade_on(&live, &s, &step_id, None))?;
+    s.plan = plan;
     record(s, &step_id, report, false, look)
 }

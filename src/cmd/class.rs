@@ -37,7 +37,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
         width: terminal_width().map_or(look.width, |w| w.max(40)),
         ..look
     };
-    let runtime = crate::view::runtime()?;
+    let runtime = crate::view::runtime::runtime()?;
     let in_place = args.watch.is_some() && std::io::stdout().is_terminal();
     let mut round = 0u32;
     loop {

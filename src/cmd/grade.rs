@@ -5,14 +5,10 @@ pub use crate::cli::GradeArgs;
 use crate::cli::{ClusterArgs, Output, PlanArgs};
 use crate::error::Error;
 use crate::eval::discover::Resolver;
-use crate::eval::facts::PROBES_DISABLED;
 use crate::eval::facts::{Facts, StaticFacts};
-use crate::grade::commands::LiveFacts;
-use crate::grade::live::fetch_resolved;
 use crate::grade::run::{exit_code, grade};
+use crate::grade::session::{Options, Session};
 use crate::plan::resolve::{Plan, parse_vars};
-use crate::probe::exec::Kubectl;
-use crate::probe::run::{Prober, planned};
 use crate::report::event::RunInfo;
 use crate::report::json::{json_file, json_report};
 use crate::report::junit::junit_file;
@@ -20,11 +16,8 @@ use crate::report::set::ReporterSet;
 use crate::report::terminal::TerminalReporter;
 use crate::spec::lab::StepType;
 use crate::spec::load;
-use crate::view::connect::{Connection, IN_CLUSTER_CONTEXT};
-use crate::view::live::FetchOptions;
-use crate::view::objects::ObjectSet;
-use crate::view::runtime;
-use crate::view::snapshot::{Snapshot, now_rfc3339, read_snapshot, write_snapshot};
+use crate::view::runtime::runtime;
+use crate::view::snapshot::{Snapshot, read_snapshot, write_snapshot};
 use std::path::Path;
 
 pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Result<i32, Error> {
@@ -74,18 +67,6 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
             plan.steps.retain(|s| s.step_type != StepType::Cleanup);
         }
     };
-    let info = RunInfo {
-        lab: lab.name.clone(),
-        title: lab.title.clone(),
-        profile: resolver.base.profile.clone(),
-        revision: None,
-        context: None,
-        snapshot: None,
-        learner: args.learner.clone(),
-        started_at: now_rfc3339(),
-        warnings: Vec::new(),
-        discovered: Vec::new(),
-    };
     let (plan, info, facts): (Plan, RunInfo, Box<dyn Facts>) = match snapshot {
         Some(snap) => {
             // The values the snapshot was graded with are its own; so is where they came from.
@@ -97,43 +78,37 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
                 .collect();
             plan.discovered = snap.discovered.clone();
             plan.discovered.retain(|d| !given.contains(&d.variable));
-            let mut info = info.resolved(&plan);
-            info.snapshot = args.snapshot.as_ref().map(|p| p.display().to_string());
-            info.context = snap.context.clone();
+            let info = RunInfo {
+                snapshot: args.snapshot.as_ref().map(|p| p.display().to_string()),
+                context: snap.context.clone(),
+                learner: args.learner.clone(),
+                ..RunInfo::new(&plan)
+            };
             let facts =
                 StaticFacts::offline(snap.to_object_set(), "not run when grading a snapshot");
             (plan, info, Box::new(facts))
         }
         None => {
-            let runtime = runtime()?;
-            let (conn, plan, objects) = fetch_live(
-                &runtime,
-                &resolver,
-                args.step.as_deref(),
-                &args.cluster,
-                &shape,
-            )?;
-            let mut info = info.resolved(&plan);
-            let mut facts = LiveFacts::new(objects);
-            // Command checks act on the cluster graded, not on kubectl's current context.
-            facts.env = crate::cmd::ci::pinned_env(args.cluster.kubeconfig.as_deref(), &conn)?;
-            if args.no_probes {
-                facts.probes_skipped = Some(PROBES_DISABLED.into());
-            } else {
-                let kubectl = Kubectl {
-                    kubeconfig: args.cluster.kubeconfig.clone(),
-                    context: args.cluster.context.clone(),
-                };
-                info.warnings = run_probes(
-                    &runtime,
-                    &conn,
-                    kubectl,
-                    &plan,
-                    args.step.as_deref(),
-                    &mut facts,
-                )?;
-            }
-            info.context = Some(conn.context_name);
+            let opts = session_options(&args.cluster, !args.no_probes);
+            let step = args.step.as_deref();
+            let (plan, info, facts) = runtime()?.block_on(async {
+                let session = Session::open(&opts).await?;
+                // Ctrl-C meanwhile deletes the live probe pods and ends the grade (exit 130).
+                session
+                    .guarded(async {
+                        let (plan, objects) = session
+                            .fetch(&resolver, step, args.cluster.timeout, &shape)
+                            .await?;
+                        let (facts, warnings) = session.facts(&plan, step, objects).await;
+                        let info = RunInfo {
+                            learner: args.learner.clone(),
+                            warnings,
+                            ..session.info(&plan)
+                        };
+                        Ok::<_, Error>((plan, info, facts))
+                    })
+                    .await
+            })?;
             (plan, info, Box::new(facts))
         }
     };
@@ -165,46 +140,13 @@ pub fn run(args: GradeArgs, labs_dir: &Path, color: bool, width: usize) -> Resul
     Ok(exit_code(&report))
 }
 
-/// Run the plan's probes (all at once) into `facts`; returns the probe pods it could not
-/// delete. Ctrl-C meanwhile deletes the live probe pods and ends the grade (exit 130).
-pub fn run_probes(
-    runtime: &tokio::runtime::Runtime,
-    conn: &Connection,
-    mut kubectl: Kubectl,
-    plan: &Plan,
-    step: Option<&str>,
-    facts: &mut LiveFacts,
-) -> Result<Vec<String>, Error> {
-    let probes = planned(plan, step, facts);
-    if probes.is_empty() {
-        return Ok(Vec::new());
+/// A session's options from `--kubeconfig` and `--context`.
+fn session_options(cluster: &ClusterArgs, probes: bool) -> Options {
+    Options {
+        kubeconfig: cluster.kubeconfig.clone(),
+        context: cluster.context.clone(),
+        probes,
     }
-    // kubectl (the exec fallback) must use the very context labctl resolved.
-    if conn.context_name != IN_CLUSTER_CONTEXT {
-        kubectl.context = Some(conn.context_name.clone());
-    }
-    let prober = Prober::new(conn.client.clone(), kubectl);
-    let ran = runtime.block_on(prober.run_all_or_interrupt(&probes, &facts.objects));
-    facts.probes = ran.map_err(|(signal, left)| Error::Interrupted { signal, left })?;
-    Ok(prober.live.left_behind())
-}
-
-/// Connect, read the discovered variables and fetch what the plan made with them needs (see
-/// [`fetch_resolved`]); a cluster that answers nothing at all is an error.
-fn fetch_live(
-    runtime: &tokio::runtime::Runtime,
-    resolver: &Resolver,
-    step: Option<&str>,
-    cluster: &ClusterArgs,
-    shape: &dyn Fn(&mut Plan),
-) -> Result<(Connection, Plan, ObjectSet), Error> {
-    runtime.block_on(async {
-        let conn =
-            Connection::open(cluster.kubeconfig.as_deref(), cluster.context.as_deref()).await?;
-        let opts = FetchOptions::new(cluster.timeout).server_url(conn.server_url.clone());
-        let (plan, objects) = fetch_resolved(&conn, resolver, step, &opts, shape).await?;
-        Ok((conn, plan, objects))
-    })
 }
 
 /// `labctl snapshot`: capture the objects the lab's checks read.
@@ -221,11 +163,17 @@ pub fn snapshot(
         plan_args.profile.as_deref(),
         &parse_vars(&plan_args.vars)?,
     )?;
-    let (conn, plan, objects) = fetch_live(&runtime()?, &resolver, None, cluster, &|_| {})?;
+    let (context, plan, objects) = runtime()?.block_on(async {
+        let session = Session::open(&session_options(cluster, false)).await?;
+        let (plan, objects) = session
+            .fetch(&resolver, None, cluster.timeout, &|_| {})
+            .await?;
+        Ok::<_, Error>((session.connection().context_name.clone(), plan, objects))
+    })?;
     for d in &plan.discovered {
         eprintln!("{d}");
     }
-    let snap = Snapshot::capture(&plan, Some(conn.context_name), &objects);
+    let snap = Snapshot::capture(&plan, Some(context), &objects);
     match output {
         Some(path) => {
             write_snapshot(path, &snap)?;

@@ -142,12 +142,19 @@ fn discover_at_start(
     if resolver.queries().is_empty() {
         return (resolver.base.clone(), None);
     }
-    let found = crate::view::runtime().map_err(Error::from).and_then(|rt| {
-        rt.block_on(async {
-            let conn = crate::view::connect::Connection::open(kubeconfig, context).await?;
-            crate::grade::live::resolve_now(&conn, resolver).await
-        })
-    });
+    let found = crate::view::runtime::runtime()
+        .map_err(Error::from)
+        .and_then(|rt| {
+            rt.block_on(async {
+                let opts = crate::grade::session::Options {
+                    kubeconfig: kubeconfig.map(Path::to_path_buf),
+                    context: context.map(str::to_owned),
+                    probes: false,
+                };
+                let session = crate::grade::session::Session::open(&opts).await?;
+                session.resolve_now(resolver).await
+            })
+        });
     match found {
         Ok(plan) => (plan, None),
         Err(e) => (
@@ -269,7 +276,7 @@ pub fn learner_vars_note(
     }
     let flags: Vec<String> = needed
         .iter()
-        .flat_map(|v| ["--var".to_owned(), format!("{v}=…")])
+        .flat_map(|v| crate::plan::hint::var_args(v))
         .collect();
     Some(look.paint(
         Style::new().yellow(),

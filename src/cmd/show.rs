@@ -174,7 +174,6 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
     if needed.is_empty() {
         return None;
     }
-    let flags: Vec<String> = needed.iter().map(|v| format!("--var {v}=…")).collect();
     let note = format!(
         "note: <{}> has no value yet; pass {} to fill it in",
         needed
@@ -182,7 +181,7 @@ pub fn missing_vars_note(plan: &Plan, rendered: &str, look: Look) -> Option<Stri
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(">, <"),
-        flags.join(" ")
+        crate::plan::hint::var_flags(needed.iter().map(String::as_str))
     );
     let lines: Vec<String> = wrap(&note, look.width)
         .iter()

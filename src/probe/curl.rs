@@ -5,6 +5,7 @@
 //! no `pods/log` permission needed, and one watch sees both "finished" and the result.
 
 use crate::eval::probe::Reply;
+use crate::probe::error::ProbeError;
 use crate::spec::lab::ConnError;
 use std::time::Duration;
 
@@ -56,16 +57,13 @@ cat "$t.out"
 
 /// Read a report back. `Err` when the text is not one (the script did not run: no `sh` or
 /// `curl` in the image, an exec into the wrong container…), with what was there instead.
-pub fn parse(text: &str) -> Result<Reply, String> {
+pub fn parse(text: &str) -> Result<Reply, ProbeError> {
     let Some(start) = text.find(MAGIC) else {
         let seen = text.trim();
         return Err(if seen.is_empty() {
-            "the probe printed nothing (does the image have sh and curl?)".into()
+            ProbeError::NothingPrinted
         } else {
-            format!(
-                "the probe did not print a report: {:?}",
-                seen.chars().take(300).collect::<String>()
-            )
+            ProbeError::NoReport(seen.chars().take(300).collect())
         });
     };
     let rest = &text[start + MAGIC.len()..];
@@ -79,7 +77,7 @@ pub fn parse(text: &str) -> Result<Reply, String> {
     };
     let exit: i32 = field("exit")
         .parse()
-        .map_err(|_| format!("the probe report has no curl exit code: {head:?}"))?;
+        .map_err(|_| ProbeError::NoExitCode(head.to_owned()))?;
     let code: u16 = field("code").parse().unwrap_or(0);
     let error = field("error");
     if exit == 0 && code != 0 {
@@ -168,10 +166,16 @@ mod tests {
 
     #[test]
     fn anything_else_is_not_a_report() {
-        assert!(parse("").unwrap_err().contains("printed nothing"));
+        assert!(
+            parse("")
+                .unwrap_err()
+                .to_string()
+                .contains("printed nothing")
+        );
         assert!(
             parse("sh: curl: not found\n")
                 .unwrap_err()
+                .to_string()
                 .contains("curl: not found")
         );
         assert!(parse("labctl-probe 1\ncode 200\n").is_err());

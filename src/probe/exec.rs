@@ -9,6 +9,7 @@
 //! ("Upgrade request required"): that is when kubectl, which speaks SPDY, takes over.
 
 use crate::eval::facts::CommandFact;
+use crate::probe::error::ProbeError;
 use crate::process::run_with_timeout;
 use crate::spec::lab::ProbeExec;
 use k8s_openapi::api::core::v1::Pod;
@@ -41,9 +42,12 @@ impl Kubectl {
 }
 
 /// The running pod to exec into: the first by name that matches, is Running and not deleting.
-pub fn pick_pod(exec: &ProbeExec, pods: &[Value]) -> Result<String, String> {
-    let selector = crate::spec::selector::parse(&exec.labels)
-        .map_err(|e| format!("invalid label selector `{}`: {e}", exec.labels))?;
+pub fn pick_pod(exec: &ProbeExec, pods: &[Value]) -> Result<String, ProbeError> {
+    let selector =
+        crate::spec::selector::parse(&exec.labels).map_err(|e| ProbeError::Selector {
+            labels: exec.labels.clone(),
+            reason: e.to_string(),
+        })?;
     let mut names: Vec<&str> = pods
         .iter()
         .filter(|p| {
@@ -58,12 +62,13 @@ pub fn pick_pod(exec: &ProbeExec, pods: &[Value]) -> Result<String, String> {
         .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
         .collect();
     names.sort_unstable();
-    names.first().map(|n| (*n).to_owned()).ok_or_else(|| {
-        format!(
-            "no running pod matches {} in {} to send the request from",
-            exec.labels, exec.namespace
-        )
-    })
+    names
+        .first()
+        .map(|n| (*n).to_owned())
+        .ok_or_else(|| ProbeError::NoPod {
+            labels: exec.labels.clone(),
+            namespace: exec.namespace.clone(),
+        })
 }
 
 /// Whether an exec error means "this server will not speak kube's WebSocket exec" (then kubectl
@@ -90,7 +95,7 @@ pub async fn run(
     pod: &str,
     script: &str,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, ProbeError> {
     let ws = tokio::time::timeout(timeout, over_websocket(client, exec, pod, script)).await;
     match ws {
         Ok(Ok(stdout)) => Ok(stdout),
@@ -101,18 +106,18 @@ pub async fn run(
                 with_kubectl(&kubectl, &exec, &pod, &script, timeout)
             })
             .await
-            .map_err(|e| format!("kubectl exec did not finish: {e}"))?
+            .map_err(|e| ProbeError::KubectlUnfinished(e.to_string()))?
         }
-        Ok(Err(e)) => Err(format!(
-            "exec into pod {pod} in {}: {}",
-            exec.namespace,
-            describe(&e)
-        )),
-        Err(_) => Err(format!(
-            "exec into pod {pod} in {} did not finish within {}s",
-            exec.namespace,
-            timeout.as_secs()
-        )),
+        Ok(Err(e)) => Err(ProbeError::Exec {
+            pod: pod.to_owned(),
+            namespace: exec.namespace.clone(),
+            reason: describe(&e),
+        }),
+        Err(_) => Err(ProbeError::ExecTimeout {
+            pod: pod.to_owned(),
+            namespace: exec.namespace.clone(),
+            timeout,
+        }),
     }
 }
 
@@ -164,7 +169,7 @@ fn with_kubectl(
     pod: &str,
     script: &str,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, ProbeError> {
     let mut args = kubectl.args();
     args.extend([
         "exec".into(),
@@ -178,10 +183,8 @@ fn with_kubectl(
     args.extend(["--".into(), "sh".into(), "-c".into(), script.into()]);
     match run_with_timeout(duct::cmd("kubectl", args), timeout) {
         CommandFact::Ran { stdout, .. } if stdout.contains(crate::probe::curl::MAGIC) => Ok(stdout),
-        CommandFact::Ran { stderr, .. } => Err(format!("kubectl exec failed: {}", stderr.trim())),
-        CommandFact::Failed(why) | CommandFact::Unavailable(why) => {
-            Err(format!("kubectl exec: {why}"))
-        }
+        CommandFact::Ran { stderr, .. } => Err(ProbeError::KubectlFailed(stderr.trim().to_owned())),
+        CommandFact::Failed(why) | CommandFact::Unavailable(why) => Err(ProbeError::Kubectl(why)),
     }
 }
 
@@ -210,7 +213,10 @@ mod tests {
         assert_eq!(pick_pod(&exec(), &pods), Ok("c-2".into()));
         assert_eq!(
             pick_pod(&exec(), &pods[1..]),
-            Err("no running pod matches app=curl in default to send the request from".into())
+            Err(ProbeError::NoPod {
+                labels: "app=curl".into(),
+                namespace: "default".into()
+            })
         );
     }
 

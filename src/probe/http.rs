@@ -3,6 +3,7 @@
 //! costs no extra request and a snapshot holds it too.
 
 use crate::eval::probe::Reply;
+use crate::probe::error::{AddressError, ProbeError};
 use crate::spec::lab::{ConnError, HttpTarget, Probe};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
@@ -17,7 +18,7 @@ use std::time::Duration;
 const BODY_LIMIT: usize = 64 * 1024;
 
 /// The URL a probe requests.
-pub fn url(probe: &Probe, objects: &ObjectSet) -> Result<String, String> {
+pub fn url(probe: &Probe, objects: &ObjectSet) -> Result<String, ProbeError> {
     match &probe.http.target {
         HttpTarget::Url(url) => Ok(url.clone()),
         HttpTarget::Service { namespace, name } => {
@@ -26,13 +27,22 @@ pub fn url(probe: &Probe, objects: &ObjectSet) -> Result<String, String> {
                 kind: "Service".into(),
                 namespace: Some(namespace.clone()),
             };
-            let services = objects.get(&query).map_err(|e| e.to_string())?;
+            let services = objects.get(&query).map_err(|e| e.clone())?;
             let svc = services
                 .iter()
                 .find(|s| s.pointer("/metadata/name") == Some(&Value::from(name.as_str())))
-                .ok_or_else(|| format!("there is no Service {name} in {namespace}"))?;
-            let (host, port) = service_address(svc, probe.http.port.as_deref())
-                .map_err(|e| format!("Service {name} in {namespace} {e}"))?;
+                .ok_or_else(|| ProbeError::NoService {
+                    name: name.clone(),
+                    namespace: namespace.clone(),
+                })?;
+            let (host, port) =
+                service_address(svc, probe.http.port.as_deref()).map_err(|problem| {
+                    ProbeError::Address {
+                        name: name.clone(),
+                        namespace: namespace.clone(),
+                        problem,
+                    }
+                })?;
             let path = if probe.http.path.is_empty() {
                 "/"
             } else {
@@ -45,12 +55,12 @@ pub fn url(probe: &Probe, objects: &ObjectSet) -> Result<String, String> {
 
 /// A LoadBalancer Service's external host and the port to call: `port` if given, else the
 /// port named `http` or `http2`, else 80 if it serves it, else its first port.
-pub fn service_address(svc: &Value, port: Option<&str>) -> Result<(String, u16), String> {
+pub fn service_address(svc: &Value, port: Option<&str>) -> Result<(String, u16), AddressError> {
     let ingress = svc.pointer("/status/loadBalancer/ingress/0");
     let host = ingress
         .and_then(|i| i.get("ip").or_else(|| i.get("hostname")))
         .and_then(Value::as_str)
-        .ok_or("has no external address yet (status.loadBalancer.ingress is empty)")?;
+        .ok_or(AddressError::NoAddress)?;
     let ports = svc
         .pointer("/spec/ports")
         .and_then(Value::as_array)
@@ -58,9 +68,7 @@ pub fn service_address(svc: &Value, port: Option<&str>) -> Result<(String, u16),
         .unwrap_or_default();
     let number = |p: &Value| p.get("port").and_then(Value::as_u64).map(|n| n as u16);
     let port = match port {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("port `{p}` is not a number"))?,
+        Some(p) => p.parse().map_err(|_| AddressError::BadPort(p.to_owned()))?,
         None => ports
             .iter()
             .find(|p| {
@@ -72,19 +80,27 @@ pub fn service_address(svc: &Value, port: Option<&str>) -> Result<(String, u16),
             .and_then(number)
             .or_else(|| ports.iter().filter_map(number).find(|n| *n == 80))
             .or_else(|| ports.first().and_then(number))
-            .ok_or("has no ports")?,
+            .ok_or(AddressError::NoPorts)?,
     };
     Ok((host.to_owned(), port))
 }
 
 /// GET `url` from labctl itself.
-pub async fn get(url: &str, timeout: Duration) -> Result<Reply, String> {
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("invalid URL {url}: {e}"))?;
+pub async fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| ProbeError::Url {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let request = http::Request::get(uri)
         .header(http::header::USER_AGENT, "labctl-probe")
         .body(Empty::new())
-        .map_err(|e| format!("invalid request for {url}: {e}"))?;
+        .map_err(|e| ProbeError::Request {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
     let exchange = async {
         let response = client.request(request).await.map_err(|e| failure(&e))?;
         let status = response.status().as_u16();
@@ -186,6 +202,7 @@ mod tests {
         assert!(
             service_address(&svc(json!([]), ports), None)
                 .unwrap_err()
+                .to_string()
                 .contains("no external address")
         );
     }

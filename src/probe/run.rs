@@ -1,16 +1,17 @@
 //! Running a grade's probes: every probe of the plan once, concurrently (a probe pod spends
 //! most of its life waiting for a node, an image and a sidecar, not using our CPU), before the
 //! checks are evaluated; the results become `Facts`. Probe pods still alive are tracked so that
-//! Ctrl-C deletes them, and any that could not be deleted are reported by the grade.
+//! Ctrl-C deletes them ([`Prober::clean_up`], called by `grade::session::Session::guarded`), and
+//! any that could not be deleted are reported by the grade.
 
 use crate::eval::diagnose::skip_reason;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::probe::ProbeOutcome;
 use crate::plan::resolve::Plan;
 use crate::probe::curl::Runner;
+use crate::probe::error::ProbeError;
 use crate::probe::exec::Kubectl;
 use crate::probe::{curl, exec, http, pod};
-use crate::signal::{Signal, interrupted};
 use crate::spec::lab::{Probe, ProbeFrom, Target};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
@@ -130,19 +131,6 @@ impl Prober {
             .await
     }
 
-    /// [`run_all`](Self::run_all), unless Ctrl-C or SIGTERM comes first: then every live probe
-    /// pod is deleted and `Err` holds the signal and the pods that could not be deleted.
-    pub async fn run_all_or_interrupt(
-        &self,
-        probes: &[(String, Probe)],
-        objects: &ObjectSet,
-    ) -> Result<BTreeMap<Probe, ProbeFact>, (Signal, Vec<String>)> {
-        tokio::select! {
-            facts = self.run_all(probes, objects) => Ok(facts),
-            signal = interrupted() => Err((signal, self.clean_up().await)),
-        }
-    }
-
     /// Delete every probe pod still alive; returns those still there afterwards.
     pub async fn clean_up(&self) -> Vec<String> {
         let pods = self.live.live();
@@ -157,7 +145,7 @@ impl Prober {
     async fn run_one(&self, check: &str, probe: &Probe, objects: &ObjectSet) -> ProbeFact {
         let url = match http::url(probe, objects) {
             Ok(u) => u,
-            Err(e) => return ProbeFact::Failed(e),
+            Err(e) => return ProbeFact::Failed(e.to_string()),
         };
         let request_timeout =
             (probe.timeout / 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
@@ -167,7 +155,7 @@ impl Prober {
                     reply,
                     sidecar: None,
                 }),
-                Err(e) => ProbeFact::Failed(e),
+                Err(e) => ProbeFact::Failed(e.to_string()),
             },
             ProbeFrom::Pod(p) => {
                 let script = curl::script(&url, request_timeout, Runner::ProbePod { mesh: p.mesh });
@@ -182,7 +170,7 @@ impl Prober {
                 };
                 let target = objects
                     .get(&query)
-                    .map_err(|err| err.to_string())
+                    .map_err(|err| ProbeError::Services(err.clone()))
                     .and_then(|pods| exec::pick_pod(e, pods));
                 let script = curl::script(&url, request_timeout, Runner::Exec);
                 let stdout = match target {
@@ -204,7 +192,7 @@ impl Prober {
                         reply,
                         sidecar: None,
                     }),
-                    Err(why) => ProbeFact::Failed(why),
+                    Err(why) => ProbeFact::Failed(why.to_string()),
                 }
             }
         }

@@ -31,6 +31,24 @@ pub struct RunInfo {
 }
 
 impl RunInfo {
+    /// The facts of a run of `plan` started now; where it runs (`context`, `snapshot`) and who
+    /// for (`learner`) are set by the caller.
+    pub fn new(plan: &Plan) -> RunInfo {
+        RunInfo {
+            lab: plan.lab.clone(),
+            title: plan.title.clone(),
+            profile: plan.profile.clone(),
+            revision: None,
+            context: None,
+            snapshot: None,
+            learner: None,
+            started_at: crate::view::snapshot::now_rfc3339(),
+            warnings: Vec::new(),
+            discovered: Vec::new(),
+        }
+        .resolved(plan)
+    }
+
     /// The facts of a plan's run: its revision and what it discovered.
     pub fn resolved(mut self, plan: &Plan) -> RunInfo {
         self.revision = plan.values.get("revision").cloned();

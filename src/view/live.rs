@@ -167,7 +167,7 @@ impl Fetch<'_> {
             .map(|api_version| async move {
                 let gv = match parse_gv(&api_version) {
                     Ok(gv) => gv,
-                    Err(message) => return (api_version, Err(FetchError::Other { message })),
+                    Err(bad) => return (api_version, Err(bad.into())),
                 };
                 self.discovery_requests.fetch_add(1, Ordering::Relaxed);
                 let res = tokio::time::timeout_at(
@@ -233,8 +233,8 @@ pub async fn fetch_items<T: ListItem>(
                     message: "labctl never reads Secrets".into(),
                 }),
             );
-        } else if let Err(message) = parse_gv(&q.api_version) {
-            objects.insert(q.clone(), Err(FetchError::Other { message }));
+        } else if let Err(bad) = parse_gv(&q.api_version) {
+            objects.insert(q.clone(), Err(bad.into()));
         } else {
             planned.push((q, conn.kinds.place(&q.api_version, &q.kind)));
         }
@@ -410,8 +410,21 @@ fn list_items(text: &str) -> Result<Vec<&RawValue>, serde_json::Error> {
     }
 }
 
-fn parse_gv(api_version: &str) -> Result<GroupVersion, String> {
-    let bad = || format!("`{api_version}` is not an apiVersion (group/version or v1)");
+/// A query's `apiVersion` that is not `group/version` or `v1`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an apiVersion (group/version or v1)")]
+pub struct BadApiVersion(String);
+
+impl From<BadApiVersion> for FetchError {
+    fn from(e: BadApiVersion) -> Self {
+        FetchError::Other {
+            message: e.to_string(),
+        }
+    }
+}
+
+fn parse_gv(api_version: &str) -> Result<GroupVersion, BadApiVersion> {
+    let bad = || BadApiVersion(api_version.to_owned());
     let parts: Vec<&str> = api_version.split('/').collect();
     let ok = match parts.as_slice() {
         [v] => !v.is_empty(),
