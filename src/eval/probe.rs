@@ -3,9 +3,10 @@
 //! grading and `--no-probes` report it unavailable, which skips the check.
 
 use crate::eval::command::Verdict;
+use crate::eval::error::EvalError;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{ConnError, ConnErrors, Expect, HttpTarget, Probe, ProbeFrom};
+use crate::spec::lab::{ConnError, ConnErrors, HttpTarget, Probe, ProbeExpect, ProbeFrom};
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +23,18 @@ pub struct ProbeOutcome {
     pub sidecar: Option<bool>,
 }
 
-pub fn evaluate(probe: &Probe, expect: &Expect, facts: &dyn Facts) -> Result<Verdict, String> {
+pub fn evaluate(
+    probe: &Probe,
+    expect: &ProbeExpect,
+    facts: &dyn Facts,
+) -> Result<Verdict, EvalError> {
     match facts.probe(probe) {
         ProbeFact::Ran(outcome) => judge(probe, expect, &outcome).map(Verdict::Judged),
         ProbeFact::Unavailable(reason) => Ok(Verdict::Skipped(reason)),
-        ProbeFact::Failed(why) => Err(format!("could not probe {}: {why}", request(probe))),
+        ProbeFact::Failed(why) => Err(EvalError::ProbeFailed {
+            request: request(probe),
+            why,
+        }),
     }
 }
 
@@ -63,7 +71,11 @@ pub fn request(probe: &Probe) -> String {
 /// (`error:`), and a DNS failure, a timeout or a refused connection is not that failure; a
 /// positive `reached:` probe cannot tell "blocked" from "no network" on those either. That is
 /// "could not grade" (exit 2), never a pass and not a failure of the learner's work.
-pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<Outcome, String> {
+pub fn judge(
+    probe: &Probe,
+    expect: &ProbeExpect,
+    outcome: &ProbeOutcome,
+) -> Result<Outcome, EvalError> {
     let errors = ConnErrors(expect.error.clone());
     let mut wants = Vec::new();
     if !errors.0.is_empty() {
@@ -149,7 +161,7 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<O
 
 /// "could not prove …": what the probe should have shown, what it got, and why that says
 /// nothing either way.
-fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> String {
+fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> EvalError {
     let why = match error {
         ConnError::Dns => {
             "The host name did not resolve (a typo in the host, or the cluster's DNS), so the request never got as far as the mesh"
@@ -166,10 +178,12 @@ fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> Stri
         }
         ConnError::Untrusted => "The host answered with a certificate the client does not trust",
     };
-    format!(
-        "could not prove it: {} {should}, but got {actual}. {why}",
-        request(probe)
-    )
+    EvalError::Unproven {
+        request: request(probe),
+        should: should.to_owned(),
+        actual: actual.to_owned(),
+        why,
+    }
 }
 
 fn failure_text(error: ConnError, detail: &str) -> String {
@@ -244,7 +258,7 @@ mod tests {
     }
 
     /// A judgement that must be a pass or a failure, not "could not prove".
-    fn ok(p: &Probe, e: &Expect, o: &ProbeOutcome) -> Outcome {
+    fn ok(p: &Probe, e: &ProbeExpect, o: &ProbeOutcome) -> Outcome {
         judge(p, e, o).expect("judged")
     }
 
@@ -258,8 +272,8 @@ mod tests {
         }
     }
 
-    fn expect(f: impl FnOnce(&mut Expect)) -> Expect {
-        let mut e = Expect::default();
+    fn expect(f: impl FnOnce(&mut ProbeExpect)) -> ProbeExpect {
+        let mut e = ProbeExpect::default();
         f(&mut e);
         e
     }
@@ -353,11 +367,14 @@ mod tests {
                 &e,
                 &failed_with(other, "curl exit 28: Operation timed out"),
             )
-            .expect_err("a failure of another kind cannot prove STRICT");
+            .expect_err("a failure of another kind cannot prove STRICT")
+            .to_string();
             assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail this way: connection reset or empty reply, but got "), "{why}");
             assert!(why.contains("curl exit 28: Operation timed out"), "{why}");
         }
-        let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, "")).unwrap_err();
+        let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, ""))
+            .unwrap_err()
+            .to_string();
         assert!(
             timeout.contains("NetworkPolicy"),
             "names the likely cause: {timeout}"
@@ -397,7 +414,7 @@ mod tests {
                 "curl exit 6: Could not resolve host: www.bing.com",
             ),
         );
-        assert!(no_dns.unwrap_err().contains("did not resolve"));
+        assert!(no_dns.unwrap_err().to_string().contains("did not resolve"));
         assert!(
             judge(&p, &e, &failed_with(ConnError::Timeout, "")).is_err(),
             "a cluster without egress proves nothing"
@@ -438,7 +455,9 @@ mod tests {
             ConnError::Refused,
             ConnError::Other,
         ] {
-            let why = judge(&p, &e, &failed_with(other, "")).expect_err("proves nothing");
+            let why = judge(&p, &e, &failed_with(other, ""))
+                .expect_err("proves nothing")
+                .to_string();
             assert!(why.contains("should reach the host, but got"), "{why}");
         }
     }
@@ -446,7 +465,7 @@ mod tests {
     #[test]
     fn no_expectation_means_success() {
         let p = pod_probe(false);
-        let e = Expect::default();
+        let e = ProbeExpect::default();
         assert!(ok(&p, &e, &http(301, "")).passed);
         assert!(!ok(&p, &e, &http(404, "")).passed);
         assert!(!ok(&p, &e, &failed(ConnError::Dns)).passed);
