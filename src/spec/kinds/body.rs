@@ -166,3 +166,91 @@ fn join_last(items: &[String], last: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::diag::Diagnostic;
+    use crate::spec::model::CheckDecl;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// Lint the body of one check written in YAML: the body (if any) and the messages.
+    fn lint_yaml(yaml: &str) -> (Option<Body>, Vec<String>) {
+        let c: CheckDecl = serde_saphyr::from_str(yaml).expect("valid YAML");
+        let mut diags: Vec<Diagnostic> = Vec::new();
+        let samples = BTreeMap::new();
+        let mut cx = Lint {
+            file: Path::new("lab.yaml"),
+            text: yaml,
+            sample_values: &samples,
+            diags: &mut diags,
+        };
+        let decl = BodyDecl {
+            resource: c.resource.as_ref(),
+            command: c.command.as_ref(),
+            probe: c.probe.as_ref(),
+            expect: c.expect.as_ref(),
+        };
+        let body = lint(&mut cx, 1, 1, &decl);
+        (body, diags.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn every_variant_is_registered() {
+        let (r, _) = lint_yaml("id: a\nresource: {apiVersion: v1, kind: Pod}\n");
+        let (c, _) = lint_yaml("id: a\ncommand: {run: 'true'}\n");
+        let (p, _) = lint_yaml("id: a\nprobe: {http: {url: 'http://x/'}}\n");
+        let names: Vec<&str> = [r, c, p].iter().flatten().map(|b| b.kind().name).collect();
+        assert_eq!(names, ["resource", "command", "probe"]);
+    }
+
+    #[test]
+    fn one_kind_and_only_its_expect_fields() {
+        let (none, msgs) = lint_yaml("id: a\n");
+        assert!(none.is_none());
+        assert_eq!(
+            msgs,
+            [
+                "a check needs `resource` (look at objects), `command` (run a command) or `probe` (send a request)"
+            ]
+        );
+        let (two, msgs) =
+            lint_yaml("id: a\ncommand: {run: 'true'}\nresource: {apiVersion: v1, kind: Pod}\n");
+        assert!(two.is_none());
+        assert_eq!(
+            msgs,
+            ["a check has exactly one of `resource`, `command` and `probe`"]
+        );
+        let (_, msgs) = lint_yaml(
+            "id: a\nresource: {apiVersion: v1, kind: Pod}\nexpect: {exitCode: 1, status: 200}\n",
+        );
+        assert_eq!(
+            msgs,
+            [
+                "`expect.exitCode` does not apply to a resource check",
+                "`expect.status` does not apply to a resource check"
+            ]
+        );
+    }
+
+    #[test]
+    fn each_kind_takes_its_own_expectation() {
+        let (body, msgs) = lint_yaml(
+            "id: a\ncommand: {run: 'true', timeout: 5s}\nexpect: {exitCode: 3, stdout: {contains: ok}}\n",
+        );
+        assert!(msgs.is_empty(), "{msgs:?}");
+        let Some(Body::Command(c)) = body else {
+            panic!("a command body")
+        };
+        assert_eq!(c.command.timeout, std::time::Duration::from_secs(5));
+        assert_eq!(c.expect.exit_code, 3);
+        let (_, msgs) = lint_yaml(
+            "id: a\nresource: {apiVersion: v1, kind: Pod}\nexpect: {absent: true, count: '>= 2'}\n",
+        );
+        assert_eq!(
+            msgs,
+            ["`absent: true` cannot be combined with quantifier, count, match or cel"]
+        );
+    }
+}
