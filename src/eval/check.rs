@@ -126,9 +126,9 @@ mod tests {
                 profiles: None,
                 body: Body::Probe(ProbeBody {
                     probe: probe(),
-                    expect: ProbeExpect {
+                    expect: ProbeExpect::Reply {
                         status: Some(200),
-                        ..ProbeExpect::default()
+                        body_contains: None,
                     },
                 }),
                 actual: None,

@@ -76,23 +76,23 @@ pub fn judge(
     expect: &ProbeExpect,
     outcome: &ProbeOutcome,
 ) -> Result<Outcome, EvalError> {
-    let errors = ConnErrors(expect.error.clone());
+    let errors = ConnErrors(expect.errors().to_vec());
     let mut wants = Vec::new();
     if !errors.0.is_empty() {
         wants.push(format!("fails: {errors}"));
     }
-    if expect.fails {
+    if expect.fails() {
         wants.push("fails (a connection error or HTTP status 400 or more)".into());
     }
-    if expect.reached {
+    if expect.reached() {
         wants.push(
             "reaches the host (any HTTP status, or a certificate the client does not trust)".into(),
         );
     }
-    if let Some(s) = expect.status {
+    if let Some(s) = expect.status() {
         wants.push(format!("HTTP {s}"));
     }
-    if let Some(b) = &expect.body_contains {
+    if let Some(b) = expect.body_contains() {
         wants.push(format!("body contains {b:?}"));
     }
     if wants.is_empty() {
@@ -124,26 +124,25 @@ pub fn judge(
                         *error,
                     ));
                 }
-            } else if expect.reached {
+            } else if expect.reached() {
                 if error.before_any_answer() {
                     return Err(unproven(probe, "should reach the host", &actual, *error));
                 }
                 error.reached()
             } else {
-                expect.fails
+                expect.fails()
             };
             (passed, actual)
         }
         Reply::Http { status, body } => {
-            let status_ok = match expect.status {
+            let status_ok = match expect.status() {
                 Some(want) => *status == want,
-                None if expect.reached => true,
-                None if expect.fails => *status >= 400,
+                None if expect.reached() => true,
+                None if expect.fails() => *status >= 400,
                 None => errors.0.is_empty() && *status < 400,
             };
             let body_ok = expect
-                .body_contains
-                .as_ref()
+                .body_contains()
                 .is_none_or(|b| body.contains(b.as_str()));
             let mut actual = format!("HTTP {status}");
             if !body_ok || (!status_ok && !body.trim().is_empty()) {
@@ -272,19 +271,13 @@ mod tests {
         }
     }
 
-    fn expect(f: impl FnOnce(&mut ProbeExpect)) -> ProbeExpect {
-        let mut e = ProbeExpect::default();
-        f(&mut e);
-        e
-    }
-
     #[test]
     fn status_and_body() {
         let p = pod_probe(false);
-        let e = expect(|e| {
-            e.status = Some(200);
-            e.body_contains = Some("Contoso Pet Store".into());
-        });
+        let e = ProbeExpect::Reply {
+            status: Some(200),
+            body_contains: Some("Contoso Pet Store".into()),
+        };
         let good = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
         assert!(good.passed);
         assert_eq!(good.actual, "HTTP 200");
@@ -316,7 +309,7 @@ mod tests {
     #[test]
     fn must_fail_passes_on_errors_and_error_statuses() {
         let p = pod_probe(false);
-        let e = expect(|e| e.fails = true);
+        let e = ProbeExpect::Fails;
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(ok(&p, &e, &failed(ConnError::Timeout)).passed);
         assert!(ok(&p, &e, &http(502, "")).passed);
@@ -328,7 +321,7 @@ mod tests {
     #[test]
     fn a_named_error_must_be_that_error() {
         let p = pod_probe(false);
-        let e = expect(|e| e.error = vec![ConnError::Reset]);
+        let e = ProbeExpect::Error(vec![ConnError::Reset]);
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(!ok(&p, &e, &http(502, "")).passed);
         assert_eq!(
@@ -342,7 +335,7 @@ mod tests {
     #[test]
     fn strict_signature_reset_or_empty_reply() {
         let p = pod_probe(false);
-        let e = expect(|e| e.error = vec![ConnError::Reset, ConnError::Empty]);
+        let e = ProbeExpect::Error(vec![ConnError::Reset, ConnError::Empty]);
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(ok(&p, &e, &failed(ConnError::Empty)).passed);
         let through = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
@@ -386,7 +379,7 @@ mod tests {
     #[test]
     fn registry_only_signature_handshake_cut() {
         let p = mesh_probe("https://www.bing.com/");
-        let e = expect(|e| e.error = vec![ConnError::Tls]);
+        let e = ProbeExpect::Error(vec![ConnError::Tls]);
         let cut = failed_with(
             ConnError::Tls,
             "curl exit 35: Recv failure: Connection reset by peer",
@@ -430,7 +423,7 @@ mod tests {
     #[test]
     fn reached_means_any_answer_or_an_untrusted_certificate() {
         let p = mesh_probe("https://example.com/");
-        let e = expect(|e| e.reached = true);
+        let e = ProbeExpect::Reached;
         assert!(ok(&p, &e, &meshed(200, "")).passed);
         assert!(ok(&p, &e, &meshed(404, "")).passed);
         assert!(ok(&p, &e, &failed_with(ConnError::Untrusted, "curl exit 60")).passed);
@@ -474,7 +467,10 @@ mod tests {
     #[test]
     fn a_mesh_probe_without_sidecar_fails_whatever_it_got() {
         let p = pod_probe(true);
-        let e = expect(|e| e.status = Some(200));
+        let e = ProbeExpect::Reply {
+            status: Some(200),
+            body_contains: None,
+        };
         let o = ok(&p, &e, &http(200, ""));
         assert!(!o.passed);
         assert!(o.actual.contains("no istio-proxy sidecar"), "{}", o.actual);

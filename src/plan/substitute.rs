@@ -2,7 +2,8 @@
 //! including strings nested in `match` documents and diagnosis conditions.
 
 use crate::spec::lab::{
-    Body, Check, CommandExpect, HttpTarget, Probe, ProbeFrom, ResourceExpect, TextMatch,
+    Body, Check, CommandExpect, HttpTarget, Probe, ProbeExpect, ProbeFrom, ResourceExpect,
+    TextMatch,
 };
 use serde_json::Value;
 
@@ -102,7 +103,9 @@ impl MapStrings for Body {
             }
             Body::Probe(b) => {
                 b.probe.map_strings(f);
-                map_opt(&mut b.expect.body_contains, f);
+                if let ProbeExpect::Reply { body_contains, .. } = &mut b.expect {
+                    map_opt(body_contains, f);
+                }
             }
         }
     }

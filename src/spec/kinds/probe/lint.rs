@@ -148,16 +148,18 @@ impl Lint<'_> {
             return ProbeExpect::default();
         };
         self.expect(line, col, e);
-        ProbeExpect {
-            status: e.status.as_ref().map(|s| s.value),
-            body_contains: e.body_contains.clone(),
-            fails: e.fails.unwrap_or(false),
-            error: e
-                .error
-                .as_ref()
-                .map(|errs| errs.0.clone())
-                .unwrap_or_default(),
-            reached: e.reached.unwrap_or(false),
+        // Combinations were reported above; the first that is set wins.
+        if e.reached == Some(true) {
+            ProbeExpect::Reached
+        } else if let Some(errs) = &e.error {
+            ProbeExpect::Error(errs.0.clone())
+        } else if e.fails == Some(true) {
+            ProbeExpect::Fails
+        } else {
+            ProbeExpect::Reply {
+                status: e.status.as_ref().map(|s| s.value),
+                body_contains: e.body_contains.clone(),
+            }
         }
     }
 

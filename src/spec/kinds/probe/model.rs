@@ -75,21 +75,62 @@ pub struct ProbeBody {
     pub expect: ProbeExpect,
 }
 
-/// What the reply must be. At most one of `fails`, `error` and `reached` is set, and none of
-/// them with `status` or `bodyContains` (lints); none set: the request must succeed.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ProbeExpect {
-    /// The HTTP status the response must have.
-    pub status: Option<u16>,
-    /// Text the response body must contain.
-    pub body_contains: Option<String>,
-    /// The request must not succeed (a connection error, or a status of 400 or more).
-    pub fails: bool,
-    /// The request must fail below HTTP in one of these ways (the signature of the mechanism
-    /// it proves); any other failure cannot prove it (an error, not a pass).
-    pub error: Vec<ConnError>,
-    /// The host must be reached: any HTTP status, or a certificate the client does not trust.
-    pub reached: bool,
+/// What the reply must be: one of four expectations, which the YAML writes as fields that do
+/// not go together (`status`/`bodyContains`, `fails`, `error`, `reached`; see the lint).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeExpect {
+    /// An HTTP reply: this `status` (none: any below 400), a body containing this text.
+    Reply {
+        status: Option<u16>,
+        body_contains: Option<String>,
+    },
+    /// `fails: true`: the request must not succeed (a connection error, or a status of 400 or
+    /// more).
+    Fails,
+    /// `error:`: the request must fail below HTTP in one of these ways (the signature of the
+    /// mechanism it proves); any other failure cannot prove it (an error, not a pass).
+    Error(Vec<ConnError>),
+    /// `reached: true`: the host must be reached: any HTTP status, or a certificate the client
+    /// does not trust.
+    Reached,
+}
+
+impl Default for ProbeExpect {
+    /// No `expect:`: the request must succeed.
+    fn default() -> Self {
+        ProbeExpect::Reply {
+            status: None,
+            body_contains: None,
+        }
+    }
+}
+
+impl ProbeExpect {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProbeExpect::Reply { status, .. } => *status,
+            _ => None,
+        }
+    }
+    pub fn body_contains(&self) -> Option<&String> {
+        match self {
+            ProbeExpect::Reply { body_contains, .. } => body_contains.as_ref(),
+            _ => None,
+        }
+    }
+    pub fn fails(&self) -> bool {
+        *self == ProbeExpect::Fails
+    }
+    /// The failures `error:` names (none for the other expectations).
+    pub fn errors(&self) -> &[ConnError] {
+        match self {
+            ProbeExpect::Error(errs) => errs,
+            _ => &[],
+        }
+    }
+    pub fn reached(&self) -> bool {
+        *self == ProbeExpect::Reached
+    }
 }
 
 /// A functional probe: one HTTP request, made from labctl itself, from a short-lived probe pod,
