@@ -6,7 +6,7 @@ use crate::eval::resource::select;
 use crate::eval::result::Status;
 use crate::plan::resolve::PlannedStep;
 use crate::report::event::StepReport;
-use crate::spec::lab::Target;
+use crate::spec::lab::Body;
 use crate::view::live::sanitize_object;
 use crate::view::objects::ObjectSet;
 use crate::view::query::queries_of;
@@ -88,11 +88,11 @@ pub fn failing_objects(step: &PlannedStep, graded: &StepReport, objects: &Object
         let Some(pc) = step.checks.iter().find(|pc| pc.check.id == result.id) else {
             continue;
         };
-        let (Target::Resource(sel), Some(query)) =
-            (&pc.check.body.target, queries_of(&pc.check.body).pop())
+        let (Body::Resource(b), Some(query)) = (&pc.check.body, queries_of(&pc.check.body).pop())
         else {
             continue;
         };
+        let sel = &b.selector;
         let _ = writeln!(out, "── objects selected by failing check {}", result.id);
         let listed = match objects.get(&query) {
             Ok(l) => l,

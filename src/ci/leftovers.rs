@@ -8,7 +8,7 @@
 use crate::ci::report::Leftover;
 use crate::eval::resource::select;
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Selector, Target};
+use crate::spec::lab::{Body, Selector};
 use crate::view::objects::ObjectSet;
 use crate::view::query::{Query, queries_of};
 use serde_json::Value;
@@ -40,15 +40,11 @@ pub fn uids(objects: &ObjectSet) -> BTreeSet<String> {
 /// other tenants of a shared cluster, creating namespaces while the lab runs, are not blamed.
 pub fn scope(plan: &Plan) -> BTreeMap<Query, Vec<Selector>> {
     let mut out: BTreeMap<Query, Vec<Selector>> = BTreeMap::new();
-    let bodies = plan.steps.iter().flat_map(|s| &s.checks).flat_map(|pc| {
-        // The same bodies `view::query::queries` lists for: the check, its diagnoses, its skip.
-        std::iter::once(&pc.check.body)
-            .chain(pc.check.diagnoses.iter().flat_map(|d| &d.when))
-            .chain(pc.check.skip.iter().flat_map(|s| &s.when))
-    });
-    for body in bodies {
-        if let (Target::Resource(sel), Some(q)) = (&body.target, queries_of(body).pop()) {
-            out.entry(q).or_default().push(sel.clone());
+    // The same bodies `view::query::queries` lists for: the check, its diagnoses, its skip.
+    let bodies = plan.steps.iter().flat_map(|s| &s.checks);
+    for body in bodies.flat_map(|pc| pc.check.bodies()) {
+        if let (Body::Resource(b), Some(q)) = (body, queries_of(body).pop()) {
+            out.entry(q).or_default().push(b.selector.clone());
         }
     }
     out

@@ -1,31 +1,29 @@
 //! One check, start to finish: skip it when it needs a variable with no value, evaluate its
 //! body, and on failure name the diagnoses that hold.
 
+use crate::eval::command::Verdict;
+use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
-use crate::eval::resource::Outcome;
 use crate::eval::result::{CheckResult, Status};
 use crate::eval::{command, diagnose, probe, resource};
 use crate::plan::resolve::PlannedCheck;
-use crate::spec::lab::{Body, Target};
+use crate::spec::lab::Body;
 use std::time::Instant;
 
-/// Evaluate a body: `Ok(None)` when it was skipped (see the reason in `Err`-free path below).
+/// Evaluate a body with its kind's evaluator: the one dispatch over check kinds. `actual` is
+/// the check's `actual:` expression (resource checks only).
 pub fn evaluate_body(
     body: &Body,
     actual: Option<&str>,
     facts: &dyn Facts,
-) -> Result<Option<Outcome>, String> {
-    let verdict = match &body.target {
-        Target::Resource(sel) => {
-            return resource::evaluate(sel, &body.expect, actual, facts).map(Some);
+) -> Result<Verdict, EvalError> {
+    match body {
+        Body::Resource(b) => {
+            resource::evaluate(&b.selector, &b.expect, actual, facts).map(Verdict::Judged)
         }
-        Target::Command(cmd) => command::evaluate(cmd, &body.expect, facts)?,
-        Target::Probe(p) => probe::evaluate(p, &body.expect, facts)?,
-    };
-    Ok(match verdict {
-        command::Verdict::Judged(o) => Some(o),
-        command::Verdict::Skipped(_) => None,
-    })
+        Body::Command(b) => command::evaluate(&b.command, &b.expect, facts),
+        Body::Probe(b) => probe::evaluate(&b.probe, &b.expect, facts),
+    }
 }
 
 pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
@@ -48,17 +46,9 @@ pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
         result.message = Some(reason);
         return result;
     }
-    let verdict = match &check.body.target {
-        Target::Command(cmd) => command::evaluate(cmd, &check.body.expect, facts),
-        Target::Probe(p) => probe::evaluate(p, &check.body.expect, facts),
-        Target::Resource(sel) => {
-            resource::evaluate(sel, &check.body.expect, check.actual.as_deref(), facts)
-                .map(command::Verdict::Judged)
-        }
-    };
-    let outcome = match verdict {
-        Ok(command::Verdict::Judged(o)) => Ok(o),
-        Ok(command::Verdict::Skipped(reason)) => {
+    let outcome = match evaluate_body(&check.body, check.actual.as_deref(), facts) {
+        Ok(Verdict::Judged(o)) => Ok(o),
+        Ok(Verdict::Skipped(reason)) => {
             result.status = Status::Skipped;
             result.message = Some(reason);
             result.duration = start.elapsed();
@@ -77,7 +67,7 @@ pub fn evaluate(pc: &PlannedCheck, facts: &dyn Facts) -> CheckResult {
         }
         Err(e) => {
             result.status = Status::Error;
-            result.message = Some(e);
+            result.message = Some(e.to_string());
         }
     }
     result.duration = start.elapsed();
@@ -90,8 +80,8 @@ mod tests {
     use crate::eval::facts::{PROBES_OFFLINE, ProbeFact, StaticFacts};
     use crate::eval::probe::{ProbeOutcome, Reply};
     use crate::spec::lab::{
-        Check, Expect, HttpRequest, HttpTarget, Probe, ProbeFrom, ProbePod, Quantifier, Selector,
-        Skip,
+        Check, HttpRequest, HttpTarget, Probe, ProbeBody, ProbeExpect, ProbeFrom, ProbePod,
+        Quantifier, ResourceBody, ResourceExpect, Selector, Skip,
     };
     use crate::view::objects::ObjectSet;
     use crate::view::query::Query;
@@ -115,32 +105,32 @@ mod tests {
 
     /// "Plaintext is accepted", skipped once a STRICT PeerAuthentication exists in pets.
     fn plaintext_accepted() -> PlannedCheck {
-        let strict = Body {
-            target: Target::Resource(Selector {
+        let strict = Body::Resource(ResourceBody {
+            selector: Selector {
                 api_version: "security.istio.io/v1".into(),
                 kind: "PeerAuthentication".into(),
                 namespace: Some("pets".into()),
                 name: None,
                 labels: None,
-            }),
-            expect: Expect {
+            },
+            expect: ResourceExpect {
                 quantifier: Quantifier::Any,
                 cel: Some("object.spec.mtls.mode == 'STRICT'".into()),
-                ..Expect::default()
+                ..ResourceExpect::default()
             },
-        };
+        });
         PlannedCheck {
             check: Check {
                 id: "plaintext-accepted".into(),
                 title: "plaintext accepted".into(),
                 profiles: None,
-                body: Body {
-                    target: Target::Probe(probe()),
-                    expect: Expect {
+                body: Body::Probe(ProbeBody {
+                    probe: probe(),
+                    expect: ProbeExpect::Reply {
                         status: Some(200),
-                        ..Expect::default()
+                        body_contains: None,
                     },
-                },
+                }),
                 actual: None,
                 fix: None,
                 diagnoses: Vec::new(),

@@ -2,9 +2,10 @@
 //! command is the job of a `Facts` implementation (live grading runs it with a timeout; offline
 //! grading reports it as unavailable, which skips the check).
 
+use crate::eval::error::EvalError;
 use crate::eval::facts::{CommandFact, Facts};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{Command, Expect, TextMatch};
+use crate::spec::lab::{Command, CommandExpect, TextMatch};
 
 /// The verdict on a command body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,11 @@ pub enum Verdict {
     Skipped(String),
 }
 
-pub fn evaluate(cmd: &Command, expect: &Expect, facts: &dyn Facts) -> Result<Verdict, String> {
+pub fn evaluate(
+    cmd: &Command,
+    expect: &CommandExpect,
+    facts: &dyn Facts,
+) -> Result<Verdict, EvalError> {
     let (exit_code, stdout, stderr) = match facts.run(cmd) {
         CommandFact::Ran {
             exit_code,
@@ -21,7 +26,12 @@ pub fn evaluate(cmd: &Command, expect: &Expect, facts: &dyn Facts) -> Result<Ver
             stderr,
         } => (exit_code, stdout, stderr),
         CommandFact::Unavailable(reason) => return Ok(Verdict::Skipped(reason)),
-        CommandFact::Failed(why) => return Err(format!("could not run `{}`: {why}", cmd.run)),
+        CommandFact::Failed(why) => {
+            return Err(EvalError::CommandFailed {
+                run: cmd.run.clone(),
+                why,
+            });
+        }
     };
     let mut expected = vec![format!("`{}` exits {}", cmd.run, expect.exit_code)];
     let mut problems = Vec::new();
@@ -58,12 +68,15 @@ pub fn evaluate(cmd: &Command, expect: &Expect, facts: &dyn Facts) -> Result<Ver
     }))
 }
 
-fn text_matches(m: &TextMatch, text: &str) -> Result<bool, String> {
+fn text_matches(m: &TextMatch, text: &str) -> Result<bool, EvalError> {
     Ok(match m {
         TextMatch::Equals(s) => text.trim_end() == s.trim_end(),
         TextMatch::Contains(s) => text.contains(s.as_str()),
         TextMatch::Matches(re) => regex::Regex::new(re)
-            .map_err(|e| format!("invalid regular expression `{re}`: {e}"))?
+            .map_err(|e| EvalError::Regex {
+                re: re.clone(),
+                why: e.to_string(),
+            })?
             .is_match(text),
     })
 }
@@ -98,7 +111,7 @@ mod tests {
     use crate::view::objects::ObjectSet;
     use std::time::Duration;
 
-    fn run(fact: CommandFact, expect: Expect) -> Result<Verdict, String> {
+    fn run(fact: CommandFact, expect: CommandExpect) -> Result<Verdict, EvalError> {
         let cmd = Command {
             run: "az aks show".into(),
             timeout: Duration::from_secs(5),
@@ -110,9 +123,9 @@ mod tests {
 
     #[test]
     fn judges_exit_code_and_output() {
-        let e = Expect {
+        let e = CommandExpect {
             stdout: Some(TextMatch::Contains("asm-1-23".into())),
-            ..Expect::default()
+            ..CommandExpect::default()
         };
         let ok = run(
             CommandFact::Ran {
@@ -145,7 +158,7 @@ mod tests {
                 stdout: String::new(),
                 stderr: "ERROR: not logged in".into(),
             },
-            Expect::default(),
+            CommandExpect::default(),
         )
         .unwrap();
         let Verdict::Judged(o) = failed else { panic!() };
@@ -157,16 +170,17 @@ mod tests {
         assert_eq!(
             run(
                 CommandFact::Unavailable("offline".into()),
-                Expect::default()
+                CommandExpect::default()
             ),
             Ok(Verdict::Skipped("offline".into()))
         );
         assert!(
             run(
                 CommandFact::Failed("timed out after 5s".into()),
-                Expect::default()
+                CommandExpect::default()
             )
             .unwrap_err()
+            .to_string()
             .contains("timed out")
         );
     }

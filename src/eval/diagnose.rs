@@ -5,6 +5,7 @@
 //! once a later step has turned STRICT on).
 
 use crate::eval::check::evaluate_body;
+use crate::eval::command::Verdict;
 use crate::eval::facts::Facts;
 use crate::eval::result::Found;
 use crate::spec::lab::{Body, Check, Diagnosis};
@@ -12,9 +13,9 @@ use crate::spec::lab::{Body, Check, Diagnosis};
 /// Whether there are conditions and every one passes (one that cannot be evaluated does not).
 pub fn all_hold(conditions: &[Body], facts: &dyn Facts) -> bool {
     !conditions.is_empty()
-        && conditions
-            .iter()
-            .all(|cond| matches!(evaluate_body(cond, None, facts), Ok(Some(o)) if o.passed))
+        && conditions.iter().all(
+            |cond| matches!(evaluate_body(cond, None, facts), Ok(Verdict::Judged(o)) if o.passed),
+        )
 }
 
 /// Why a check is skipped by its own `skip:` (its conditions all hold), if it is.

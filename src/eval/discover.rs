@@ -171,7 +171,7 @@ fn values_of(
             variable: variable.to_owned(),
             error,
         })?;
-    let mut picked = select(selector, listed).map_err(lab_error)?;
+    let mut picked = select(selector, listed).map_err(|e| lab_error(e.to_string()))?;
     picked.sort_by_key(|o| describe(o));
     let expr = cel::compile(expr).map_err(lab_error)?;
     let mut out = BTreeMap::new();

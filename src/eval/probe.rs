@@ -3,9 +3,10 @@
 //! grading and `--no-probes` report it unavailable, which skips the check.
 
 use crate::eval::command::Verdict;
+use crate::eval::error::EvalError;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{ConnError, ConnErrors, Expect, HttpTarget, Probe, ProbeFrom};
+use crate::spec::lab::{ConnError, ConnErrors, HttpTarget, Probe, ProbeExpect, ProbeFrom};
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +23,18 @@ pub struct ProbeOutcome {
     pub sidecar: Option<bool>,
 }
 
-pub fn evaluate(probe: &Probe, expect: &Expect, facts: &dyn Facts) -> Result<Verdict, String> {
+pub fn evaluate(
+    probe: &Probe,
+    expect: &ProbeExpect,
+    facts: &dyn Facts,
+) -> Result<Verdict, EvalError> {
     match facts.probe(probe) {
         ProbeFact::Ran(outcome) => judge(probe, expect, &outcome).map(Verdict::Judged),
         ProbeFact::Unavailable(reason) => Ok(Verdict::Skipped(reason)),
-        ProbeFact::Failed(why) => Err(format!("could not probe {}: {why}", request(probe))),
+        ProbeFact::Failed(why) => Err(EvalError::ProbeFailed {
+            request: request(probe),
+            why,
+        }),
     }
 }
 
@@ -63,24 +71,28 @@ pub fn request(probe: &Probe) -> String {
 /// (`error:`), and a DNS failure, a timeout or a refused connection is not that failure; a
 /// positive `reached:` probe cannot tell "blocked" from "no network" on those either. That is
 /// "could not grade" (exit 2), never a pass and not a failure of the learner's work.
-pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<Outcome, String> {
-    let errors = ConnErrors(expect.error.clone());
+pub fn judge(
+    probe: &Probe,
+    expect: &ProbeExpect,
+    outcome: &ProbeOutcome,
+) -> Result<Outcome, EvalError> {
+    let errors = ConnErrors(expect.errors().to_vec());
     let mut wants = Vec::new();
     if !errors.0.is_empty() {
         wants.push(format!("fails: {errors}"));
     }
-    if expect.fails {
+    if expect.fails() {
         wants.push("fails (a connection error or HTTP status 400 or more)".into());
     }
-    if expect.reached {
+    if expect.reached() {
         wants.push(
             "reaches the host (any HTTP status, or a certificate the client does not trust)".into(),
         );
     }
-    if let Some(s) = expect.status {
+    if let Some(s) = expect.status() {
         wants.push(format!("HTTP {s}"));
     }
-    if let Some(b) = &expect.body_contains {
+    if let Some(b) = expect.body_contains() {
         wants.push(format!("body contains {b:?}"));
     }
     if wants.is_empty() {
@@ -112,26 +124,25 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<O
                         *error,
                     ));
                 }
-            } else if expect.reached {
+            } else if expect.reached() {
                 if error.before_any_answer() {
                     return Err(unproven(probe, "should reach the host", &actual, *error));
                 }
                 error.reached()
             } else {
-                expect.fails
+                expect.fails()
             };
             (passed, actual)
         }
         Reply::Http { status, body } => {
-            let status_ok = match expect.status {
+            let status_ok = match expect.status() {
                 Some(want) => *status == want,
-                None if expect.reached => true,
-                None if expect.fails => *status >= 400,
+                None if expect.reached() => true,
+                None if expect.fails() => *status >= 400,
                 None => errors.0.is_empty() && *status < 400,
             };
             let body_ok = expect
-                .body_contains
-                .as_ref()
+                .body_contains()
                 .is_none_or(|b| body.contains(b.as_str()));
             let mut actual = format!("HTTP {status}");
             if !body_ok || (!status_ok && !body.trim().is_empty()) {
@@ -149,7 +160,7 @@ pub fn judge(probe: &Probe, expect: &Expect, outcome: &ProbeOutcome) -> Result<O
 
 /// "could not prove …": what the probe should have shown, what it got, and why that says
 /// nothing either way.
-fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> String {
+fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> EvalError {
     let why = match error {
         ConnError::Dns => {
             "The host name did not resolve (a typo in the host, or the cluster's DNS), so the request never got as far as the mesh"
@@ -166,10 +177,12 @@ fn unproven(probe: &Probe, should: &str, actual: &str, error: ConnError) -> Stri
         }
         ConnError::Untrusted => "The host answered with a certificate the client does not trust",
     };
-    format!(
-        "could not prove it: {} {should}, but got {actual}. {why}",
-        request(probe)
-    )
+    EvalError::Unproven {
+        request: request(probe),
+        should: should.to_owned(),
+        actual: actual.to_owned(),
+        why,
+    }
 }
 
 fn failure_text(error: ConnError, detail: &str) -> String {
@@ -244,7 +257,7 @@ mod tests {
     }
 
     /// A judgement that must be a pass or a failure, not "could not prove".
-    fn ok(p: &Probe, e: &Expect, o: &ProbeOutcome) -> Outcome {
+    fn ok(p: &Probe, e: &ProbeExpect, o: &ProbeOutcome) -> Outcome {
         judge(p, e, o).expect("judged")
     }
 
@@ -258,19 +271,13 @@ mod tests {
         }
     }
 
-    fn expect(f: impl FnOnce(&mut Expect)) -> Expect {
-        let mut e = Expect::default();
-        f(&mut e);
-        e
-    }
-
     #[test]
     fn status_and_body() {
         let p = pod_probe(false);
-        let e = expect(|e| {
-            e.status = Some(200);
-            e.body_contains = Some("Contoso Pet Store".into());
-        });
+        let e = ProbeExpect::Reply {
+            status: Some(200),
+            body_contains: Some("Contoso Pet Store".into()),
+        };
         let good = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
         assert!(good.passed);
         assert_eq!(good.actual, "HTTP 200");
@@ -302,7 +309,7 @@ mod tests {
     #[test]
     fn must_fail_passes_on_errors_and_error_statuses() {
         let p = pod_probe(false);
-        let e = expect(|e| e.fails = true);
+        let e = ProbeExpect::Fails;
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(ok(&p, &e, &failed(ConnError::Timeout)).passed);
         assert!(ok(&p, &e, &http(502, "")).passed);
@@ -314,7 +321,7 @@ mod tests {
     #[test]
     fn a_named_error_must_be_that_error() {
         let p = pod_probe(false);
-        let e = expect(|e| e.error = vec![ConnError::Reset]);
+        let e = ProbeExpect::Error(vec![ConnError::Reset]);
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(!ok(&p, &e, &http(502, "")).passed);
         assert_eq!(
@@ -328,7 +335,7 @@ mod tests {
     #[test]
     fn strict_signature_reset_or_empty_reply() {
         let p = pod_probe(false);
-        let e = expect(|e| e.error = vec![ConnError::Reset, ConnError::Empty]);
+        let e = ProbeExpect::Error(vec![ConnError::Reset, ConnError::Empty]);
         assert!(ok(&p, &e, &failed(ConnError::Reset)).passed);
         assert!(ok(&p, &e, &failed(ConnError::Empty)).passed);
         let through = ok(&p, &e, &http(200, "<title>Contoso Pet Store</title>"));
@@ -353,11 +360,14 @@ mod tests {
                 &e,
                 &failed_with(other, "curl exit 28: Operation timed out"),
             )
-            .expect_err("a failure of another kind cannot prove STRICT");
+            .expect_err("a failure of another kind cannot prove STRICT")
+            .to_string();
             assert!(why.starts_with("could not prove it: GET http://product-service.pets:3002/ from a probe pod in default (outside the mesh) should fail this way: connection reset or empty reply, but got "), "{why}");
             assert!(why.contains("curl exit 28: Operation timed out"), "{why}");
         }
-        let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, "")).unwrap_err();
+        let timeout = judge(&p, &e, &failed_with(ConnError::Timeout, ""))
+            .unwrap_err()
+            .to_string();
         assert!(
             timeout.contains("NetworkPolicy"),
             "names the likely cause: {timeout}"
@@ -369,7 +379,7 @@ mod tests {
     #[test]
     fn registry_only_signature_handshake_cut() {
         let p = mesh_probe("https://www.bing.com/");
-        let e = expect(|e| e.error = vec![ConnError::Tls]);
+        let e = ProbeExpect::Error(vec![ConnError::Tls]);
         let cut = failed_with(
             ConnError::Tls,
             "curl exit 35: Recv failure: Connection reset by peer",
@@ -397,7 +407,7 @@ mod tests {
                 "curl exit 6: Could not resolve host: www.bing.com",
             ),
         );
-        assert!(no_dns.unwrap_err().contains("did not resolve"));
+        assert!(no_dns.unwrap_err().to_string().contains("did not resolve"));
         assert!(
             judge(&p, &e, &failed_with(ConnError::Timeout, "")).is_err(),
             "a cluster without egress proves nothing"
@@ -413,7 +423,7 @@ mod tests {
     #[test]
     fn reached_means_any_answer_or_an_untrusted_certificate() {
         let p = mesh_probe("https://example.com/");
-        let e = expect(|e| e.reached = true);
+        let e = ProbeExpect::Reached;
         assert!(ok(&p, &e, &meshed(200, "")).passed);
         assert!(ok(&p, &e, &meshed(404, "")).passed);
         assert!(ok(&p, &e, &failed_with(ConnError::Untrusted, "curl exit 60")).passed);
@@ -438,7 +448,9 @@ mod tests {
             ConnError::Refused,
             ConnError::Other,
         ] {
-            let why = judge(&p, &e, &failed_with(other, "")).expect_err("proves nothing");
+            let why = judge(&p, &e, &failed_with(other, ""))
+                .expect_err("proves nothing")
+                .to_string();
             assert!(why.contains("should reach the host, but got"), "{why}");
         }
     }
@@ -446,7 +458,7 @@ mod tests {
     #[test]
     fn no_expectation_means_success() {
         let p = pod_probe(false);
-        let e = Expect::default();
+        let e = ProbeExpect::default();
         assert!(ok(&p, &e, &http(301, "")).passed);
         assert!(!ok(&p, &e, &http(404, "")).passed);
         assert!(!ok(&p, &e, &failed(ConnError::Dns)).passed);
@@ -455,7 +467,10 @@ mod tests {
     #[test]
     fn a_mesh_probe_without_sidecar_fails_whatever_it_got() {
         let p = pod_probe(true);
-        let e = expect(|e| e.status = Some(200));
+        let e = ProbeExpect::Reply {
+            status: Some(200),
+            body_contains: None,
+        };
         let o = ok(&p, &e, &http(200, ""));
         assert!(!o.passed);
         assert!(o.actual.contains("no istio-proxy sidecar"), "{}", o.actual);

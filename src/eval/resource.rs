@@ -2,9 +2,10 @@
 //! test each with `match` and `cel`, and combine with the quantifier and count.
 
 use crate::cel;
+use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
 use crate::eval::matcher;
-use crate::spec::lab::{Expect, Quantifier, Selector};
+use crate::spec::lab::{Quantifier, ResourceExpect, Selector};
 use crate::view::query::Query;
 use serde_json::Value;
 
@@ -17,9 +18,9 @@ pub struct Outcome {
 }
 
 /// The listed objects a selector picks by name and labels (kind and namespace chose the list).
-pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>, String> {
+pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>, EvalError> {
     let label_selector = match &sel.labels {
-        Some(l) => Some(crate::spec::selector::parse(l)?),
+        Some(l) => Some(crate::spec::selector::parse(l).map_err(EvalError::Selector)?),
         None => None,
     };
     Ok(listed
@@ -36,16 +37,16 @@ pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>,
 /// Evaluate a resource selection; `Err` means "could not evaluate" (fetch failed, CEL broken).
 pub fn evaluate(
     sel: &Selector,
-    expect: &Expect,
+    expect: &ResourceExpect,
     actual_expr: Option<&str>,
     facts: &dyn Facts,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, EvalError> {
     let query = Query {
         api_version: sel.api_version.clone(),
         kind: sel.kind.clone(),
         namespace: sel.namespace.clone(),
     };
-    let listed = facts.list(&query).map_err(|e| e.to_string())?;
+    let listed = facts.list(&query)?;
     let selected = select(sel, listed)?;
     let what = describe_selection(sel);
     let expected = describe_expectation(&what, expect);
@@ -76,8 +77,9 @@ pub fn evaluate(
         });
     }
 
-    let cel_expr = expect.cel.as_deref().map(cel::compile).transpose()?;
-    let actual_expr = actual_expr.map(cel::compile).transpose()?;
+    let compile = |e: &str| cel::compile(e).map_err(EvalError::CelCompile);
+    let cel_expr = expect.cel.as_deref().map(compile).transpose()?;
+    let actual_expr = actual_expr.map(compile).transpose()?;
     // At most this many offending objects are described (a class report grades the same check
     // for hundreds of learners: describing objects nobody sees is most of the work).
     const SHOWN: usize = 10;
@@ -136,9 +138,9 @@ pub fn evaluate(
 /// `Err` when the CEL cannot be evaluated on it.
 fn judge(
     obj: &Value,
-    expect: &Expect,
+    expect: &ResourceExpect,
     cel_expr: Option<&cel::Expr>,
-) -> Result<Result<(), String>, String> {
+) -> Result<Result<(), String>, EvalError> {
     if let Some(m) = &expect.match_
         && let Err(mismatch) = matcher::contains(m, obj)
     {
@@ -153,11 +155,11 @@ fn judge(
                 return Ok(Err(format!("`{}` cannot be evaluated: {err}", e.source())));
             }
             Err(err) => {
-                return Err(format!(
-                    "CEL `{}` failed on {}: {err}",
-                    e.source(),
-                    name(obj)
-                ));
+                return Err(EvalError::CelFailed {
+                    expr: e.source().to_owned(),
+                    object: name(obj).to_owned(),
+                    why: err,
+                });
             }
         }
     }
@@ -215,7 +217,7 @@ pub fn describe_selection(sel: &Selector) -> String {
     s
 }
 
-fn describe_expectation(what: &str, e: &Expect) -> String {
+fn describe_expectation(what: &str, e: &ResourceExpect) -> String {
     if e.absent {
         return format!("no {what}");
     }
@@ -287,10 +289,10 @@ mod tests {
 
     const PODS: &str = "kind: Pod\nmetadata: {name: store-front-1, labels: {app: store-front}}\nspec: {containers: [{name: store-front}, {name: istio-proxy}]}\n---\nkind: Pod\nmetadata: {name: rabbitmq-0, labels: {app: rabbitmq}}\nspec: {containers: [{name: rabbitmq}]}\n---\nkind: Pod\nmetadata: {name: curl-1, labels: {app: curl}}\nspec: {containers: [{name: curl}]}\n";
 
-    fn expect_cel(cel: &str) -> Expect {
-        Expect {
+    fn expect_cel(cel: &str) -> ResourceExpect {
+        ResourceExpect {
             cel: Some(cel.into()),
-            ..Expect::default()
+            ..ResourceExpect::default()
         }
     }
 
@@ -320,7 +322,7 @@ mod tests {
     fn any_none_and_count() {
         let f = facts(pods_in("pets"), PODS);
         let s = sel("pets", None);
-        let any = Expect {
+        let any = ResourceExpect {
             quantifier: Quantifier::Any,
             ..expect_cel("object.spec.containers.exists(c, c.name == 'istio-proxy')")
         };
@@ -334,7 +336,7 @@ mod tests {
             "{}",
             out.expected
         );
-        let none = Expect {
+        let none = ResourceExpect {
             quantifier: Quantifier::None,
             ..expect_cel("hasSidecar(object)")
         };
@@ -346,7 +348,7 @@ mod tests {
             "{}",
             out.actual
         );
-        let at_least_two = Expect {
+        let at_least_two = ResourceExpect {
             quantifier: Quantifier::Any,
             count: Count::parse(">= 2"),
             ..expect_cel("hasSidecar(object)")
@@ -358,7 +360,7 @@ mod tests {
     fn all_on_an_empty_selection_fails_and_absent_passes() {
         let f = facts(pods_in("pets"), PODS);
         let s = sel("pets", Some("app=order-service"));
-        let out = evaluate(&s, &Expect::default(), None, &f).unwrap();
+        let out = evaluate(&s, &ResourceExpect::default(), None, &f).unwrap();
         assert_eq!(
             (out.passed, out.actual.as_str()),
             (
@@ -369,9 +371,9 @@ mod tests {
         assert!(
             evaluate(
                 &s,
-                &Expect {
+                &ResourceExpect {
                     absent: true,
-                    ..Expect::default()
+                    ..ResourceExpect::default()
                 },
                 None,
                 &f
@@ -385,9 +387,9 @@ mod tests {
         };
         let out = evaluate(
             &by_name,
-            &Expect {
+            &ResourceExpect {
                 absent: true,
-                ..Expect::default()
+                ..ResourceExpect::default()
             },
             None,
             &f,
@@ -414,9 +416,9 @@ mod tests {
             name: Some("pets-mtls".into()),
             labels: None,
         };
-        let e = Expect {
+        let e = ResourceExpect {
             match_: Some(serde_json::json!({"spec": {"mtls": {"mode": "STRICT"}}})),
-            ..Expect::default()
+            ..ResourceExpect::default()
         };
         let out = evaluate(&s, &e, None, &f).unwrap();
         assert!(!out.passed);
@@ -439,8 +441,11 @@ mod tests {
             }),
         );
         let f = StaticFacts::offline(set, "offline");
-        let err = evaluate(&sel("pets", None), &Expect::default(), None, &f).unwrap_err();
-        assert_eq!(err, "forbidden: cannot list pods in namespace pets");
+        let err = evaluate(&sel("pets", None), &ResourceExpect::default(), None, &f).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "forbidden: cannot list pods in namespace pets"
+        );
         let mut set = ObjectSet::default();
         set.insert(
             pods_in("pets"),
@@ -451,7 +456,7 @@ mod tests {
         );
         let f = StaticFacts::offline(set, "offline");
         assert!(
-            !evaluate(&sel("pets", None), &Expect::default(), None, &f)
+            !evaluate(&sel("pets", None), &ResourceExpect::default(), None, &f)
                 .unwrap()
                 .passed
         );

@@ -1,7 +1,10 @@
 //! Applies a string transformation (variable substitution) to every string a check carries,
 //! including strings nested in `match` documents and diagnosis conditions.
 
-use crate::spec::lab::{Body, Check, Expect, HttpTarget, Probe, ProbeFrom, Target, TextMatch};
+use crate::spec::lab::{
+    Body, Check, CommandExpect, HttpTarget, Probe, ProbeExpect, ProbeFrom, ResourceExpect,
+    TextMatch,
+};
 use serde_json::Value;
 
 /// Something whose strings can be rewritten in place.
@@ -37,13 +40,17 @@ impl MapStrings for Value {
     }
 }
 
-impl MapStrings for Expect {
+impl MapStrings for ResourceExpect {
     fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
         if let Some(m) = &mut self.match_ {
             m.map_strings(f);
         }
         map_opt(&mut self.cel, f);
-        map_opt(&mut self.body_contains, f);
+    }
+}
+
+impl MapStrings for CommandExpect {
+    fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
         for tm in [&mut self.stdout, &mut self.stderr].into_iter().flatten() {
             match tm {
                 TextMatch::Equals(s) | TextMatch::Contains(s) | TextMatch::Matches(s) => map(s, f),
@@ -80,32 +87,36 @@ impl MapStrings for Probe {
 
 impl MapStrings for Body {
     fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
-        match &mut self.target {
-            Target::Resource(sel) => {
+        match self {
+            Body::Resource(b) => {
+                let sel = &mut b.selector;
                 map(&mut sel.api_version, f);
                 map(&mut sel.kind, f);
                 map_opt(&mut sel.namespace, f);
                 map_opt(&mut sel.name, f);
                 map_opt(&mut sel.labels, f);
+                b.expect.map_strings(f);
             }
-            Target::Command(cmd) => map(&mut cmd.run, f),
-            Target::Probe(probe) => probe.map_strings(f),
+            Body::Command(b) => {
+                map(&mut b.command.run, f);
+                b.expect.map_strings(f);
+            }
+            Body::Probe(b) => {
+                b.probe.map_strings(f);
+                if let ProbeExpect::Reply { body_contains, .. } = &mut b.expect {
+                    map_opt(body_contains, f);
+                }
+            }
         }
-        self.expect.map_strings(f);
     }
 }
 
 /// Apply `f` to the shell code of a check only: the `run` of its command, of its skip
 /// conditions and of its diagnoses' conditions (before [`MapStrings`] handles the rest).
 pub fn map_commands(check: &mut Check, f: &mut dyn FnMut(&str) -> String) {
-    let skip = check.skip.iter_mut().flat_map(|s| s.when.iter_mut());
-    let diagnoses = check.diagnoses.iter_mut().flat_map(|d| d.when.iter_mut());
-    for body in std::iter::once(&mut check.body)
-        .chain(skip)
-        .chain(diagnoses)
-    {
-        if let Target::Command(cmd) = &mut body.target {
-            map(&mut cmd.run, f);
+    for body in check.bodies_mut() {
+        if let Body::Command(b) = body {
+            map(&mut b.command.run, f);
         }
     }
 }
@@ -113,17 +124,15 @@ pub fn map_commands(check: &mut Check, f: &mut dyn FnMut(&str) -> String) {
 impl MapStrings for Check {
     fn map_strings(&mut self, f: &mut dyn FnMut(&str) -> String) {
         map(&mut self.title, f);
-        self.body.map_strings(f);
         map_opt(&mut self.actual, f);
         map_opt(&mut self.fix, f);
         if let Some(skip) = &mut self.skip {
             map(&mut skip.reason, f);
-            skip.when.iter_mut().for_each(|b| b.map_strings(f));
         }
         for d in &mut self.diagnoses {
             map(&mut d.cause, f);
             map(&mut d.fix, f);
-            d.when.iter_mut().for_each(|b| b.map_strings(f));
         }
+        self.bodies_mut().for_each(|b| b.map_strings(f));
     }
 }

@@ -12,7 +12,7 @@ use crate::probe::curl::Runner;
 use crate::probe::error::ProbeError;
 use crate::probe::exec::Kubectl;
 use crate::probe::{curl, exec, http, pod};
-use crate::spec::lab::{Probe, ProbeFrom, Target};
+use crate::spec::lab::{Body, Probe, ProbeFrom};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
 use futures::StreamExt;
@@ -87,8 +87,8 @@ pub fn planned(plan: &Plan, step: Option<&str>, facts: &dyn Facts) -> Vec<(Strin
         .filter(|s| step.is_none_or(|id| s.id == id))
         .flat_map(|s| &s.checks)
         .filter(|pc| pc.missing.is_empty() && skip_reason(&pc.check, facts).is_none())
-        .filter_map(|pc| match &pc.check.body.target {
-            Target::Probe(p) => Some((pc.check.id.clone(), p.clone())),
+        .filter_map(|pc| match &pc.check.body {
+            Body::Probe(b) => Some((pc.check.id.clone(), b.probe.clone())),
             _ => None,
         })
         .collect()

@@ -5,14 +5,13 @@
 use crate::readfile::{self, ReadError};
 use crate::spec::diag::{Diagnostic, did_you_mean};
 use crate::spec::drift;
-use crate::spec::lab::{
-    self, Body, Check, Command, Count, Diagnosis, Expect, Lab, Probe, Selector, Step, Target,
-    TextMatch,
-};
+use crate::spec::kinds::body::{self, BodyDecl};
+use crate::spec::kinds::lint::Lint;
+use crate::spec::kinds::resource;
+use crate::spec::lab::{self, Body, Check, Diagnosis, Lab, Step};
 use crate::spec::markdown::{self, CodeBlock};
 use crate::spec::model::{
-    CheckDecl, CommandDecl, ConditionDecl, DiscoverDecl, ExpectDecl, LabFile, ProbeDecl,
-    ResourceDecl, S, StepType,
+    CheckDecl, ConditionDecl, DiscoverDecl, LabFile, ResourceDecl, S, StepType,
 };
 use crate::spec::pattern::{self, Pattern};
 pub use crate::spec::yaml_error::yaml_error;
@@ -447,7 +446,10 @@ impl Loader {
                     ));
                 }
             }
-            (this.selector(&file, &text, r), value.value.clone())
+            (
+                resource::lint::selector(&mut this.kind_lint(&file, &text), r),
+                value.value.clone(),
+            )
         };
         let (selector, value) = read(self, &d.resource, &d.value);
         let prefer = d
@@ -749,12 +751,13 @@ impl Loader {
         let body = self.body(
             file,
             text,
-            entry.referenced.line() as u32,
-            entry.referenced.column() as u32,
-            &c.resource,
-            &c.command,
-            c.probe.as_ref(),
-            &c.expect,
+            entry,
+            BodyDecl {
+                resource: c.resource.as_ref(),
+                command: c.command.as_ref(),
+                probe: c.probe.as_ref(),
+                expect: c.expect.as_ref(),
+            },
         )?;
         for p in c.profiles.iter().flatten() {
             if !self.profiles.contains(&p.value) {
@@ -856,322 +859,40 @@ impl Loader {
         self.body(
             file,
             text,
-            cond.referenced.line() as u32,
-            cond.referenced.column() as u32,
-            &c.resource,
-            &c.command,
-            None,
-            &c.expect,
+            cond,
+            BodyDecl {
+                resource: c.resource.as_ref(),
+                command: c.command.as_ref(),
+                probe: None,
+                expect: c.expect.as_ref(),
+            },
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn body(
+    /// A check's or condition's body, written at `at` (see `spec::kinds::body`).
+    fn body<T>(
         &mut self,
         file: &Path,
         text: &str,
-        line: u32,
-        col: u32,
-        resource: &Option<ResourceDecl>,
-        command: &Option<CommandDecl>,
-        probe: Option<&Spanned<ProbeDecl>>,
-        expect: &Option<ExpectDecl>,
+        at: &Spanned<T>,
+        decl: BodyDecl,
     ) -> Option<Body> {
-        let target = match (resource, command, probe) {
-            (Some(r), None, None) => Target::Resource(self.selector(file, text, r)),
-            (None, Some(c), None) => Target::Command(self.command(file, text, c)),
-            (None, None, Some(p)) => Target::Probe(self.probe(file, text, p)?),
-            (None, None, None) => {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    line,
-                    col,
-                    "a check needs `resource` (look at objects), `command` (run a command) or `probe` (send a request)",
-                );
-                self.diags.push(d);
-                return None;
-            }
-            _ => {
-                self.diags.push(Diagnostic::at(
-                    file,
-                    text,
-                    line,
-                    col,
-                    "a check has exactly one of `resource`, `command` and `probe`",
-                ));
-                return None;
-            }
-        };
-        let kind = match target {
-            Target::Resource(_) => CheckKind::Resource,
-            Target::Command(_) => CheckKind::Command,
-            Target::Probe(_) => CheckKind::Probe,
-        };
-        let expect = self.expect(file, text, line, col, expect.as_ref(), kind);
-        Some(Body { target, expect })
+        let (line, col) = (at.referenced.line() as u32, at.referenced.column() as u32);
+        body::lint(&mut self.kind_lint(file, text), line, col, &decl)
     }
 
-    fn probe(&mut self, file: &Path, text: &str, decl: &Spanned<ProbeDecl>) -> Option<Probe> {
-        let timeout = self.duration(
-            file,
-            text,
-            decl.value.timeout.as_ref(),
-            crate::spec::probe::DEFAULT_TIMEOUT,
-        );
-        crate::spec::probe::Lint {
+    /// The lint context the check kinds work with, for `file`.
+    fn kind_lint<'a>(&'a mut self, file: &'a Path, text: &'a str) -> Lint<'a> {
+        Lint {
             file,
             text,
             sample_values: &self.sample_values,
             diags: &mut self.diags,
-        }
-        .probe(decl, timeout)
-    }
-
-    fn lint_probe_expect(&mut self, file: &Path, text: &str, line: u32, col: u32, e: &ExpectDecl) {
-        crate::spec::probe::Lint {
-            file,
-            text,
-            sample_values: &self.sample_values,
-            diags: &mut self.diags,
-        }
-        .expect(line, col, e);
-    }
-
-    fn selector(&mut self, file: &Path, text: &str, r: &ResourceDecl) -> Selector {
-        if let Some(labels) = &r.labels {
-            // Placeholders may stand for label values; check the syntax with sample values.
-            let sample = template::substitute(&labels.value, &self.sample_values).0;
-            if let Err(e) = crate::spec::selector::parse(&sample) {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    labels.referenced.line() as u32,
-                    labels.referenced.column() as u32,
-                    format!("invalid label selector: {e}"),
-                );
-                self.diags.push(d);
-            }
-        }
-        if !r.api_version.value.contains('/') && r.api_version.value != "v1" {
-            let d = Diagnostic::at(
-                file,
-                text,
-                r.api_version.referenced.line() as u32,
-                r.api_version.referenced.column() as u32,
-                format!("`{}` is not an apiVersion", r.api_version.value),
-            );
-            self.diags.push(d.underline_token().help("write group/version (`apps/v1`, `networking.istio.io/v1`) or `v1` for the core group"));
-        }
-        Selector {
-            api_version: r.api_version.value.clone(),
-            kind: r.kind.value.clone(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
-            labels: r.labels.as_ref().map(|l| l.value.clone()),
-        }
-    }
-
-    fn command(&mut self, file: &Path, text: &str, c: &CommandDecl) -> Command {
-        Command {
-            run: c.run.clone(),
-            timeout: self.duration(file, text, c.timeout.as_ref(), Duration::from_secs(30)),
-        }
-    }
-
-    /// A `timeout:` value, or `default` when absent (or invalid, which is reported).
-    fn duration(
-        &mut self,
-        file: &Path,
-        text: &str,
-        value: Option<&S>,
-        default: Duration,
-    ) -> Duration {
-        let Some(t) = value else {
-            return default;
-        };
-        parse_duration(&t.value).unwrap_or_else(|| {
-            let d = Diagnostic::at(
-                file,
-                text,
-                t.referenced.line() as u32,
-                t.referenced.column() as u32,
-                format!("`{}` is not a duration", t.value),
-            );
-            self.diags.push(
-                d.underline_token()
-                    .help("write e.g. `30s`, `2m` or `1m30s`"),
-            );
-            default
-        })
-    }
-
-    fn expect(
-        &mut self,
-        file: &Path,
-        text: &str,
-        line: u32,
-        col: u32,
-        e: Option<&ExpectDecl>,
-        kind: CheckKind,
-    ) -> Expect {
-        let Some(e) = e else {
-            return Expect::default();
-        };
-        let wrong = |field: &str| {
-            Diagnostic::at(
-                file,
-                text,
-                line,
-                col,
-                format!("`expect.{field}` does not apply to a {} check", kind.name()),
-            )
-            .help(format!(
-                "a {} check expects: {}",
-                kind.name(),
-                kind.fields()
-            ))
-        };
-        for (set, field, fits) in [
-            (e.quantifier.is_some(), "quantifier", CheckKind::Resource),
-            (e.count.is_some(), "count", CheckKind::Resource),
-            (e.match_.is_some(), "match", CheckKind::Resource),
-            (e.cel.is_some(), "cel", CheckKind::Resource),
-            (e.absent.is_some(), "absent", CheckKind::Resource),
-            (e.exit_code.is_some(), "exitCode", CheckKind::Command),
-            (e.stdout.is_some(), "stdout", CheckKind::Command),
-            (e.stderr.is_some(), "stderr", CheckKind::Command),
-            (e.status.is_some(), "status", CheckKind::Probe),
-            (e.body_contains.is_some(), "bodyContains", CheckKind::Probe),
-            (e.fails.is_some(), "fails", CheckKind::Probe),
-            (e.error.is_some(), "error", CheckKind::Probe),
-            (e.reached.is_some(), "reached", CheckKind::Probe),
-        ] {
-            if set && fits != kind {
-                self.diags.push(wrong(field));
-            }
-        }
-        if kind == CheckKind::Probe {
-            self.lint_probe_expect(file, text, line, col, e);
-        }
-        if e.absent == Some(true)
-            && (e.match_.is_some()
-                || e.cel.is_some()
-                || e.count.is_some()
-                || e.quantifier.is_some())
-        {
-            let d = Diagnostic::at(
-                file,
-                text,
-                line,
-                col,
-                "`absent: true` cannot be combined with quantifier, count, match or cel",
-            );
-            self.diags.push(
-                d.help("to require that no object satisfies a condition, use `quantifier: none`"),
-            );
-        }
-        let count = e.count.as_ref().and_then(|c| {
-            let parsed = Count::parse(&c.value);
-            if parsed.is_none() {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    c.referenced.line() as u32,
-                    c.referenced.column() as u32,
-                    format!("`{}` is not a count", c.value),
-                );
-                self.diags
-                    .push(d.help("write a number with an optional comparison: `4`, `>= 4`, `< 2`"));
-            }
-            parsed
-        });
-        if let Some(cel) = &e.cel {
-            self.lint_cel(file, text, cel);
-        }
-        let text_match = |m: &crate::spec::model::TextMatchDecl,
-                          diags: &mut Vec<Diagnostic>|
-         -> Option<TextMatch> {
-            let set = [
-                m.equals.is_some(),
-                m.contains.is_some(),
-                m.matches.is_some(),
-            ]
-            .iter()
-            .filter(|b| **b)
-            .count();
-            if set != 1 {
-                diags.push(Diagnostic::at(
-                    file,
-                    text,
-                    line,
-                    col,
-                    "an output expectation takes exactly one of `equals`, `contains`, `matches`",
-                ));
-                return None;
-            }
-            if let Some(re) = &m.matches
-                && let Err(err) = regex_lite_check(&re.value)
-            {
-                diags.push(Diagnostic::at(
-                    file,
-                    text,
-                    re.referenced.line() as u32,
-                    re.referenced.column() as u32,
-                    format!("invalid regular expression: {err}"),
-                ));
-            }
-            m.equals
-                .clone()
-                .map(TextMatch::Equals)
-                .or_else(|| m.contains.clone().map(TextMatch::Contains))
-                .or_else(|| {
-                    m.matches
-                        .as_ref()
-                        .map(|r| TextMatch::Matches(r.value.clone()))
-                })
-        };
-        let stdout = e
-            .stdout
-            .as_ref()
-            .and_then(|m| text_match(m, &mut self.diags));
-        let stderr = e
-            .stderr
-            .as_ref()
-            .and_then(|m| text_match(m, &mut self.diags));
-        Expect {
-            quantifier: e.quantifier.unwrap_or_default(),
-            count,
-            match_: e.match_.as_ref().map(|m| m.to_json()),
-            cel: e.cel.as_ref().map(|c| c.value.clone()),
-            absent: e.absent.unwrap_or(false),
-            exit_code: e.exit_code.unwrap_or(0),
-            stdout,
-            stderr,
-            status: e.status.as_ref().map(|s| s.value),
-            body_contains: e.body_contains.clone(),
-            fails: e.fails.unwrap_or(false),
-            error: e
-                .error
-                .as_ref()
-                .map(|errs| errs.0.clone())
-                .unwrap_or_default(),
-            reached: e.reached.unwrap_or(false),
         }
     }
 
     fn lint_cel(&mut self, file: &Path, text: &str, cel: &S) {
-        let sample = template::substitute(&cel.value, &self.sample_values).0;
-        if let Err(e) = crate::cel::compile(&sample) {
-            let d = Diagnostic::at(
-                file,
-                text,
-                cel.referenced.line() as u32,
-                cel.referenced.column() as u32,
-                "CEL expression does not compile",
-            );
-            self.diags.push(d.help(e));
-        }
+        self.kind_lint(file, text).cel(cel);
     }
 
     /// Undefined and unclosed `{{ }}` placeholders anywhere in a file, and a file that grows
@@ -1500,31 +1221,6 @@ impl Loader {
     }
 }
 
-/// The three kinds of check body, for linting which `expect` fields fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CheckKind {
-    Resource,
-    Command,
-    Probe,
-}
-
-impl CheckKind {
-    fn name(self) -> &'static str {
-        match self {
-            CheckKind::Resource => "resource",
-            CheckKind::Command => "command",
-            CheckKind::Probe => "probe",
-        }
-    }
-    fn fields(self) -> &'static str {
-        match self {
-            CheckKind::Resource => "quantifier, count, match, cel, absent",
-            CheckKind::Command => "exitCode, stdout, stderr",
-            CheckKind::Probe => "status, bodyContains, error, reached, fails",
-        }
-    }
-}
-
 /// A heredoc inside a shell block: its body and the 0-based line (within the block) it starts on.
 struct Heredoc {
     body: String,
@@ -1671,11 +1367,6 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         return None;
     }
     Some(Duration::from_secs(total))
-}
-
-/// Compile a regular expression the way command checks will run it.
-fn regex_lite_check(re: &str) -> Result<(), String> {
-    regex::Regex::new(re).map(|_| ()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 
 pub type S = Spanned<String>;
 
+pub use crate::spec::kinds::command::model::{CommandDecl, TextMatchDecl};
+pub use crate::spec::kinds::probe::model::{
+    HttpDecl, PortDecl, ProbeDecl, ProbeExecDecl, ProbePodDecl, ServiceRefDecl,
+};
+pub use crate::spec::kinds::resource::model::{Quantifier, ResourceDecl};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabFile {
@@ -145,37 +151,8 @@ pub struct SkipDecl {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ResourceDecl {
-    pub api_version: S,
-    pub kind: S,
-    #[serde(default)]
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub labels: Option<S>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CommandDecl {
-    pub run: String,
-    #[serde(default)]
-    pub timeout: Option<S>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Quantifier {
-    #[default]
-    All,
-    Any,
-    None,
-}
-
-/// Expectations; which fields apply depends on the check kind (resource or command).
+/// `expect:` as written: every kind's fields in one struct (so serde's "did you mean" sees them
+/// all); each kind takes its own (see `spec::kinds::body::KINDS`) and lints the rest away.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExpectDecl {
@@ -202,81 +179,9 @@ pub struct ExpectDecl {
     #[serde(default)]
     pub fails: Option<bool>,
     #[serde(default)]
-    pub error: Option<crate::spec::lab::ConnErrors>,
+    pub error: Option<crate::spec::kinds::probe::model::ConnErrors>,
     #[serde(default)]
     pub reached: Option<bool>,
-}
-
-/// A functional probe as written: where from (`pod`, `exec`, or neither: labctl itself) and
-/// which request (`http`).
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProbeDecl {
-    #[serde(default)]
-    pub pod: Option<Spanned<ProbePodDecl>>,
-    #[serde(default)]
-    pub exec: Option<Spanned<ProbeExecDecl>>,
-    pub http: Spanned<HttpDecl>,
-    #[serde(default)]
-    pub timeout: Option<S>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProbePodDecl {
-    pub namespace: String,
-    #[serde(default)]
-    pub image: Option<String>,
-    #[serde(default)]
-    pub mesh: bool,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProbeExecDecl {
-    pub namespace: String,
-    pub labels: S,
-    #[serde(default)]
-    pub container: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct HttpDecl {
-    #[serde(default)]
-    pub url: Option<S>,
-    #[serde(default)]
-    pub service: Option<ServiceRefDecl>,
-    #[serde(default)]
-    pub port: Option<PortDecl>,
-    #[serde(default)]
-    pub path: Option<S>,
-}
-
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ServiceRefDecl {
-    pub namespace: String,
-    pub name: String,
-}
-
-/// A port: a number, or a string (which may be a `{{ variable }}`).
-#[derive(Debug, Deserialize, Clone)]
-#[serde(untagged)]
-pub enum PortDecl {
-    Number(u16),
-    Text(String),
-}
-
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct TextMatchDecl {
-    #[serde(default)]
-    pub equals: Option<String>,
-    #[serde(default)]
-    pub contains: Option<String>,
-    #[serde(default)]
-    pub matches: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]

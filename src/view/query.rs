@@ -3,7 +3,7 @@
 //! cost one request, not ten.
 
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Body, HttpTarget, Probe, ProbeFrom, Target};
+use crate::spec::lab::{Body, HttpTarget, Probe, ProbeFrom};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -28,14 +28,14 @@ impl std::fmt::Display for Query {
 
 /// The queries that serve a body: one for a resource, none for a command, what a probe reads.
 pub fn queries_of(body: &Body) -> Vec<Query> {
-    match &body.target {
-        Target::Resource(sel) => vec![Query {
-            api_version: sel.api_version.clone(),
-            kind: sel.kind.clone(),
-            namespace: sel.namespace.clone(),
+    match body {
+        Body::Resource(b) => vec![Query {
+            api_version: b.selector.api_version.clone(),
+            kind: b.selector.kind.clone(),
+            namespace: b.selector.namespace.clone(),
         }],
-        Target::Command(_) => Vec::new(),
-        Target::Probe(p) => probe_queries(p),
+        Body::Command(_) => Vec::new(),
+        Body::Probe(b) => probe_queries(&b.probe),
     }
 }
 
@@ -67,13 +67,7 @@ pub fn queries(plan: &Plan, step: Option<&str>) -> BTreeSet<Query> {
         .filter(|s| step.is_none_or(|id| s.id == id))
     {
         for pc in s.checks.iter().filter(|c| c.missing.is_empty()) {
-            out.extend(queries_of(&pc.check.body));
-            for d in &pc.check.diagnoses {
-                out.extend(d.when.iter().flat_map(queries_of));
-            }
-            if let Some(s) = &pc.check.skip {
-                out.extend(s.when.iter().flat_map(queries_of));
-            }
+            out.extend(pc.check.bodies().flat_map(queries_of));
         }
     }
     out

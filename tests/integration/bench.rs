@@ -19,7 +19,7 @@ use crate::harness::{
     assert_reads_listing_once, fixture_control_plane,
 };
 use labctl::plan::resolve::Plan;
-use labctl::spec::lab::{CountOp, Expect, Quantifier, Selector, StepType, Target};
+use labctl::spec::lab::{Body, CountOp, Quantifier, ResourceExpect, Selector, StepType};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -138,9 +138,10 @@ pub(crate) type Plurals = BTreeMap<(String, String), String>;
 pub(crate) async fn plurals(client: &kube::Client, plan: &Plan) -> Plurals {
     let mut out = Plurals::new();
     for pc in plan.steps.iter().flat_map(|s| &s.checks) {
-        let Target::Resource(sel) = &pc.check.body.target else {
+        let Body::Resource(b) = &pc.check.body else {
             continue;
         };
+        let sel = &b.selector;
         let key = (sel.api_version.clone(), sel.kind.clone());
         if out.contains_key(&key) {
             continue;
@@ -185,7 +186,7 @@ fn kubectl_resource(sel: &Selector, naming: Naming, plurals: &Plurals) -> String
 /// negated); anything else in the expression is left out, and the script says so in a comment.
 /// (Untranslated, the predicate is `true`, or `false` under quantifier `none`: an approximated
 /// check only costs its request.)
-fn jq_predicate(sel: &Selector, expect: &Expect) -> (String, Option<String>) {
+fn jq_predicate(sel: &Selector, expect: &ResourceExpect) -> (String, Option<String>) {
     let mut parts = Vec::new();
     let mut untranslated = None;
     if let Some(m) = &expect.match_ {
@@ -274,7 +275,7 @@ const WORKLOAD_READY: &str =
 /// `--ignore-not-found` printed nothing). Quantifier and count as labctl combines them.
 fn jq_filter(
     sel: &Selector,
-    expect: &Expect,
+    expect: &ResourceExpect,
     hand_written: Option<String>,
 ) -> (String, Option<String>) {
     let objs = "(.[0] // {items: []}) | (if has(\"items\") then .items else [.] end)";
@@ -391,20 +392,20 @@ pub(crate) fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) 
                 skipped.push(format!("{}/{}", step.id, c.id));
                 continue;
             }
-            let sel = match &c.body.target {
-                Target::Resource(sel) => sel,
-                Target::Command(cmd) => {
+            let (sel, expect) = match &c.body {
+                Body::Resource(b) => (&b.selector, &b.expect),
+                Body::Command(b) => {
                     // Not in this lab's aks plan with the bench's variables; keep it honest anyway.
                     writeln!(
                         out,
                         "if bash -c {} >/dev/null 2>&1; then echo \"PASS {id}\"; else echo \"FAIL {id}\"; failed=$((failed + 1)); fi",
-                        sq(&cmd.run),
+                        sq(&b.command.run),
                         id = c.id
                     )
                     .unwrap();
                     continue;
                 }
-                Target::Probe(_) => {
+                Body::Probe(_) => {
                     // Pods never run on the test server: the bench grades with --no-probes.
                     writeln!(
                         out,
@@ -417,13 +418,11 @@ pub(crate) fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) 
                 }
             };
             resource_checks += 1;
-            let hand_written = c
-                .body
-                .expect
+            let hand_written = expect
                 .cel
                 .as_ref()
                 .and_then(|_| hand_written_predicate(&c.id, &plan.values));
-            let (filter, untranslated) = jq_filter(sel, &c.body.expect, hand_written);
+            let (filter, untranslated) = jq_filter(sel, expect, hand_written);
             if let Some(cel) = untranslated {
                 approximated += 1;
                 writeln!(out, "# {}: CEL not translated: {cel}", c.id).unwrap();
@@ -439,7 +438,7 @@ pub(crate) fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) 
                 (None, Some(labels)) => args.extend(["-l".to_owned(), sq(labels)]),
                 (None, None) => {}
             }
-            if c.body.expect.absent {
+            if expect.absent {
                 args.push("--ignore-not-found".to_owned());
             }
             writeln!(

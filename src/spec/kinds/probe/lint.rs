@@ -3,12 +3,13 @@
 //! `{{ variables }}`; they are checked with the lab's sample values, like label selectors.
 
 use crate::spec::diag::Diagnostic;
-use crate::spec::lab::{HttpRequest, HttpTarget, Probe, ProbeExec, ProbeFrom, ProbePod};
-use crate::spec::model::{ExpectDecl, PortDecl, ProbeDecl};
-use crate::spec::template;
+use crate::spec::kinds::lint::Lint;
+use crate::spec::kinds::probe::model::{
+    HttpDecl, HttpRequest, HttpTarget, PortDecl, Probe, ProbeDecl, ProbeExec, ProbeExpect,
+    ProbeFrom, ProbePod,
+};
+use crate::spec::model::ExpectDecl;
 use serde_saphyr::Spanned;
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 /// The image a probe pod runs when the lab names none: small, with `sh` and `curl`.
@@ -16,29 +17,7 @@ pub const DEFAULT_IMAGE: &str = "curlimages/curl:8.11.1";
 /// How long a probe may take, probe pod start-up (image pull) included.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where diagnostics go and what placeholders stand for while linting.
-pub struct Lint<'a> {
-    pub file: &'a Path,
-    pub text: &'a str,
-    pub sample_values: &'a BTreeMap<String, String>,
-    pub diags: &'a mut Vec<Diagnostic>,
-}
-
 impl Lint<'_> {
-    fn at<T>(&mut self, span: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(
-            self.file,
-            self.text,
-            span.referenced.line() as u32,
-            span.referenced.column() as u32,
-            message,
-        )
-    }
-
-    fn sample(&self, s: &str) -> String {
-        template::substitute(s, self.sample_values).0
-    }
-
     /// Resolve a probe; `timeout` is the already-parsed `timeout:` (or the default).
     pub fn probe(&mut self, decl: &Spanned<ProbeDecl>, timeout: Duration) -> Option<Probe> {
         let p = &decl.value;
@@ -98,11 +77,7 @@ impl Lint<'_> {
         })
     }
 
-    fn http(
-        &mut self,
-        decl: &Spanned<crate::spec::model::HttpDecl>,
-        from: &ProbeFrom,
-    ) -> Option<HttpRequest> {
+    fn http(&mut self, decl: &Spanned<HttpDecl>, from: &ProbeFrom) -> Option<HttpRequest> {
         let h = &decl.value;
         let target = match (&h.url, &h.service) {
             (Some(url), None) => {
@@ -161,8 +136,35 @@ impl Lint<'_> {
         Some(HttpRequest { target, port, path })
     }
 
+    /// `probe:` with its `timeout:` (or the default).
+    pub fn probe_target(&mut self, decl: &Spanned<ProbeDecl>) -> Option<Probe> {
+        let timeout = self.duration(decl.value.timeout.as_ref(), DEFAULT_TIMEOUT);
+        self.probe(decl, timeout)
+    }
+
+    /// The probe fields of `expect:` (see [`expect_fields`]), linted.
+    pub fn probe_expect(&mut self, line: u32, col: u32, e: Option<&ExpectDecl>) -> ProbeExpect {
+        let Some(e) = e else {
+            return ProbeExpect::default();
+        };
+        self.expect(line, col, e);
+        // Combinations were reported above; the first that is set wins.
+        if e.reached == Some(true) {
+            ProbeExpect::Reached
+        } else if let Some(errs) = &e.error {
+            ProbeExpect::Error(errs.0.clone())
+        } else if e.fails == Some(true) {
+            ProbeExpect::Fails
+        } else {
+            ProbeExpect::Reply {
+                status: e.status.as_ref().map(|s| s.value),
+                body_contains: e.body_contains.clone(),
+            }
+        }
+    }
+
     /// Probe expectations that contradict each other.
-    pub fn expect(&mut self, line: u32, col: u32, e: &ExpectDecl) {
+    fn expect(&mut self, line: u32, col: u32, e: &ExpectDecl) {
         let fails = e.fails == Some(true);
         // Point at `status:` when it is part of the contradiction, else at the check.
         let (line, col) = e.status.as_ref().map_or((line, col), |s| {
@@ -205,6 +207,20 @@ impl Lint<'_> {
             self.diags.push(d.underline_token());
         }
     }
+}
+
+/// The `expect:` fields a probe check takes, in the order the help lists them.
+pub const EXPECT_HELP: &str = "status, bodyContains, error, reached, fails";
+
+/// Which of a probe check's `expect:` fields are set, by name (for "does not apply").
+pub fn expect_fields(e: &ExpectDecl) -> [(bool, &'static str); 5] {
+    [
+        (e.status.is_some(), "status"),
+        (e.body_contains.is_some(), "bodyContains"),
+        (e.fails.is_some(), "fails"),
+        (e.error.is_some(), "error"),
+        (e.reached.is_some(), "reached"),
+    ]
 }
 
 /// The line and column of `key:` on `line` or the closest line above it.
