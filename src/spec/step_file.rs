@@ -1,0 +1,146 @@
+//! A step's own file: `steps/NN-name.yaml` beside `steps/NN-name.md` holds that step's checks
+//! and hints, so an author editing one step reads only its checks. `lab.yaml` keeps the
+//! metadata, variables, profiles and the step order; a step written the old way, with its
+//! checks inline in `lab.yaml`, still loads. Each field lives in one place: set in both is an
+//! error, and a `steps/*.yaml` that no step owns is one too (it would be silently ignored).
+
+use crate::readfile::{self, ReadError};
+use crate::spec::diag::{Diagnostic, did_you_mean};
+use crate::spec::model::{CheckDecl, StepDecl};
+use crate::spec::source::Source;
+use crate::spec::yaml_error::yaml_error;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The folder whose `*.yaml` files must each belong to a step.
+pub const STEPS_DIR: &str = "steps";
+
+/// The contents of a step file: what a step entry in `lab.yaml` may hold besides its id,
+/// title, type and instructions.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StepFileDecl {
+    #[serde(default)]
+    pub checks: Vec<Spanned<CheckDecl>>,
+    #[serde(default)]
+    pub hints: Vec<String>,
+}
+
+/// A step file as read and parsed.
+pub struct StepFile {
+    pub src: Source,
+    pub decl: StepFileDecl,
+}
+
+/// What a step has beside its Markdown.
+pub enum Found {
+    /// No step file: the step is written inline in `lab.yaml`.
+    Absent,
+    Loaded(StepFile),
+    /// The file is there but cannot be used; the problem is already reported.
+    Broken,
+}
+
+/// The step file of a step whose instructions are `instructions` (relative to the lab
+/// folder): the same path with `.yaml` for the extension.
+pub fn path_for(dir: &Path, instructions: &str) -> PathBuf {
+    dir.join(instructions).with_extension("yaml")
+}
+
+/// Read and parse the step file of `step`, if it has one; problems go to `diags`.
+pub fn read(dir: &Path, step: &StepDecl, diags: &mut Vec<Diagnostic>) -> Found {
+    let path = path_for(dir, &step.instructions.value);
+    let text = match readfile::read_text(&path, readfile::LAB_FILE_LIMIT) {
+        Ok(text) => text,
+        Err(ReadError::NotFound) => return Found::Absent,
+        Err(e) => {
+            diags.push(Diagnostic::unreadable(&path, "the step file", &e));
+            return Found::Broken;
+        }
+    };
+    match serde_saphyr::from_str::<StepFileDecl>(&text) {
+        Ok(decl) => Found::Loaded(StepFile {
+            src: Source::new(path, text),
+            decl,
+        }),
+        Err(e) => {
+            diags.push(yaml_error(&path, &text, &e));
+            Found::Broken
+        }
+    }
+}
+
+/// `key` (`checks`, `hints`) is set both in the step file and in the step's entry in
+/// `lab.yaml`: one error at the step file, naming the place in `lab.yaml` too.
+pub fn both_places(
+    file: &StepFile,
+    lab: &Source,
+    step: &Spanned<StepDecl>,
+    key: &str,
+) -> Diagnostic {
+    let top = format!("{key}:");
+    let (line, col) = file
+        .src
+        .text
+        .lines()
+        .position(|l| l.starts_with(&top))
+        .map_or((1, 1), |i| (i as u32 + 1, 1));
+    let (sl, sc) = (
+        step.referenced.line() as u32,
+        step.referenced.column() as u32,
+    );
+    let (il, ic) = lab.key_in_block(sl, sc, key).unwrap_or((sl, sc));
+    file.src
+        .at_pos(
+            line,
+            col,
+            format!("step `{}` has `{key}` in two places", step.value.id.value),
+        )
+        .underline_token()
+        .help(format!(
+            "`{key}` is also set in lab.yaml, at {}:{il}:{ic}; keep them in one place (this file), and delete them from lab.yaml",
+            lab.file.display()
+        ))
+}
+
+/// Every `*.yaml` in the lab's `steps/` folder that belongs to no step (`owned` are the step
+/// files the steps name): an error at its first line, suggesting the step file it may be.
+pub fn strays(dir: &Path, owned: &BTreeSet<PathBuf>) -> Vec<Diagnostic> {
+    let Ok(entries) = std::fs::read_dir(dir.join(STEPS_DIR)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .filter(|p| !owned.contains(p))
+        .collect();
+    found.sort();
+    let names: Vec<String> = owned
+        .iter()
+        .filter(|p| !p.exists())
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    found
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let message = format!("step file `{STEPS_DIR}/{name}` belongs to no step");
+            let d = match readfile::read_text(&path, readfile::LAB_FILE_LIMIT) {
+                Ok(text) => Source::new(path.clone(), text)
+                    .at_pos(1, 1, message)
+                    .underline_rest(),
+                Err(_) => Diagnostic::file(&path, message),
+            };
+            let d = match did_you_mean(&name, names.iter().map(String::as_str)) {
+                Some(s) => d.label(format!("did you mean `{STEPS_DIR}/{s}`?")),
+                None => d,
+            };
+            d.help("a step's checks go in the file named like its instructions, ending in `.yaml` (`steps/01-x.md` -> `steps/01-x.yaml`); rename it, or delete it")
+        })
+        .collect()
+}
