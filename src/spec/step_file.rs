@@ -144,3 +144,38 @@ pub fn strays(dir: &Path, owned: &BTreeSet<PathBuf>) -> Vec<Diagnostic> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_file_is_named_like_its_instructions() {
+        assert_eq!(
+            path_for(Path::new("lab"), "steps/01-onboard.md"),
+            Path::new("lab/steps/01-onboard.yaml")
+        );
+    }
+
+    #[test]
+    fn a_yaml_in_steps_that_no_step_owns_is_a_stray_with_a_suggestion() {
+        let dir = tempfile::tempdir().unwrap();
+        let steps = dir.path().join(STEPS_DIR);
+        std::fs::create_dir_all(&steps).unwrap();
+        std::fs::write(steps.join("01-onbaord.yaml"), "checks: []\n").unwrap();
+        std::fs::write(steps.join("02-cleanup.yaml"), "checks: []\n").unwrap();
+        std::fs::write(steps.join("notes.txt"), "not a step file\n").unwrap();
+        let owned: BTreeSet<PathBuf> = ["steps/01-onboard.md", "steps/02-cleanup.md"]
+            .iter()
+            .map(|md| path_for(dir.path(), md))
+            .collect();
+        let found = strays(dir.path(), &owned);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].line, 1);
+        assert!(found[0].file.ends_with("steps/01-onbaord.yaml"));
+        assert_eq!(
+            found[0].label.as_deref(),
+            Some("did you mean `steps/01-onboard.yaml`?")
+        );
+    }
+}
