@@ -530,29 +530,16 @@ impl Loader {
         let own = step_file::read(&self.dir, step, &mut self.diags);
         let (src, checks_decl, hints) = match &own {
             Found::Loaded(f) => {
-                for (key, inline, mine) in [
-                    ("checks", !step.checks.is_empty(), !f.decl.checks.is_empty()),
-                    ("hints", !step.hints.is_empty(), !f.decl.hints.is_empty()),
-                ] {
-                    if inline && mine {
-                        let d = step_file::both_places(f, &self.src, decl, key);
-                        self.diags.push(d);
-                    }
-                }
-                let checks = if f.decl.checks.is_empty() {
-                    &step.checks
-                } else {
-                    &f.decl.checks
+                self.lint_placeholders(&f.src);
+                self.diags
+                    .extend(step_file::both_places(f, &self.src, decl, step));
+                let (src, checks) = match f.decl.checks.is_empty() {
+                    true => (&self.src, &step.checks),
+                    false => (&f.src, &f.decl.checks),
                 };
-                let src = if f.decl.checks.is_empty() {
-                    &self.src
-                } else {
-                    &f.src
-                };
-                let hints = if f.decl.hints.is_empty() {
-                    &step.hints
-                } else {
-                    &f.decl.hints
+                let hints = match f.decl.hints.is_empty() {
+                    true => &step.hints,
+                    false => &f.decl.hints,
                 };
                 (src.clone(), checks, hints)
             }

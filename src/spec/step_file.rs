@@ -72,37 +72,52 @@ pub fn read(dir: &Path, step: &StepDecl, diags: &mut Vec<Diagnostic>) -> Found {
     }
 }
 
-/// `key` (`checks`, `hints`) is set both in the step file and in the step's entry in
-/// `lab.yaml`: one error at the step file, naming the place in `lab.yaml` too.
+/// `checks` and `hints` each set both in the step file and in the step's entry in
+/// `lab.yaml`: an error at the step file per field, naming the place in `lab.yaml` too.
 pub fn both_places(
     file: &StepFile,
     lab: &Source,
-    step: &Spanned<StepDecl>,
-    key: &str,
-) -> Diagnostic {
-    let top = format!("{key}:");
-    let (line, col) = file
-        .src
-        .text
-        .lines()
-        .position(|l| l.starts_with(&top))
-        .map_or((1, 1), |i| (i as u32 + 1, 1));
+    entry: &Spanned<StepDecl>,
+    step: &StepDecl,
+) -> Vec<Diagnostic> {
+    let both = [
+        (
+            "checks",
+            !step.checks.is_empty() && !file.decl.checks.is_empty(),
+        ),
+        (
+            "hints",
+            !step.hints.is_empty() && !file.decl.hints.is_empty(),
+        ),
+    ];
     let (sl, sc) = (
-        step.referenced.line() as u32,
-        step.referenced.column() as u32,
+        entry.referenced.line() as u32,
+        entry.referenced.column() as u32,
     );
-    let (il, ic) = lab.key_in_block(sl, sc, key).unwrap_or((sl, sc));
-    file.src
-        .at_pos(
-            line,
-            col,
-            format!("step `{}` has `{key}` in two places", step.value.id.value),
-        )
-        .underline_token()
-        .help(format!(
-            "`{key}` is also set in lab.yaml, at {}:{il}:{ic}; keep them in one place (this file), and delete them from lab.yaml",
-            lab.file.display()
-        ))
+    both.into_iter()
+        .filter(|(_, both)| *both)
+        .map(|(key, _)| {
+            let top = format!("{key}:");
+            let (line, col) = file
+                .src
+                .text
+                .lines()
+                .position(|l| l.starts_with(&top))
+                .map_or((1, 1), |i| (i as u32 + 1, 1));
+            let (il, ic) = lab.key_in_block(sl, sc, key).unwrap_or((sl, sc));
+            file.src
+                .at_pos(
+                    line,
+                    col,
+                    format!("step `{}` has `{key}` in two places", step.id.value),
+                )
+                .underline_token()
+                .help(format!(
+                    "`{key}` is also set in lab.yaml, at {}:{il}:{ic}; keep them in one place (this file), and delete them from lab.yaml",
+                    lab.file.display()
+                ))
+        })
+        .collect()
 }
 
 /// Every `*.yaml` in the lab's `steps/` folder that belongs to no step (`owned` are the step

@@ -129,6 +129,8 @@ CASES = {
     "stray-step-file": step_file("", "")[:1] + [("steps/01-onbaord.yaml", "", STEP_FILE)],
     "step-file-yaml-syntax": step_file("      kind: Namespace\n", "      kind: [Namespace\n"),
     "step-file-unknown-field": step_file("checks:", "chekcs:"),
+    "step-file-undefined-variable": step_file('name: "{{ appNamespace }}"', 'name: "{{ appNamspace }}"'),
+    "checks-and-hints-in-two-places": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    hints:\n      - Label it.\n    checks:\n      - id: namespace-labelled"), ("steps/01-onboard.yaml", "", STEP_FILE + "hints:\n  - Label the namespace.\n")],
     "step-file-cel-does-not-compile": step_file("      match:\n", "      cel: \"object.metadata.labels['istio.io/rev'] == \"\n      match:\n"),
     "block-outside-its-section-profiles": [("steps/01-onboard.md", None, f"\n<!-- profile: aks -->\n\n{FENCE}bash profile=kind\nkubectl get pods\n{FENCE}\n\n<!-- /profile -->\n")],
 }
