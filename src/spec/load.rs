@@ -14,6 +14,8 @@ use crate::spec::model::{
     CheckDecl, ConditionDecl, DiscoverDecl, LabFile, ResourceDecl, S, StepType,
 };
 use crate::spec::pattern::{self, Pattern};
+use crate::spec::source::Source;
+use crate::spec::step_file::{self, Found};
 pub use crate::spec::yaml_error::yaml_error;
 use crate::spec::{expand, manifest, template};
 use serde_saphyr::Spanned;
@@ -116,9 +118,8 @@ pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
 
 struct Loader {
     dir: PathBuf,
-    file: PathBuf,
-    /// Shared, not copied: every check of a step is linted against it.
-    text: std::rc::Rc<str>,
+    /// `lab.yaml`; shared, not copied: every inline check of a step is linted against it.
+    src: Source,
     diags: Vec<Diagnostic>,
     variables: BTreeSet<String>,
     /// Values used to make manifests parseable for validation (defaults, else first profile's).
@@ -147,8 +148,7 @@ impl Loader {
         }
         Loader {
             dir: dir.to_path_buf(),
-            file,
-            text: text.into(),
+            src: Source::new(file, text),
             diags: Vec::new(),
             variables: decl.variables.keys().cloned().collect(),
             sample_values,
@@ -159,36 +159,13 @@ impl Loader {
     }
 
     fn at<T>(&self, span: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic::at(
-            &self.file,
-            &self.text,
-            span.referenced.line() as u32,
-            span.referenced.column() as u32,
-            message,
-        )
-    }
-
-    /// A file named at `span` that cannot be read: at the offending byte when its content is
-    /// the problem, else at the reference.
-    fn unreadable<T>(
-        &self,
-        span: &Spanned<T>,
-        path: &Path,
-        what: &str,
-        e: &ReadError,
-    ) -> Diagnostic {
-        match e.location() {
-            Some(_) => Diagnostic::unreadable(path, what, e),
-            None => self
-                .at(span, format!("cannot read {what}: {e}"))
-                .underline_token(),
-        }
+        self.src.at(span, message)
     }
 
     /// A diagnostic at the line where `key:` is written (for map keys, which carry no span).
     fn at_key(&self, key: &str, message: impl Into<String>) -> Diagnostic {
-        let (line, col) = find_key(&self.text, key).unwrap_or((1, 1));
-        Diagnostic::at(&self.file, &self.text, line, col, message).underline_token()
+        let (line, col) = find_key(&self.src.text, key).unwrap_or((1, 1));
+        self.src.at_pos(line, col, message).underline_token()
     }
 
     fn lab(&mut self, decl: LabFile) -> Lab {
@@ -220,9 +197,7 @@ impl Loader {
             }
         }
         if decl.profiles.is_empty() {
-            self.diags.push(Diagnostic::at(
-                &self.file,
-                &self.text,
+            self.diags.push(self.src.at_pos(
                 1,
                 1,
                 "a lab needs at least one profile (e.g. `aks`, `kind`)",
@@ -241,7 +216,7 @@ impl Loader {
             }
         }
         let patterns = self.lint_variable_values(&decl);
-        self.lint_placeholders(&self.file.clone(), &self.text.clone());
+        self.lint_placeholders(&self.src.clone());
         self.lint_variables(&decl);
         self.library = self.resolve_library(decl.library.as_ref());
 
@@ -260,7 +235,7 @@ impl Loader {
                 }
                 Err(e) => {
                     let what = format!("manifest stand-in `{}`", m.file.value);
-                    let d = self.unreadable(&m.file, &path, &what, &e);
+                    let d = self.src.unreadable(&m.file, &path, &what, &e);
                     self.diags.push(d);
                 }
             }
@@ -308,20 +283,26 @@ impl Loader {
                 steps.push(s);
             }
         }
+        let owned: BTreeSet<PathBuf> = decl
+            .steps
+            .iter()
+            .map(|s| step_file::path_for(&self.dir, &s.value.instructions.value))
+            .collect();
+        self.diags.extend(step_file::strays(&self.dir, &owned));
         if !decl
             .steps
             .iter()
             .any(|s| s.value.step_type == StepType::Cleanup)
         {
-            let (line, col) = find_key(&self.text, "steps").unwrap_or((1, 1));
-            let d = Diagnostic::at(
-                &self.file,
-                &self.text,
-                line,
-                col,
-                "a lab needs a final cleanup step (`type: cleanup`)",
-            )
-            .underline_token();
+            let (line, col) = find_key(&self.src.text, "steps").unwrap_or((1, 1));
+            let d = self
+                .src
+                .at_pos(
+                    line,
+                    col,
+                    "a lab needs a final cleanup step (`type: cleanup`)",
+                )
+                .underline_token();
             self.diags.push(d.help(
                 "content CI runs it at the end, and learners use it to leave their cluster clean",
             ));
@@ -333,16 +314,11 @@ impl Loader {
             .count()
             > 1
         {
-            let (line, col) = find_key(&self.text, "steps").unwrap_or((1, 1));
+            let (line, col) = find_key(&self.src.text, "steps").unwrap_or((1, 1));
             self.diags.push(
-                Diagnostic::at(
-                    &self.file,
-                    &self.text,
-                    line,
-                    col,
-                    "a lab has exactly one cleanup step",
-                )
-                .underline_token(),
+                self.src
+                    .at_pos(line, col, "a lab has exactly one cleanup step")
+                    .underline_token(),
             );
         }
 
@@ -402,7 +378,7 @@ impl Loader {
         decl: &Spanned<DiscoverDecl>,
         discovered: &BTreeSet<String>,
     ) -> lab::Discover {
-        let (file, text) = (self.file.clone(), self.text.clone());
+        let (file, text) = (self.src.file.clone(), self.src.text.clone());
         let d = &decl.value;
         let read = |this: &mut Self, r: &ResourceDecl, value: &S| {
             if r.kind.value.eq_ignore_ascii_case("Secret") {
@@ -495,7 +471,7 @@ impl Loader {
             Ok(md) => md,
             Err(e) if !matches!(e, ReadError::NotFound) => {
                 let what = format!("instructions file `{}`", step.instructions.value);
-                let d = self.unreadable(&step.instructions, &md_path, &what, &e);
+                let d = self.src.unreadable(&step.instructions, &md_path, &what, &e);
                 self.diags.push(d);
                 String::new()
             }
@@ -530,7 +506,11 @@ impl Loader {
             }
         };
         let blocks = markdown::code_blocks(&markdown);
-        self.lint_markdown(&md_path, &markdown, &blocks, urls);
+        self.lint_markdown(
+            &Source::new(md_path.clone(), markdown.as_str()),
+            &blocks,
+            urls,
+        );
         for profile in self.profiles.clone() {
             if !markdown.is_empty() && !blocks.iter().any(|b| b.solve && b.applies_to(&profile)) {
                 let d = self.at(
@@ -548,7 +528,27 @@ impl Loader {
             }
         }
 
-        if step.checks.is_empty() {
+        // The step's own file, when it has one, holds its checks and hints (`spec::step_file`).
+        let own = step_file::read(&self.dir, step, &mut self.diags);
+        let (src, checks_decl, hints) = match &own {
+            Found::Loaded(f) => {
+                self.lint_placeholders(&f.src);
+                self.diags
+                    .extend(step_file::both_places(f, &self.src, decl, step));
+                let (src, checks) = match f.decl.checks.is_empty() {
+                    true => (&self.src, &step.checks),
+                    false => (&f.src, &f.decl.checks),
+                };
+                let hints = match f.decl.hints.is_empty() {
+                    true => &step.hints,
+                    false => &f.decl.hints,
+                };
+                (src.clone(), checks, hints)
+            }
+            Found::Absent => (self.src.clone(), &step.checks, &step.hints),
+            Found::Broken => (self.src.clone(), &Vec::new(), &step.hints),
+        };
+        if checks_decl.is_empty() && !matches!(own, Found::Broken) {
             let d = self
                 .at(&step.id, format!("step `{}` has no checks", step.id.value))
                 .underline_token();
@@ -556,15 +556,14 @@ impl Loader {
         }
         let mut checks = Vec::new();
         let mut check_ids: BTreeSet<String> = BTreeSet::new();
-        for c in &step.checks {
-            let (file, text) = (self.file.clone(), self.text.clone());
+        for c in checks_decl {
             let check = match &c.value.use_id {
-                Some(use_id) => self.use_check(c, use_id),
-                None => self.check(&file, &text, c, false),
+                Some(use_id) => self.use_check(&src, c, use_id),
+                None => self.check(&src.file, &src.text, c, false),
             };
             if let Some(check) = check {
                 if !check_ids.insert(check.id.clone()) {
-                    let d = self.at(
+                    let d = src.at(
                         c,
                         format!(
                             "duplicate check id `{}` in step `{}`",
@@ -598,11 +597,12 @@ impl Loader {
             markdown,
             blocks,
             checks,
-            hints: step.hints.clone(),
+            hints: hints.clone(),
         })
     }
 
-    fn use_check(&mut self, entry: &Spanned<CheckDecl>, use_id: &S) -> Option<Check> {
+    /// A `use:` entry (written in `src`) resolved against the check library.
+    fn use_check(&mut self, src: &Source, entry: &Spanned<CheckDecl>, use_id: &S) -> Option<Check> {
         let c = &entry.value;
         if c.id.is_some()
             || c.resource.is_some()
@@ -613,14 +613,14 @@ impl Loader {
             || c.skip.is_some()
             || c.title.is_some()
         {
-            let d = self.at(use_id, "a `use:` entry takes no other fields; define the check in its library file instead");
+            let d = src.at(use_id, "a `use:` entry takes no other fields; define the check in its library file instead");
             self.diags.push(d);
         }
         if let Some(cached) = self.library_cache.get(&use_id.value) {
             return cached.clone();
         }
         let Some(library) = self.library.clone() else {
-            let d = self
+            let d = src
                 .at(
                     use_id,
                     format!(
@@ -636,10 +636,10 @@ impl Loader {
         let path = library.join(format!("{}.yaml", use_id.value));
         let text = match readfile::read_text(&path, readfile::LAB_FILE_LIMIT) {
             Ok(text) => text,
-            Err(ReadError::NotFound) => return self.no_library_check(use_id, &library),
+            Err(ReadError::NotFound) => return self.no_library_check(src, use_id, &library),
             Err(e) => {
                 let what = format!("library check `{}`", use_id.value);
-                let d = self.unreadable(use_id, &path, &what, &e);
+                let d = src.unreadable(use_id, &path, &what, &e);
                 self.diags.push(d);
                 self.library_cache.insert(use_id.value.clone(), None);
                 return None;
@@ -647,16 +647,14 @@ impl Loader {
         };
         let check = match serde_saphyr::from_str::<Spanned<CheckDecl>>(&text) {
             Ok(decl) => {
-                self.lint_placeholders(&path, &text);
+                let lib = Source::new(path.clone(), text.as_str());
+                self.lint_placeholders(&lib);
                 let check = self.check(&path, &text, &decl, true);
                 if let (Some(check), Some(id)) = (&check, &decl.value.id)
                     && check.id != use_id.value
                 {
-                    let d = Diagnostic::at(
-                        &path,
-                        &text,
-                        id.referenced.line() as u32,
-                        id.referenced.column() as u32,
+                    let d = lib.at(
+                        id,
                         format!(
                             "library check id `{}` does not match its file name `{}.yaml`",
                             check.id, use_id.value
@@ -677,7 +675,7 @@ impl Loader {
     }
 
     /// `use:` names a check the library does not have.
-    fn no_library_check(&mut self, use_id: &S, library: &Path) -> Option<Check> {
+    fn no_library_check(&mut self, src: &Source, use_id: &S, library: &Path) -> Option<Check> {
         let available: Vec<String> = std::fs::read_dir(library)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -689,7 +687,7 @@ impl Loader {
                     .collect()
             })
             .unwrap_or_default();
-        let mut d = self
+        let mut d = src
             .at(
                 use_id,
                 format!(
@@ -897,49 +895,38 @@ impl Loader {
 
     /// Undefined and unclosed `{{ }}` placeholders anywhere in a file, and a file that grows
     /// past [`expand::TEXT_LIMIT`] once they are substituted (reported where it crosses it).
-    fn lint_placeholders(&mut self, file: &Path, text: &str) {
-        let mut len = text.len();
+    fn lint_placeholders(&mut self, src: &Source) {
+        let mut len = src.text.len();
         let mut reported = false;
-        for p in template::placeholders(text) {
+        for p in template::placeholders(&src.text) {
             if let Some(v) = self.sample_values.get(&p.name) {
                 len = len.saturating_sub(p.len).saturating_add(v.len());
             }
             if len > expand::TEXT_LIMIT && !reported {
                 reported = true;
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    p.line,
-                    p.col,
-                    format!(
-                        "this file grows past {} bytes once its variables are substituted",
-                        expand::TEXT_LIMIT
-                    ),
-                )
-                .width(p.len);
+                let d = src
+                    .at_pos(
+                        p.line,
+                        p.col,
+                        format!(
+                            "this file grows past {} bytes once its variables are substituted",
+                            expand::TEXT_LIMIT
+                        ),
+                    )
+                    .width(p.len);
                 self.diags.push(d.help(
                     "each `{{ name }}` pastes that variable's whole value; use fewer or shorter ones",
                 ));
             }
             if p.name.is_empty() {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    p.line,
-                    p.col,
-                    "`{{` is not closed by `}}` on the same line",
-                )
-                .width(2);
+                let d = src
+                    .at_pos(p.line, p.col, "`{{` is not closed by `}}` on the same line")
+                    .width(2);
                 self.diags.push(d);
             } else if !self.variables.contains(&p.name) {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    p.line,
-                    p.col,
-                    format!("undefined variable `{}`", p.name),
-                )
-                .width(p.len);
+                let d = src
+                    .at_pos(p.line, p.col, format!("undefined variable `{}`", p.name))
+                    .width(p.len);
                 let d = self.suggest_variable(d, &p.name);
                 self.diags.push(d);
             }
@@ -979,10 +966,8 @@ impl Loader {
             {
                 let shown = pattern::shown(value);
                 let message = format!("the default `{shown}` of `{name}` {problem}");
-                problems.push(match find_default(&self.text, name) {
-                    Some((line, col)) => {
-                        Diagnostic::at(&self.file, &self.text, line, col, message).underline_token()
-                    }
+                problems.push(match find_default(&self.src.text, name) {
+                    Some((line, col)) => self.src.at_pos(line, col, message).underline_token(),
                     None => self.at_key(name, message),
                 });
             }
@@ -1040,8 +1025,8 @@ impl Loader {
             let d = match (pname, profile_value) {
                 (Some(p), Some(span)) => self.at(span, format!("{e} (profile `{p}`)")),
                 _ => {
-                    let (line, col) = find_variable(&self.text, var).unwrap_or((1, 1));
-                    Diagnostic::at(&self.file, &self.text, line, col, e.to_string())
+                    let (line, col) = find_variable(&self.src.text, var).unwrap_or((1, 1));
+                    self.src.at_pos(line, col, e.to_string())
                 }
             };
             let help = match e {
@@ -1073,10 +1058,11 @@ impl Loader {
 
     /// Profile markers (`<!-- profile: aks -->` … `<!-- /profile -->`): well formed, naming
     /// the lab's profiles, and no code block in a section that none of its profiles shows.
-    fn lint_profile_sections(&mut self, path: &Path, md: &str, blocks: &[CodeBlock]) {
+    fn lint_profile_sections(&mut self, src: &Source, blocks: &[CodeBlock]) {
+        let md = &*src.text;
         let (sections, problems) = markdown::profile_sections(md);
         for p in problems {
-            let d = Diagnostic::at(path, md, p.line, p.col, p.message);
+            let d = src.at_pos(p.line, p.col, p.message);
             self.diags.push(d.width(4).help(p.help));
         }
         for section in &sections {
@@ -1092,15 +1078,10 @@ impl Loader {
                 let col = line[from..]
                     .find(name.as_str())
                     .map_or(section.col, |i| line[..from + i].chars().count() as u32 + 1);
-                let d = Diagnostic::at(
-                    path,
-                    md,
-                    section.line,
-                    col,
-                    format!("unknown profile `{name}`"),
-                )
-                .width(name.chars().count())
-                .suggest(name, self.profiles.iter().map(String::as_str));
+                let d = src
+                    .at_pos(section.line, col, format!("unknown profile `{name}`"))
+                    .width(name.chars().count())
+                    .suggest(name, self.profiles.iter().map(String::as_str));
                 self.diags
                     .push(d.help(format!("profiles: {}", self.profiles.join(", "))));
             }
@@ -1109,10 +1090,8 @@ impl Loader {
             if let (Some(section), Some(own)) = (&block.section, &block.profiles)
                 && own.is_empty()
             {
-                let d = Diagnostic::at(
-                    path,
-                    md,
-                    block.fence_line,
+                let d = src.at_pos(
+                                        block.fence_line,
                     block.profile_col.unwrap_or(1),
                     format!(
                         "this block's profiles are not among its section's ({}): no profile shows it",
@@ -1127,19 +1106,18 @@ impl Loader {
         }
     }
 
-    fn lint_markdown(&mut self, path: &Path, md: &str, blocks: &[CodeBlock], urls: &[String]) {
-        self.lint_placeholders(path, md);
-        self.lint_profile_sections(path, md, blocks);
+    fn lint_markdown(&mut self, src: &Source, blocks: &[CodeBlock], urls: &[String]) {
+        self.lint_placeholders(src);
+        self.lint_profile_sections(src, blocks);
         for block in blocks {
             for (word, col) in &block.unknown_words {
-                let mut d = Diagnostic::at(
-                    path,
-                    md,
-                    block.fence_line,
-                    *col,
-                    format!("unknown code block annotation `{word}`"),
-                )
-                .width(word.len());
+                let mut d = src
+                    .at_pos(
+                        block.fence_line,
+                        *col,
+                        format!("unknown code block annotation `{word}`"),
+                    )
+                    .width(word.len());
                 d = match did_you_mean(word, ["solve", "cleanup", "profile"]) {
                     Some(s) => d.label(format!("did you mean `{s}`?")),
                     None => d,
@@ -1151,24 +1129,17 @@ impl Loader {
             for p in block.profiles.iter().flatten() {
                 if !self.profiles.contains(p) {
                     let col = block.profile_col.unwrap_or(1);
-                    let mut d = Diagnostic::at(
-                        path,
-                        md,
-                        block.fence_line,
-                        col,
-                        format!("unknown profile `{p}`"),
-                    )
-                    .underline_token();
+                    let mut d = src
+                        .at_pos(block.fence_line, col, format!("unknown profile `{p}`"))
+                        .underline_token();
                     d = d.suggest(p, self.profiles.iter().map(String::as_str));
                     self.diags.push(d);
                 }
             }
             let first_code_line = block.fence_line + 1;
             for w in drift::unannotated_writes(block) {
-                let d = Diagnostic::at(
-                    path,
-                    md,
-                    first_code_line + w.line,
+                let d = src.at_pos(
+                                        first_code_line + w.line,
                     w.col + 1,
                     "this command changes the cluster, but neither `labctl solve` nor `labctl ci` runs it",
                 )
@@ -1181,8 +1152,8 @@ impl Loader {
             if block.lang == "yaml" || block.lang == "yml" {
                 if manifest::looks_like_manifest(&code) {
                     let origin = manifest::Origin {
-                        file: path,
-                        file_text: md,
+                        file: &src.file,
+                        file_text: &src.text,
                         first_line: first_code_line,
                     };
                     manifest::validate(&code, &origin, &mut self.diags);
@@ -1192,8 +1163,8 @@ impl Loader {
             for heredoc in heredocs(&code) {
                 if manifest::looks_like_manifest(&heredoc.body) {
                     let origin = manifest::Origin {
-                        file: path,
-                        file_text: md,
+                        file: &src.file,
+                        file_text: &src.text,
                         first_line: first_code_line + heredoc.first_line,
                     };
                     manifest::validate(&heredoc.body, &origin, &mut self.diags);
@@ -1204,10 +1175,8 @@ impl Loader {
                     for url in remote_manifests(line) {
                         if !urls.iter().any(|u| u == url) {
                             let col = line.find(url).map(|c| c as u32 + 1).unwrap_or(1);
-                            let d = Diagnostic::at(
-                                path,
-                                md,
-                                first_code_line + i as u32,
+                            let d = src.at_pos(
+                                                                first_code_line + i as u32,
                                 col,
                                 "remote manifest is not declared under `manifests:` in lab.yaml",
                             )

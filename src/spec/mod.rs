@@ -11,6 +11,8 @@ pub mod markdown;
 pub mod model;
 pub mod pattern;
 pub mod selector;
+pub mod source;
+pub mod step_file;
 pub mod template;
 pub mod yaml;
 pub mod yaml_error;

@@ -67,6 +67,16 @@ PROBE = """      - id: plaintext-refused
 """
 
 
+# The onboard step's checks in its own file, `steps/01-onboard.yaml` (the step-file layout).
+STEP_FILE = "\n".join(l[4:] for l in CHECKS_BLOCK.rstrip("\n").split("\n")) + "\n"
+
+
+def step_file(old, new):
+    """Move step onboard's checks to its step file, with one mistake in that file."""
+    assert old in STEP_FILE, old
+    return [("lab.yaml", CHECKS_BLOCK, ""), ("steps/01-onboard.yaml", "", STEP_FILE.replace(old, new, 1))]
+
+
 def probe(old, new):
     """Add the probe check to step onboard, with one mistake in it."""
     assert old in PROBE, old
@@ -115,6 +125,13 @@ CASES = {
     "default-breaks-pattern": [("lab.yaml", "  revision:\n    default: asm-1-23", "  revision:\n    pattern: '^asm-[0-9]+-[0-9]+$'\n    default: asm-1.23")],
     "unknown-profile-in-section": [("steps/01-onboard.md", None, "\n<!-- profile: kidn -->\n\nOnly on kind.\n\n<!-- /profile -->\n")],
     "unclosed-profile-section": [("steps/01-onboard.md", None, "\n<!-- profile: aks -->\n\nOnly on AKS.\n")],
+    "checks-in-two-places": [("steps/01-onboard.yaml", "", STEP_FILE)],
+    "stray-step-file": step_file("", "")[:1] + [("steps/01-onbaord.yaml", "", STEP_FILE)],
+    "step-file-yaml-syntax": step_file("      kind: Namespace\n", "      kind: [Namespace\n"),
+    "step-file-unknown-field": step_file("checks:", "chekcs:"),
+    "step-file-undefined-variable": step_file('name: "{{ appNamespace }}"', 'name: "{{ appNamspace }}"'),
+    "checks-and-hints-in-two-places": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    hints:\n      - Label it.\n    checks:\n      - id: namespace-labelled"), ("steps/01-onboard.yaml", "", STEP_FILE + "hints:\n  - Label the namespace.\n")],
+    "step-file-cel-does-not-compile": step_file("      match:\n", "      cel: \"object.metadata.labels['istio.io/rev'] == \"\n      match:\n"),
     "block-outside-its-section-profiles": [("steps/01-onboard.md", None, f"\n<!-- profile: aks -->\n\n{FENCE}bash profile=kind\nkubectl get pods\n{FENCE}\n\n<!-- /profile -->\n")],
 }
 
