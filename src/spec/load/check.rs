@@ -4,7 +4,6 @@
 use super::lab_file::Loader;
 use super::text::valid_id;
 use crate::readfile::{self, ReadError};
-use crate::spec::diag::Diagnostic;
 use crate::spec::kinds::body::{self, BodyDecl};
 use crate::spec::kinds::lint::Lint;
 use crate::spec::lab::{self, Body, Check, Diagnosis};
@@ -69,7 +68,7 @@ impl Loader {
             Ok(decl) => {
                 let lib = Source::new(path.clone(), text.as_str());
                 self.lint_placeholders(&lib);
-                let check = self.check(&path, &text, &decl, true);
+                let check = self.check(&lib, &decl, true);
                 if let (Some(check), Some(id)) = (&check, &decl.value.id)
                     && check.id != use_id.value
                 {
@@ -123,24 +122,16 @@ impl Loader {
         None
     }
 
-    /// Convert and lint one check definition found in `file`.
+    /// Convert and lint one check definition found in `src`.
     pub(super) fn check(
         &mut self,
-        file: &Path,
-        text: &str,
+        src: &Source,
         entry: &Spanned<CheckDecl>,
         library: bool,
     ) -> Option<Check> {
+        let (file, text) = (src.file.as_path(), &*src.text);
         let c = &entry.value;
-        let here = |msg: String| {
-            Diagnostic::at(
-                file,
-                text,
-                entry.referenced.line() as u32,
-                entry.referenced.column() as u32,
-                msg,
-            )
-        };
+        let here = |msg: String| src.at(entry, msg);
         if library && c.use_id.is_some() {
             self.diags
                 .push(here("a library check cannot `use:` another one".into()));
@@ -153,11 +144,8 @@ impl Loader {
             return None;
         };
         if !valid_id(&id.value) {
-            let d = Diagnostic::at(
-                file,
-                text,
-                id.referenced.line() as u32,
-                id.referenced.column() as u32,
+            let d = src.at(
+                id,
                 format!(
                     "check id `{}` must be lowercase letters, digits and `-`",
                     id.value
@@ -179,14 +167,9 @@ impl Loader {
         )?;
         for p in c.profiles.iter().flatten() {
             if !self.profiles.contains(&p.value) {
-                let mut d = Diagnostic::at(
-                    file,
-                    text,
-                    p.referenced.line() as u32,
-                    p.referenced.column() as u32,
-                    format!("unknown profile `{}`", p.value),
-                )
-                .underline_token();
+                let mut d = src
+                    .at(p, format!("unknown profile `{}`", p.value))
+                    .underline_token();
                 d = d.suggest(&p.value, self.profiles.iter().map(String::as_str));
                 self.diags.push(d);
             }
@@ -199,21 +182,15 @@ impl Loader {
         for d in &c.diagnoses {
             let decl = &d.value;
             if !ids.insert(decl.id.value.clone()) {
-                let diag = Diagnostic::at(
-                    file,
-                    text,
-                    decl.id.referenced.line() as u32,
-                    decl.id.referenced.column() as u32,
+                let diag = src.at(
+                    &decl.id,
                     format!("duplicate diagnosis id `{}`", decl.id.value),
                 );
                 self.diags.push(diag.underline_token());
             }
             if decl.when.is_empty() {
-                let diag = Diagnostic::at(
-                    file,
-                    text,
-                    d.referenced.line() as u32,
-                    d.referenced.column() as u32,
+                let diag = src.at(
+                    d,
                     format!("diagnosis `{}` has no conditions in `when`", decl.id.value),
                 );
                 self.diags.push(diag);
@@ -232,13 +209,7 @@ impl Loader {
         }
         let skip = c.skip.as_ref().map(|s| {
             if s.value.when.is_empty() {
-                let d = Diagnostic::at(
-                    file,
-                    text,
-                    s.referenced.line() as u32,
-                    s.referenced.column() as u32,
-                    "`skip` has no conditions in `when`",
-                );
+                let d = src.at(s, "`skip` has no conditions in `when`");
                 self.diags.push(d);
             }
             lab::Skip {

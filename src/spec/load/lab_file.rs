@@ -310,9 +310,7 @@ impl Loader {
                         .into_iter()
                         .find(|q| q.name == p.name && q.line >= decl.referenced.line() as u32);
                     let diag = match at {
-                        Some(q) => {
-                            Diagnostic::at(&file, &text, q.line, q.col, message).width(q.len)
-                        }
+                        Some(q) => this.src.at_pos(q.line, q.col, message).width(q.len),
                         None => this.at(decl, message),
                     };
                     this.diags.push(diag.help(

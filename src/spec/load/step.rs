@@ -111,7 +111,7 @@ impl Loader {
         for c in checks_decl {
             let check = match &c.value.use_id {
                 Some(use_id) => self.use_check(&src, c, use_id),
-                None => self.check(&src.file, &src.text, c, false),
+                None => self.check(&src, c, false),
             };
             if let Some(check) = check {
                 if !check_ids.insert(check.id.clone()) {
