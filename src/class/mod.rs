@@ -15,3 +15,4 @@ pub mod run;
 pub mod shared;
 pub mod summary;
 pub mod terminal;
+pub mod wire;
