@@ -142,6 +142,9 @@ progress of the lab started on another context (the most recent one) over to `--
         /// Move the progress of this lab started on another context to this one
         #[arg(long = "move", id = "move_progress")]
         move_progress: bool,
+        /// Join a live class first: the link from your instructor (see `labctl class join`)
+        #[arg(long, value_name = "LINK")]
+        join: Option<String>,
     },
     /// Check the current step; on success, move on to the next one
     Check {
@@ -217,6 +220,26 @@ does not judge), 2 the roster or lab is invalid or a file cannot be written, 3 u
         after_help = "Examples:\n  labctl class report class.yaml\n  labctl class report class.yaml --lab istio-aks --profile kind --html report.html --csv grades.csv\n  labctl class report class.yaml --watch 30s\n  labctl class report class.yaml --junit class.xml --json class.json --concurrency 32 --timeout 5s"
     )]
     Report(ClassReportArgs),
+    /// Join a live class: from then on, `check` and `solve` send each step's result to it
+    #[command(
+        long_about = "Join a live class run with `labctl class serve`, with the link your \
+instructor gave you (`labctl class invite` prints one per learner). labctl checks the link and the \
+server's certificate (pinned in the link, or trusted by this machine), asks the server who the \
+token belongs to, and keeps the link in your state folder, readable only by you.\n\n\
+From then on every `check`, `check --wait` and `solve` sends the step's result: the step, each \
+check's status, its diagnosis id, the one-line text the report showed, and durations. Never a \
+kubeconfig, a cluster token or the contents of objects. When the server cannot be reached, \
+results wait in the state folder and go, in order and once, with a later command; a slow server \
+costs at most about a second. `labctl status` says whether results are waiting.\n\n\
+Exit codes: 0 joined · 2 the server could not be reached or refused the token · 3 the link is \
+not valid.",
+        after_help = "Examples:\n  labctl class join 'https://class.example:8443/join?learner=ana&token=…&pin=sha256:…'\n  labctl start istio-aks --profile aks --join 'https://…'"
+    )]
+    Join {
+        /// The join link (or the whole `labctl class join '…'` line, pasted)
+        #[arg(value_name = "LINK")]
+        link: String,
+    },
 }
 
 /// Everything `labctl class report` is asked for.

@@ -70,6 +70,9 @@ pub enum Error {
     /// or written by a newer labctl). Exit 2: never reset silently.
     #[error("{message}")]
     State { message: String },
+    /// `labctl class join` could not reach the class server or it refused the token. Exit 2.
+    #[error("cannot join the class: {0}")]
+    Join(String),
     /// Ctrl-C or SIGTERM while probes ran: their pods were deleted (those that could not be
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
@@ -128,6 +131,7 @@ impl Error {
             | Error::Cluster(_)
             | Error::Discover(_)
             | Error::State { .. }
+            | Error::Join(_)
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,

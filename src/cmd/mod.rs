@@ -3,6 +3,7 @@ pub mod check;
 pub mod ci;
 pub mod class;
 pub mod grade;
+pub mod join;
 pub mod learn;
 pub mod list;
 pub mod show;
