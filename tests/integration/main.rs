@@ -7,6 +7,7 @@ mod bench_class;
 mod bench_rtt;
 mod bundled;
 mod ci;
+mod class_push;
 mod class_report;
 mod cli;
 mod connection;
