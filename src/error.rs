@@ -70,6 +70,9 @@ pub enum Error {
     /// or written by a newer labctl). Exit 2: never reset silently.
     #[error("{message}")]
     State { message: String },
+    /// The class server's database, certificate or listening socket (`labctl class serve`).
+    #[error("{0}")]
+    Server(String),
     /// Ctrl-C or SIGTERM while probes ran: their pods were deleted (those that could not be
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
@@ -128,6 +131,7 @@ impl Error {
             | Error::Cluster(_)
             | Error::Discover(_)
             | Error::State { .. }
+            | Error::Server(_)
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,

@@ -83,6 +83,9 @@ fn main() {
         Command::Class {
             command: labctl::cli::ClassCommand::Report(args),
         } => labs().and_then(|l| labctl::cmd::class::report(args, &l.dir, look)),
+        Command::Class { command } => {
+            labs().and_then(|l| labctl::cmd::class_serve::run(command, &l.dir))
+        }
         Command::Snapshot {
             lab,
             plan,
