@@ -8,6 +8,7 @@ mod bench_rtt;
 mod bundled;
 mod ci;
 mod class_report;
+mod class_security;
 mod class_server;
 mod cli;
 mod connection;

@@ -83,10 +83,11 @@ pub fn router(class: Arc<Class>) -> Router {
         .route("/export.json", get(export))
         .route("/export.junit", get(export))
         .with_state(class);
-    api.layer(axum::middleware::map_response(json_errors))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            wire::MAX_BODY_BYTES,
-        ))
+    // The cap is inside the JSON rewrite, so its 413 is rewritten.
+    api.layer(tower_http::limit::RequestBodyLimitLayer::new(
+        wire::MAX_BODY_BYTES,
+    ))
+    .layer(axum::middleware::map_response(json_errors))
 }
 
 fn fail(code: StatusCode, message: impl Into<String>) -> Response {
