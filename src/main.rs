@@ -91,6 +91,9 @@ fn main() {
         Command::Class {
             command: labctl::cli::ClassCommand::Join { link },
         } => labctl::cmd::join::run(&link),
+        Command::Class { command } => {
+            labs().and_then(|l| labctl::cmd::class_serve::run(command, &l.dir))
+        }
         Command::Snapshot {
             lab,
             plan,

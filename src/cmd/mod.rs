@@ -2,6 +2,7 @@
 pub mod check;
 pub mod ci;
 pub mod class;
+pub mod class_serve;
 pub mod grade;
 pub mod join;
 pub mod learn;

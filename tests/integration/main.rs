@@ -9,6 +9,8 @@ mod bundled;
 mod ci;
 mod class_push;
 mod class_report;
+mod class_security;
+mod class_server;
 mod cli;
 mod connection;
 mod discovery;

@@ -3,19 +3,15 @@
 //! CA, no name check, but the handshake signature is still verified, so only the holder of that
 //! certificate's key gets through. Without one, the system's roots, as for any HTTPS site.
 
-use crate::class::wire::PIN_PREFIX;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use std::sync::Arc;
 
-/// `sha256:` and the lowercase hex SHA-256 of a certificate's DER: the form of a pin.
-pub fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{PIN_PREFIX}{hex}")
-}
+/// `sha256:` and the lowercase hex SHA-256 of a certificate's DER: the form of a pin, made the
+/// way the server makes it.
+pub use crate::class::serve::tls::pin as fingerprint;
 
 /// Accepts exactly the pinned certificate.
 #[derive(Debug)]

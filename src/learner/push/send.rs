@@ -89,19 +89,17 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
-/// 32 random hex digits: the submission's id, kept across retries.
+/// 64 random hex digits (as the server makes its tokens): the submission's id, kept across
+/// retries.
 fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
+    crate::class::serve::secret::new_secret().unwrap_or_else(|_| {
         // No system randomness: the time and the process still make it unique on this machine.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        bytes[..12].copy_from_slice(&nanos.to_le_bytes()[..12]);
-        bytes[12..].copy_from_slice(&std::process::id().to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+        format!("{nanos:032x}{:08x}", std::process::id())
+    })
 }
 
 /// What one delivery did.
