@@ -7,7 +7,8 @@
 
 use crate::cli::{Run, command};
 use crate::harness::{
-    ADMIN, Ca, ControlPlane, apply_yaml, free_port, harness_runtime, unique_name,
+    ADMIN, Ca, ControlPlane, ControlPlaneOptions, apply_yaml, free_port, harness_runtime,
+    unique_name,
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -241,23 +242,29 @@ struct Learner {
 }
 
 impl Learner {
+    /// A learner of `cp` with the test lab started.
     async fn start(cp: &ControlPlane) -> Learner {
-        let work = tempfile::tempdir().unwrap();
-        let lab = write_lab(work.path());
-        let user = cp.fresh_learner();
-        let ns = unique_name("push");
-        let yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
-        apply_yaml(&cp.client(ADMIN).await, &yaml).await;
-        let learner = Learner {
-            state: work.path().join("state"),
-            kubeconfig: cp.kubeconfig_path(&user),
-            ns,
-            _work: work,
-        };
+        let learner = Learner::new(cp).await;
+        let lab = write_lab(learner._work.path());
         let var = format!("ns={}", learner.ns);
         let r = learner.run(&["start", lab.to_str().unwrap(), "--var", &var]);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
         learner
+    }
+
+    /// A learner of `cp`: its own user, kubeconfig, namespace and state folder; nothing started.
+    async fn new(cp: &ControlPlane) -> Learner {
+        let work = tempfile::tempdir().unwrap();
+        let user = cp.fresh_learner();
+        let ns = unique_name("push");
+        let yaml = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+        apply_yaml(&cp.client(ADMIN).await, &yaml).await;
+        Learner {
+            state: work.path().join("state"),
+            kubeconfig: cp.kubeconfig_path(&user),
+            ns,
+            _work: work,
+        }
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -463,4 +470,60 @@ fn a_wrong_pin_or_a_refused_result_is_said_clearly() {
             .count()
             == 1
     );
+}
+
+/// The end to end: two learners, each with only the kubeconfig of their own API server,
+/// start istio-aks with `--join` and `check`; the real `labctl class serve` stores each result,
+/// under the right learner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_learners_on_two_api_servers_report_istio_aks_checks_to_labctl_class_serve() {
+    use crate::class_server::{ClassDir, Server, stored_ids};
+    let a = ControlPlane::shared().await;
+    let b = ControlPlane::start(ControlPlaneOptions {
+        controller_manager: false,
+        istio_crds: true,
+    })
+    .await;
+    let class = ClassDir::new(&["ana", "ben"]);
+    let port = free_port();
+    let url = format!("https://127.0.0.1:{port}");
+    let (tokens, pin) = class.invite(&url, &[]);
+    let pin = pin.expect("a self-signed server pins its certificate");
+    // It waits for the server with a runtime of its own.
+    let server = tokio::task::block_in_place(|| Server::start(&class, port, &[]));
+    assert!(
+        server.stdout.contains("invite learners:"),
+        "{}",
+        server.stdout
+    );
+    for ((name, token), cp) in tokens.iter().zip([a, &b]) {
+        let learner = Learner::new(cp).await;
+        let link = format!("{url}/join?learner={name}&token={token}&pin={pin}");
+        let r = learner.run(&["start", "istio-aks", "--profile", "kind", "--join", &link]);
+        assert_eq!(r.code, 0, "{}", all(&r));
+        assert!(
+            r.stdout.contains(&format!("as {name} (lab istio-aks)")),
+            "{}",
+            all(&r)
+        );
+        let r = learner.run(&["check"]);
+        assert!(
+            r.stdout.contains(&format!("Sent to the class at {url}.")),
+            "{}",
+            all(&r)
+        );
+        let r = learner.run(&["status"]);
+        assert!(r.stdout.contains("results: all sent to"), "{}", all(&r));
+    }
+    let mut learners: Vec<String> = stored_ids(&class.db())
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    learners.sort();
+    assert_eq!(
+        learners,
+        ["ana", "ben"],
+        "one result each, under its learner"
+    );
+    drop(server);
 }
