@@ -367,6 +367,8 @@ pub fn class_with(learners: &[&str]) -> (ClassDir, Server, Client, Vec<(String, 
             .is_some_and(|p| p.starts_with("sha256:") && p.len() == 71)
     );
     let server = Server::start(&class, port, &[]);
+    // The server states the pin the links carry.
+    assert!(server.stdout.contains(pin.as_deref().unwrap()), "{}", server.stdout);
     let client = Client::new(port, pin);
     (class, server, client, tokens)
 }
