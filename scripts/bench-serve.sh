@@ -13,8 +13,16 @@ say() { printf '[bench-serve] %s\n' "$*" >&2; }
 learners=${1:-500}
 seconds=${2:-60}
 
-cargo build --locked --release --bin labctl --example serve_load
-target=${CARGO_TARGET_DIR:-target}/release
+# LABCTL_BENCH_PROFILE=debug measures the debug build instead (quicker to build, slower to run).
+profile=${LABCTL_BENCH_PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo build --locked --release --bin labctl --example serve_load
+  target=${CARGO_TARGET_DIR:-target}/release
+else
+  cargo build --locked --bin labctl --example serve_load
+  target=${CARGO_TARGET_DIR:-target}/debug
+fi
+say "$profile build"
 labctl=$target/labctl
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT

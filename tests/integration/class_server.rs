@@ -367,6 +367,12 @@ pub fn class_with(learners: &[&str]) -> (ClassDir, Server, Client, Vec<(String, 
             .is_some_and(|p| p.starts_with("sha256:") && p.len() == 71)
     );
     let server = Server::start(&class, port, &[]);
+    // The server states the pin the links carry.
+    assert!(
+        server.stdout.contains(pin.as_deref().unwrap()),
+        "{}",
+        server.stdout
+    );
     let client = Client::new(port, pin);
     (class, server, client, tokens)
 }
@@ -529,5 +535,112 @@ fn kill_9_under_load_loses_no_acknowledged_submission() {
     assert_eq!(
         code, 200,
         "the pinned certificate is the same after a restart"
+    );
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
+    let (_class, server, client, tokens) = class_with(&["alice", "bob"]);
+    let key = server.key.clone().unwrap();
+    let port = crate::harness::free_port();
+    let driver = Driver(
+        std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is missing: run `bash scripts/test.sh`, which installs Debian's chromium-driver"),
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                // The server's certificate is self-signed; this browser runs only this test.
+                "--ignore-certificate-errors",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    }))
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let png = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let browser = loop {
+            match fantoccini::ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        browser
+            .goto(&format!("{base}/login?key={key}"))
+            .await
+            .unwrap();
+        let source = browser.source().await.unwrap();
+        assert!(source.contains("bob"), "{source}");
+        assert!(!source.contains("cannot reach dashboard 42"));
+        // A mark on this page's window: a reload would lose it.
+        browser
+            .execute("window.labctlMark = 42; return 1;", vec![])
+            .await
+            .unwrap();
+        let s = submission("browser-test-000001", "cannot reach dashboard 42");
+        let c = client.fresh();
+        let alice = tokens[0].1.clone();
+        let sent = tokio::task::spawn_blocking(move || c.submit(&alice, &s))
+            .await
+            .unwrap();
+        assert_eq!(sent.0, 200);
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            let source = browser.source().await.unwrap();
+            if source.contains("cannot reach dashboard 42") {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "the result never appeared: {source}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mark = browser
+            .execute("return window.labctlMark;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(mark, json!(42), "the page was reloaded");
+        let png = browser.screenshot().await.unwrap();
+        browser.close().await.unwrap();
+        png
+    });
+    drop(driver);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("class-serve-dashboard.png");
+    std::fs::write(&out, &png).unwrap();
+    assert!(
+        png.len() > 10_000,
+        "screenshot {} is {} bytes",
+        out.display(),
+        png.len()
     );
 }

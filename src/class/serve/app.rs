@@ -115,13 +115,14 @@ fn internal(e: impl std::fmt::Display) -> Response {
     fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-/// Run `f` on a blocking thread (SQLite waits on the disk).
+/// Run `f` on a blocking thread (SQLite waits on the disk); its error is a 500.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Response> + Send + 'static,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(internal(e)))
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(internal),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// The learner a request's token belongs to, or the answer refusing it.
@@ -129,7 +130,7 @@ async fn learner(class: &Arc<Class>, headers: HeaderMap) -> Result<String, Respo
     let c = class.clone();
     let who = blocking(move || {
         let store = lock(&c.store);
-        lock(&c.tokens).check(&store, &headers).map_err(internal)
+        lock(&c.tokens).check(&store, &headers)
     })
     .await?;
     match who {
@@ -170,12 +171,7 @@ async fn results(State(class): Shared, headers: HeaderMap, body: Bytes) -> Respo
     let received = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let inserted = blocking(move || {
-        lock(&c.store)
-            .insert(&name, &submission, received)
-            .map_err(internal)
-    })
-    .await;
+    let inserted = blocking(move || lock(&c.store).insert(&name, &submission, received)).await;
     match inserted {
         Ok(new) => {
             if new {
@@ -228,7 +224,7 @@ async fn dashboard(State(class): Shared, headers: HeaderMap) -> Response {
         return need_key();
     }
     let c = class.clone();
-    let report = match blocking(move || c.report().map_err(internal)).await {
+    let report = match blocking(move || c.report()).await {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -305,7 +301,7 @@ async fn export(State(class): Shared, headers: HeaderMap, uri: axum::http::Uri) 
         return fail(StatusCode::UNAUTHORIZED, "exports need the instructor key");
     }
     let c = class.clone();
-    let report = match blocking(move || c.report().map_err(internal)).await {
+    let report = match blocking(move || c.report()).await {
         Ok(r) => r,
         Err(r) => return r,
     };
