@@ -584,10 +584,12 @@ fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
     let png = runtime.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(20);
         let browser = loop {
-            match fantoccini::ClientBuilder::native()
-                .capabilities(caps.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
-                .await
+            match fantoccini::ClientBuilder::new(
+                hyper_util::client::legacy::connect::HttpConnector::new(),
+            )
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
             {
                 Ok(c) => break c,
                 Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
