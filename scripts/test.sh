@@ -27,6 +27,8 @@ need shellcheck shellcheck
 actionlint_tool
 # Headless Chromium renders the class report's HTML (tests/integration/class_report.rs).
 need chromium chromium
+# WebDriver for Chromium: the class server's live dashboard (tests/integration/class_server.rs).
+need chromedriver chromium-driver
 kube_binaries
 
 cargo test --locked --all-targets --no-fail-fast "$@"

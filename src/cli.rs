@@ -142,6 +142,9 @@ progress of the lab started on another context (the most recent one) over to `--
         /// Move the progress of this lab started on another context to this one
         #[arg(long = "move", id = "move_progress")]
         move_progress: bool,
+        /// Join a live class first: the link from your instructor (see `labctl class join`)
+        #[arg(long, value_name = "LINK")]
+        join: Option<String>,
     },
     /// Check the current step; on success, move on to the next one
     Check {
@@ -217,6 +220,108 @@ does not judge), 2 the roster or lab is invalid or a file cannot be written, 3 u
         after_help = "Examples:\n  labctl class report class.yaml\n  labctl class report class.yaml --lab istio-aks --profile kind --html report.html --csv grades.csv\n  labctl class report class.yaml --watch 30s\n  labctl class report class.yaml --junit class.xml --json class.json --concurrency 32 --timeout 5s"
     )]
     Report(ClassReportArgs),
+    /// Join a live class: from then on, `check` and `solve` send each step's result to it
+    #[command(
+        long_about = "Join a live class run with `labctl class serve`, with the link your \
+instructor gave you (`labctl class invite` prints one per learner). labctl checks the link and the \
+server's certificate (pinned in the link, or trusted by this machine), asks the server who the \
+token belongs to, and keeps the link in your state folder, readable only by you.\n\n\
+From then on every `check`, `check --wait` and `solve` sends the step's result: the step, each \
+check's status, its diagnosis id, the one-line text the report showed, and durations. Never a \
+kubeconfig, a cluster token or the contents of objects. When the server cannot be reached, \
+results wait in the state folder and go, in order and once, with a later command; a slow server \
+costs at most about a second. `labctl status` says whether results are waiting.\n\n\
+Exit codes: 0 joined · 2 the server could not be reached or refused the token · 3 the link is \
+not valid.",
+        after_help = "Examples:\n  labctl class join 'https://class.example:8443/join?learner=ana&token=…&pin=sha256:…'\n  labctl start istio-aks --profile aks --join 'https://…'"
+    )]
+    Join {
+        /// The join link (or the whole `labctl class join '…'` line, pasted)
+        #[arg(value_name = "LINK")]
+        link: String,
+    },
+    /// Run the class server: learners' labctl sends each step's result, the dashboard shows the class live
+    #[command(
+        long_about = "Serve a live dashboard of the class and receive each learner's results: after \
+`labctl class join`, every `check`, `check --wait` and `solve` of a learner sends the step's result here. \
+One process, one SQLite file (beside the roster, or --db); each result is on disk before it is \
+acknowledged. TLS by default: with no --tls-cert, a self-signed certificate is made once and kept in \
+the database, and the join links pin it. The dashboard and exports need the instructor key, printed \
+at the first start. Learners in the roster need no cluster, kubeconfig or snapshot.",
+        after_help = "Examples:\n  labctl class serve class.yaml\n  labctl class invite class.yaml --server https://class.example.org:8443\n  labctl class serve class.yaml --listen 127.0.0.1:8080 --http"
+    )]
+    Serve(ClassServeArgs),
+    /// Make each learner's join command (a new token for each learner named, or for those without one)
+    Invite {
+        #[command(flatten)]
+        class: ClassDb,
+        /// The server's address as learners reach it [default: the address `class serve` last listened on]
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Only these learners (their old token stops working) [default: learners without a token]
+        #[arg(value_name = "LEARNER")]
+        learners: Vec<String>,
+    },
+    /// Revoke a learner's token: its results are refused (403) until invited again
+    Revoke {
+        #[command(flatten)]
+        class: ClassDb,
+        #[arg(value_name = "LEARNER")]
+        learner: String,
+    },
+    /// Write the pushed results as `class report` writes them: CSV, JSON or JUnit
+    Export {
+        #[command(flatten)]
+        class: ClassDb,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Where to write [default: standard output]
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A class server's roster and database.
+#[derive(Debug, Args, Clone)]
+pub struct ClassDb {
+    /// Roster file (YAML): the learners
+    #[arg(value_name = "ROSTER")]
+    pub roster: PathBuf,
+    /// Lab name or folder [default: the roster's `lab:`]
+    #[arg(long, value_name = "LAB")]
+    pub lab: Option<String>,
+    /// The class database [default: the roster's path with `.db` added]
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+    Junit,
+}
+
+/// Everything `labctl class serve` is asked for.
+#[derive(Debug, Args, Clone)]
+pub struct ClassServeArgs {
+    #[command(flatten)]
+    pub class: ClassDb,
+    /// Address and port to listen on
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// A real certificate (PEM chain); join links then carry no pin
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP, no TLS: only on a loopback address
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub http: bool,
+    /// Make a new instructor key (the old one stops working) and print it
+    #[arg(long)]
+    pub new_instructor_key: bool,
 }
 
 /// Everything `labctl class report` is asked for.

@@ -70,6 +70,12 @@ pub enum Error {
     /// or written by a newer labctl). Exit 2: never reset silently.
     #[error("{message}")]
     State { message: String },
+    /// `labctl class join` could not reach the class server or it refused the token. Exit 2.
+    #[error("cannot join the class: {0}")]
+    Join(String),
+    /// The class server's database, certificate or listening socket (`labctl class serve`).
+    #[error("{0}")]
+    Server(String),
     /// Ctrl-C or SIGTERM while probes ran: their pods were deleted (those that could not be
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
@@ -128,6 +134,8 @@ impl Error {
             | Error::Cluster(_)
             | Error::Discover(_)
             | Error::State { .. }
+            | Error::Join(_)
+            | Error::Server(_)
             | Error::Solve { .. } => EXIT_ERROR,
             Error::Plan(p) if !p.is_usage() => EXIT_ERROR,
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,

@@ -19,6 +19,20 @@ pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    write_atomic_as(path, false, write)
+}
+
+/// [`write_atomic`] for a secret (a token): on Unix the file is created readable and writable by
+/// its owner only (0600) before anything is written to it.
+pub fn write_atomic_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomic_as(path, true, |f| f.write_all(contents))
+}
+
+fn write_atomic_as(
+    path: &Path,
+    private: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -34,7 +48,22 @@ pub fn write_atomic_with(
     ));
     let all = || -> std::io::Result<()> {
         std::fs::create_dir_all(&dir)?;
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(&tmp)?;
+        // A stale temporary file of the same name would keep its mode.
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        #[cfg(not(unix))]
+        let _ = private;
         write(&mut f)?;
         f.sync_all()?;
         drop(f);

@@ -52,6 +52,7 @@ fn main() {
             kubeconfig,
             force,
             move_progress,
+            join,
         } => {
             let how = labctl::cmd::learn::StartArgs {
                 context,
@@ -59,7 +60,11 @@ fn main() {
                 force,
                 move_progress,
             };
-            labs().and_then(|l| labctl::cmd::learn::start(&lab, &plan, how, &l.dir, look))
+            // Joined first: a link that does not work changes nothing.
+            let joined = join.map_or(Ok(0), |link| labctl::cmd::join::run(&link));
+            joined.and_then(|_| {
+                labs().and_then(|l| labctl::cmd::learn::start(&lab, &plan, how, &l.dir, look))
+            })
         }
         Command::Hint { learner } => labctl::cmd::learn::hint(&learner, look),
         Command::Status { learner } => labctl::cmd::learn::status(&learner, look),
@@ -83,6 +88,12 @@ fn main() {
         Command::Class {
             command: labctl::cli::ClassCommand::Report(args),
         } => labs().and_then(|l| labctl::cmd::class::report(args, &l.dir, look)),
+        Command::Class {
+            command: labctl::cli::ClassCommand::Join { link },
+        } => labctl::cmd::join::run(&link),
+        Command::Class { command } => {
+            labs().and_then(|l| labctl::cmd::class_serve::run(command, &l.dir))
+        }
         Command::Snapshot {
             lab,
             plan,

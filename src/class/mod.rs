@@ -12,6 +12,8 @@ pub mod report;
 pub mod roster;
 pub mod roster_file;
 pub mod run;
+pub mod serve;
 pub mod shared;
 pub mod summary;
 pub mod terminal;
+pub mod wire;

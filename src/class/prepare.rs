@@ -51,6 +51,7 @@ pub fn describe(source: &Source) -> String {
             s
         }
         Source::Snapshot(p) => format!("snapshot {}", file(p)),
+        Source::Pushed => "sends results".to_owned(),
     }
 }
 

@@ -49,6 +49,9 @@ pub enum Source {
         shared: Option<String>,
     },
     Snapshot(PathBuf),
+    /// Nothing to pull from: the learner's labctl sends its results to `labctl class serve`
+    /// (allowed only in a roster read by the server, see [`Parsed::pushed`]).
+    Pushed,
 }
 
 /// A roster file parsed but not yet linted (the lab to lint against may be named inside it).
@@ -56,12 +59,23 @@ pub struct Parsed {
     file: PathBuf,
     text: String,
     decl: RosterFile,
+    /// Learners may name no source: they push their results (`labctl class serve`).
+    pushed: bool,
 }
 
 impl Parsed {
     /// The lab the roster names, if any.
     pub fn lab(&self) -> Option<&str> {
         self.decl.lab.as_ref().map(|l| l.value.as_str())
+    }
+
+    /// Accept learners with no cluster, kubeconfig or snapshot: their results are pushed to
+    /// the class server instead of pulled.
+    pub fn pushed(self) -> Parsed {
+        Parsed {
+            pushed: true,
+            ..self
+        }
     }
 }
 
@@ -81,6 +95,7 @@ pub fn parse(file: &Path) -> Result<Parsed, Vec<Diagnostic>> {
         file: file.to_path_buf(),
         text,
         decl,
+        pushed: false,
     })
 }
 
@@ -246,7 +261,8 @@ impl Linter<'_> {
         .into_iter()
         .flatten()
         .collect();
-        if given.len() != 1 {
+        let pushed = given.is_empty() && self.parsed.pushed;
+        if given.len() != 1 && !pushed {
             let what = if given.is_empty() {
                 format!("learner `{name}` has no cluster, kubeconfig or snapshot")
             } else {
@@ -264,7 +280,9 @@ impl Linter<'_> {
         }
         let roster = &self.parsed.decl;
         let mut layers: Vec<&SpannedMap<S>> = vec![&roster.variables];
-        let source = if let Some(c) = &ld.cluster {
+        let source = if pushed {
+            Source::Pushed
+        } else if let Some(c) = &ld.cluster {
             let names: Vec<&str> = roster
                 .clusters
                 .0

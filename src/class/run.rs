@@ -107,7 +107,7 @@ pub fn grade_class(
         .learners
         .iter()
         .map(|l| match l.source {
-            Source::Snapshot(_) => None,
+            Source::Snapshot(_) | Source::Pushed => None,
             Source::Cluster { .. } => prepare(lab, profile, l, &no_files)
                 .plan
                 .ok()

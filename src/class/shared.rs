@@ -124,7 +124,7 @@ fn key(learner: &Learner) -> Option<Key> {
             learner.variables.clone(),
             learner.own_variables.clone(),
         )),
-        Source::Cluster { .. } => None,
+        Source::Cluster { .. } | Source::Pushed => None,
     }
 }
 

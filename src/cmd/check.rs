@@ -1,6 +1,7 @@
 //! `labctl check [--wait]` and `labctl solve`: grade the learner's current step against their
 //! cluster; on success mark it done and show the next one.
 
+use crate::class::wire::SubmitCommand;
 use crate::cli::LearnerArgs;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::discover::Resolver;
@@ -149,7 +150,8 @@ pub fn check(
     })?;
     let mut s = s;
     s.plan = plan;
-    record(s, &step.id, report, wait.is_some(), look)
+    let command = [SubmitCommand::Check, SubmitCommand::CheckWait][wait.is_some() as usize];
+    record(s, &step.id, report, command, look)
 }
 
 /// Grade the step on the session's cluster (with `wait`, until it passes or the wait ends),
@@ -178,7 +180,7 @@ fn record(
     mut s: Session,
     step_id: &str,
     report: GradeReport,
-    waited: bool,
+    command: SubmitCommand,
     look: Look,
 ) -> Result<i32, Error> {
     print!(
@@ -214,7 +216,7 @@ fn record(
             }
             None => println!("\n✔ That was the last step: {} is complete.", s.plan.lab),
         }
-    } else if waited {
+    } else if command == SubmitCommand::CheckWait {
         println!(
             "\nStill not passing after waiting. `labctl hint` gives a nudge; `labctl solve` shows the commands."
         );
@@ -223,6 +225,7 @@ fn record(
             "\nFix what is listed above and run `labctl check` again (`--wait` keeps watching)."
         );
     }
+    crate::learner::push::send::after_step(&s.store.dir, &s.plan.lab, step_id, &report, command);
     Ok(exit_code(&report))
 }
 
@@ -345,5 +348,5 @@ pub fn solve(
     let step_id = step.id.clone();
     let (report, plan) = runtime.block_on(grade_on(&live, &s, &step_id, None))?;
     s.plan = plan;
-    record(s, &step_id, report, false, look)
+    record(s, &step_id, report, SubmitCommand::Solve, look)
 }

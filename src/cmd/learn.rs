@@ -365,6 +365,9 @@ pub fn status(which: &LearnerArgs, look: Look) -> Result<i32, Error> {
         progress.context_label()
     ));
     out.push_str(&look.paint(Style::new().dim(), &format!("state: {}", path.display())));
+    if let Some(line) = crate::learner::push::send::status_line(&store.dir) {
+        out.push_str(&format!("\n{line}"));
+    }
     out.push_str("\n\n");
     out.push_str(&bar(done_count, total, look));
     out.push_str(&format!(" {done_count}/{total} steps done\n\n"));

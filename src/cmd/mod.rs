@@ -2,7 +2,9 @@
 pub mod check;
 pub mod ci;
 pub mod class;
+pub mod class_serve;
 pub mod grade;
+pub mod join;
 pub mod learn;
 pub mod list;
 pub mod show;

@@ -17,7 +17,7 @@ const ORDER: &[&str] = &[
     "process", "render", "report", "error",
     // Live grading: probes, then the grading layer that drives a run.
     "probe", "grade", // Users of the grading layer, then the command line on top.
-    "learner", "ci", "class", "cli", "cmd",
+    "ci", "class", "learner", "cli", "cmd",
 ];
 
 /// One use of another top-level module: where, and which.

@@ -1,0 +1,8 @@
+//! `labctl class serve`: learners' labctl pushes each step's result here; the instructor sees
+//! the class live on a dashboard. See [`app`] for the HTTP side, [`store`] for durability.
+pub mod app;
+pub mod auth;
+pub mod board;
+pub mod secret;
+pub mod store;
+pub mod tls;
