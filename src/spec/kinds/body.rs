@@ -9,7 +9,7 @@ use crate::spec::kinds::lint::Lint;
 use crate::spec::kinds::probe::model::{ProbeBody, ProbeDecl};
 use crate::spec::kinds::resource::model::ResourceBody;
 use crate::spec::kinds::{command, probe, resource};
-use crate::spec::model::{CommandDecl, ExpectDecl, ResourceDecl};
+use crate::spec::model::{CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, ResourceDecl};
 use serde_saphyr::Spanned;
 
 /// What a check (or a skip or diagnosis condition) looks at and expects: one kind each.
@@ -78,6 +78,30 @@ pub struct BodyDecl<'a> {
     pub command: Option<&'a CommandDecl>,
     pub probe: Option<&'a Spanned<ProbeDecl>>,
     pub expect: Option<&'a ExpectDecl>,
+}
+
+impl<'a> From<&'a CheckDecl> for BodyDecl<'a> {
+    /// A check's kind keys: a new kind's key is read here, not where checks are loaded.
+    fn from(c: &'a CheckDecl) -> Self {
+        BodyDecl {
+            resource: c.resource.as_ref(),
+            command: c.command.as_ref(),
+            probe: c.probe.as_ref(),
+            expect: c.expect.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a ConditionDecl> for BodyDecl<'a> {
+    /// A condition's kind keys (conditions only look, they send nothing).
+    fn from(c: &'a ConditionDecl) -> Self {
+        BodyDecl {
+            resource: c.resource.as_ref(),
+            command: c.command.as_ref(),
+            probe: None,
+            expect: c.expect.as_ref(),
+        }
+    }
 }
 
 /// Lint one body written at `line:col`: exactly one kind, `expect:` fields of that kind only,
@@ -171,7 +195,6 @@ fn join_last(items: &[String], last: &str) -> String {
 mod tests {
     use super::*;
     use crate::spec::diag::Diagnostic;
-    use crate::spec::model::CheckDecl;
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -186,13 +209,7 @@ mod tests {
             sample_values: &samples,
             diags: &mut diags,
         };
-        let decl = BodyDecl {
-            resource: c.resource.as_ref(),
-            command: c.command.as_ref(),
-            probe: c.probe.as_ref(),
-            expect: c.expect.as_ref(),
-        };
-        let body = lint(&mut cx, 1, 1, &decl);
+        let body = lint(&mut cx, 1, 1, &BodyDecl::from(&c));
         (body, diags.into_iter().map(|d| d.message).collect())
     }
 
