@@ -5,7 +5,7 @@ use crate::eval::command::Verdict;
 use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
 use crate::eval::result::{CheckResult, Status};
-use crate::eval::{command, diagnose, probe, resource};
+use crate::eval::{command, diagnose, distribution, probe, resource};
 use crate::plan::resolve::PlannedCheck;
 use crate::spec::lab::Body;
 use std::time::Instant;
@@ -23,6 +23,7 @@ pub fn evaluate_body(
         }
         Body::Command(b) => command::evaluate(&b.command, &b.expect, facts),
         Body::Probe(b) => probe::evaluate(&b.probe, &b.expect, facts),
+        Body::Distribution(b) => distribution::evaluate(b, facts),
     }
 }
 

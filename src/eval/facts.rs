@@ -2,7 +2,9 @@
 //! commands and probes. Live grading runs commands; snapshot grading says they are unavailable. Keeping
 //! this behind a trait keeps `eval` pure and unit-testable with inline YAML.
 
+use crate::eval::distribution::DistributionFact;
 use crate::eval::probe::ProbeOutcome;
+use crate::spec::kinds::distribution::model::DistributionBody;
 use crate::spec::lab::{Command, Probe};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
@@ -37,6 +39,11 @@ pub trait Facts {
     fn list(&self, query: &Query) -> Result<&[Value], FetchError>;
     fn run(&self, command: &Command) -> CommandFact;
     fn probe(&self, probe: &Probe) -> ProbeFact;
+    /// The answers of a distribution probe. A default, so that only a source that sends the
+    /// requests implements it; every other grader skips the check.
+    fn distribution(&self, _: &DistributionBody) -> DistributionFact {
+        DistributionFact::Unavailable(crate::eval::distribution::NOT_RUN.into())
+    }
 }
 
 /// Why probes are skipped when grading a snapshot.

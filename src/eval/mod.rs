@@ -3,6 +3,7 @@ pub mod check;
 pub mod command;
 pub mod diagnose;
 pub mod discover;
+pub mod distribution;
 pub mod error;
 pub mod facts;
 pub mod matcher;

@@ -1,6 +1,7 @@
 //! Applies a string transformation (variable substitution) to every string a check carries,
 //! including strings nested in `match` documents and diagnosis conditions.
 
+use crate::spec::kinds::distribution::model::Marker;
 use crate::spec::lab::{
     Body, Check, CommandExpect, HttpTarget, Probe, ProbeExpect, ProbeFrom, ResourceExpect,
     TextMatch,
@@ -105,6 +106,12 @@ impl MapStrings for Body {
                 b.probe.map_strings(f);
                 if let ProbeExpect::Reply { body_contains, .. } = &mut b.expect {
                     map_opt(body_contains, f);
+                }
+            }
+            Body::Distribution(b) => {
+                b.probe.map_strings(f);
+                match &mut b.by {
+                    Marker::Header(s) | Marker::Body(s) => map(s, f),
                 }
             }
         }

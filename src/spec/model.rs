@@ -132,6 +132,8 @@ pub struct CheckDecl {
     #[serde(default)]
     pub probe: Option<Spanned<ProbeDecl>>,
     #[serde(default)]
+    pub distribution: Option<Spanned<crate::spec::kinds::distribution::model::DistributionDecl>>,
+    #[serde(default)]
     pub expect: Option<ExpectDecl>,
     #[serde(default)]
     pub actual: Option<S>,

@@ -36,6 +36,7 @@ pub fn queries_of(body: &Body) -> Vec<Query> {
         }],
         Body::Command(_) => Vec::new(),
         Body::Probe(b) => probe_queries(&b.probe),
+        Body::Distribution(b) => probe_queries(&b.probe),
     }
 }
 

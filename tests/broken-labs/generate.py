@@ -67,6 +67,25 @@ PROBE = """      - id: plaintext-refused
 """
 
 
+# A canary split (issue 14): 100 requests from a probe pod, counted by the `x-version` header;
+# see https://istio.io/latest/docs/tasks/traffic-management/traffic-shifting/
+DISTRIBUTION = """      - id: canary-split
+        title: Nine in ten requests reach v1
+        distribution:
+          pod:
+            namespace: default
+          http:
+            url: "http://store-front.{{ appNamespace }}/"
+          requests: 100
+          by:
+            header: x-version
+          expect:
+            weights:
+              v1: 90
+              v2: 10
+"""
+
+
 # The onboard step's checks in its own file, `steps/01-onboard.yaml` (the step-file layout).
 STEP_FILE = "\n".join(l[4:] for l in CHECKS_BLOCK.rstrip("\n").split("\n")) + "\n"
 
@@ -81,6 +100,12 @@ def probe(old, new):
     """Add the probe check to step onboard, with one mistake in it."""
     assert old in PROBE, old
     return [("lab.yaml", "  - id: cleanup\n", PROBE.replace(old, new, 1) + "  - id: cleanup\n")]
+
+
+def distribution(old, new):
+    """Add the canary split check to step onboard, with one mistake in it."""
+    assert old in DISTRIBUTION, old
+    return [("lab.yaml", "  - id: cleanup\n", DISTRIBUTION.replace(old, new, 1) + "  - id: cleanup\n")]
 
 
 CASES = {
@@ -132,6 +157,9 @@ CASES = {
     "step-file-undefined-variable": step_file('name: "{{ appNamespace }}"', 'name: "{{ appNamspace }}"'),
     "checks-and-hints-in-two-places": [("lab.yaml", "    checks:\n      - id: namespace-labelled", "    hints:\n      - Label it.\n    checks:\n      - id: namespace-labelled"), ("steps/01-onboard.yaml", "", STEP_FILE + "hints:\n  - Label the namespace.\n")],
     "step-file-cel-does-not-compile": step_file("      match:\n", "      cel: \"object.metadata.labels['istio.io/rev'] == \"\n      match:\n"),
+    "distribution-weights-not-100": distribution("v2: 10\n", "v2: 5\n"),
+    "distribution-too-few-expected": distribution("requests: 100\n", "requests: 40\n"),
+    "distribution-unknown-field": distribution("          by:\n", "          bye:\n"),
     "block-outside-its-section-profiles": [("steps/01-onboard.md", None, f"\n<!-- profile: aks -->\n\n{FENCE}bash profile=kind\nkubectl get pods\n{FENCE}\n\n<!-- /profile -->\n")],
 }
 

@@ -405,7 +405,7 @@ pub(crate) fn generate_baseline(plan: &Plan, naming: Naming, plurals: &Plurals) 
                     .unwrap();
                     continue;
                 }
-                Body::Probe(_) => {
+                Body::Probe(_) | Body::Distribution(_) => {
                     // Pods never run on the test server: the bench grades with --no-probes.
                     writeln!(
                         out,

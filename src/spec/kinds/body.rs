@@ -5,11 +5,12 @@
 //! `Body` elsewhere (evaluation, queries, substitution).
 
 use crate::spec::kinds::command::model::CommandBody;
+use crate::spec::kinds::distribution::model::{DistributionBody, DistributionDecl};
 use crate::spec::kinds::lint::Lint;
 use crate::spec::kinds::probe::model::{ProbeBody, ProbeDecl};
 use crate::spec::kinds::resource::model::ResourceBody;
-use crate::spec::kinds::{command, probe, resource};
-use crate::spec::model::{CommandDecl, ExpectDecl, ResourceDecl};
+use crate::spec::kinds::{command, distribution, probe, resource};
+use crate::spec::model::{CheckDecl, CommandDecl, ConditionDecl, ExpectDecl, ResourceDecl};
 use serde_saphyr::Spanned;
 
 /// What a check (or a skip or diagnosis condition) looks at and expects: one kind each.
@@ -18,6 +19,7 @@ pub enum Body {
     Resource(ResourceBody),
     Command(CommandBody),
     Probe(ProbeBody),
+    Distribution(DistributionBody),
 }
 
 /// A registered kind: its key in a check, what it does (for "a check needs …"), and its
@@ -51,6 +53,13 @@ pub const KINDS: &[Kind] = &[
         expect_help: probe::lint::EXPECT_HELP,
         expect_fields: |e| probe::lint::expect_fields(e).to_vec(),
     },
+    Kind {
+        name: "distribution",
+        purpose: "count answers per version",
+        // Its expectation is inside it (`distribution.expect.weights`), not in the check's.
+        expect_help: "`weights`, inside `distribution:`",
+        expect_fields: |_| Vec::new(),
+    },
 ];
 
 impl Body {
@@ -60,6 +69,7 @@ impl Body {
             Body::Resource(_) => "resource",
             Body::Command(_) => "command",
             Body::Probe(_) => "probe",
+            Body::Distribution(_) => "distribution",
         };
         kind(name)
     }
@@ -77,7 +87,34 @@ pub struct BodyDecl<'a> {
     pub resource: Option<&'a ResourceDecl>,
     pub command: Option<&'a CommandDecl>,
     pub probe: Option<&'a Spanned<ProbeDecl>>,
+    pub distribution: Option<&'a Spanned<DistributionDecl>>,
     pub expect: Option<&'a ExpectDecl>,
+}
+
+impl<'a> From<&'a CheckDecl> for BodyDecl<'a> {
+    /// A check's kind keys: a new kind's key is read here, not where checks are loaded.
+    fn from(c: &'a CheckDecl) -> Self {
+        BodyDecl {
+            resource: c.resource.as_ref(),
+            command: c.command.as_ref(),
+            probe: c.probe.as_ref(),
+            distribution: c.distribution.as_ref(),
+            expect: c.expect.as_ref(),
+        }
+    }
+}
+
+impl<'a> From<&'a ConditionDecl> for BodyDecl<'a> {
+    /// A condition's kind keys (conditions only look, they send nothing).
+    fn from(c: &'a ConditionDecl) -> Self {
+        BodyDecl {
+            resource: c.resource.as_ref(),
+            command: c.command.as_ref(),
+            probe: None,
+            distribution: None,
+            expect: c.expect.as_ref(),
+        }
+    }
 }
 
 /// Lint one body written at `line:col`: exactly one kind, `expect:` fields of that kind only,
@@ -87,6 +124,7 @@ pub fn lint(lint: &mut Lint, line: u32, col: u32, decl: &BodyDecl) -> Option<Bod
         decl.resource.is_some(),
         decl.command.is_some(),
         decl.probe.is_some(),
+        decl.distribution.is_some(),
     ];
     let names: Vec<String> = KINDS.iter().map(|k| format!("`{}`", k.name)).collect();
     match set.iter().filter(|s| **s).count() {
@@ -122,6 +160,10 @@ pub fn lint(lint: &mut Lint, line: u32, col: u32, decl: &BodyDecl) -> Option<Bod
         wrong_fields(lint, line, col, "command", e);
         let expect = command::lint::expect(lint, line, col, e);
         Body::Command(CommandBody { command, expect })
+    } else if let Some(d) = decl.distribution {
+        let body = distribution::lint::distribution(lint, d);
+        wrong_fields(lint, line, col, "distribution", e);
+        Body::Distribution(body?)
     } else {
         let probe = lint.probe_target(decl.probe?)?;
         wrong_fields(lint, line, col, "probe", e);
@@ -168,15 +210,14 @@ fn join_last(items: &[String], last: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::spec::diag::Diagnostic;
-    use crate::spec::model::CheckDecl;
     use std::collections::BTreeMap;
     use std::path::Path;
 
     /// Lint the body of one check written in YAML: the body (if any) and the messages.
-    fn lint_yaml(yaml: &str) -> (Option<Body>, Vec<String>) {
+    pub(crate) fn lint_yaml(yaml: &str) -> (Option<Body>, Vec<String>) {
         let c: CheckDecl = serde_saphyr::from_str(yaml).expect("valid YAML");
         let mut diags: Vec<Diagnostic> = Vec::new();
         let samples = BTreeMap::new();
@@ -186,13 +227,7 @@ mod tests {
             sample_values: &samples,
             diags: &mut diags,
         };
-        let decl = BodyDecl {
-            resource: c.resource.as_ref(),
-            command: c.command.as_ref(),
-            probe: c.probe.as_ref(),
-            expect: c.expect.as_ref(),
-        };
-        let body = lint(&mut cx, 1, 1, &decl);
+        let body = lint(&mut cx, 1, 1, &BodyDecl::from(&c));
         (body, diags.into_iter().map(|d| d.message).collect())
     }
 
@@ -212,7 +247,7 @@ mod tests {
         assert_eq!(
             msgs,
             [
-                "a check needs `resource` (look at objects), `command` (run a command) or `probe` (send a request)"
+                "a check needs `resource` (look at objects), `command` (run a command), `probe` (send a request) or `distribution` (count answers per version)"
             ]
         );
         let (two, msgs) =
@@ -220,7 +255,7 @@ mod tests {
         assert!(two.is_none());
         assert_eq!(
             msgs,
-            ["a check has exactly one of `resource`, `command` and `probe`"]
+            ["a check has exactly one of `resource`, `command`, `probe` and `distribution`"]
         );
         let (_, msgs) = lint_yaml(
             "id: a\nresource: {apiVersion: v1, kind: Pod}\nexpect: {exitCode: 1, status: 200}\n",

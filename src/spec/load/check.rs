@@ -154,17 +154,7 @@ impl Loader {
             self.diags.push(d.underline_token());
         }
         let origin = format!("{}:{}", file.display(), entry.referenced.line());
-        let body = self.body(
-            file,
-            text,
-            entry,
-            BodyDecl {
-                resource: c.resource.as_ref(),
-                command: c.command.as_ref(),
-                probe: c.probe.as_ref(),
-                expect: c.expect.as_ref(),
-            },
-        )?;
+        let body = self.body(file, text, entry, BodyDecl::from(c))?;
         for p in c.profiles.iter().flatten() {
             if !self.profiles.contains(&p.value) {
                 let mut d = src
@@ -245,17 +235,7 @@ impl Loader {
         cond: &Spanned<ConditionDecl>,
     ) -> Option<Body> {
         let c = &cond.value;
-        self.body(
-            file,
-            text,
-            cond,
-            BodyDecl {
-                resource: c.resource.as_ref(),
-                command: c.command.as_ref(),
-                probe: None,
-                expect: c.expect.as_ref(),
-            },
-        )
+        self.body(file, text, cond, BodyDecl::from(c))
     }
 
     /// A check's or condition's body, written at `at` (see `spec::kinds::body`).
