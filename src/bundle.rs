@@ -185,7 +185,7 @@ mod tests {
         assert!(bundled_lab_names().contains(&"istio-aks"));
         let names: Vec<&str> = embedded::FILES.iter().map(|(n, _)| *n).collect();
         assert!(names.contains(&"checks/istiod-ready.yaml"), "{names:?}");
-        // A step's checks file beside its Markdown (`spec::step_file`).
+        // A step's checks file beside its Markdown (`labfile::step_file`).
         assert!(
             names.contains(&"labs/istio-aks/steps/01-enable-addon.yaml"),
             "{names:?}"

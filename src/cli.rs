@@ -473,7 +473,7 @@ pub struct ClusterArgs {
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    crate::spec::load::parse_duration(s)
+    crate::labfile::load::parse_duration(s)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 2m, 1m30s)"))
 }
 

@@ -10,8 +10,8 @@
 //! | 70 | internal error: a bug in labctl, or the system refused what labctl needs to run |
 //! | 130, 143 | interrupted by Ctrl-C (SIGINT), or SIGTERM, while probes ran; their pods were deleted |
 
+use crate::labfile::diag::Diagnostic;
 use crate::plan::resolve::PlanError;
-use crate::spec::diag::Diagnostic;
 use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
@@ -85,15 +85,15 @@ pub enum Error {
     },
 }
 
-impl From<crate::spec::load::NamedError> for Error {
-    fn from(e: crate::spec::load::NamedError) -> Self {
+impl From<crate::labfile::load::NamedError> for Error {
+    fn from(e: crate::labfile::load::NamedError) -> Self {
         match e {
-            crate::spec::load::NamedError::NotFound(d) => Error::Usage(format!(
+            crate::labfile::load::NamedError::NotFound(d) => Error::Usage(format!(
                 "{}{}",
                 d.message,
                 d.help.map(|h| format!(" ({h})")).unwrap_or_default()
             )),
-            crate::spec::load::NamedError::Invalid(diags) => Error::InvalidLab(diags),
+            crate::labfile::load::NamedError::Invalid(diags) => Error::InvalidLab(diags),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! labctl: a lab runner and automated grader for hands-on Kubernetes workshops.
 //!
 //! The crate is laid out as the pipeline it implements:
-//! `spec` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
+//! `labfile` (parse + lint lab files) → `plan` (profile + variables) → `view` (cluster objects,
 //! live or snapshot) → `eval` (pure check evaluation) → `report` (terminal, JUnit, JSON).
 //! `grade` drives a run over live facts; `ci` replays a lab end to end; `learner` keeps a learner's
 //! progress. A module uses only the modules below it in the order of docs/architecture.md
@@ -34,6 +34,7 @@ pub mod error;
 pub mod eval;
 pub mod fsutil;
 pub mod grade;
+pub mod labfile;
 pub mod learner;
 pub mod output;
 pub mod plan;
@@ -43,5 +44,4 @@ pub mod readfile;
 pub mod render;
 pub mod report;
 pub mod signal;
-pub mod spec;
 pub mod view;

@@ -4,8 +4,8 @@
 use clap::Parser;
 use labctl::cli::{Cli, ColorChoice, Command};
 use labctl::error::{EXIT_ERROR, EXIT_USAGE, Error};
+use labctl::labfile::diag::Style;
 use labctl::render::terminal::Look;
-use labctl::spec::diag::Style;
 use std::io::{IsTerminal, Write};
 
 fn main() {

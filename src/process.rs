@@ -3,7 +3,7 @@
 //! grading layer, probes and content CI use it.
 
 use crate::eval::facts::CommandFact;
-use crate::spec::lab::Command;
+use crate::labfile::lab::Command;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! CEL for checks and discovered variables: kube's CEL support (the Kubernetes CEL libraries on
 //! the `cel` crate) plus labctl functions that encode Kubernetes semantics once, so labs do not
 //! each re-derive them: `hasSidecar(pod)` and `isReady(obj)`, and Istio's in [`istio`]
-//! (`hostMatches`, `tlsModes`). Neutral: `spec` compiles expressions to lint a lab, `eval`
+//! (`hostMatches`, `tlsModes`). Neutral: `labfile` compiles expressions to lint a lab, `eval`
 //! evaluates them.
 
 pub mod istio;

@@ -4,9 +4,9 @@
 
 use crate::eval::resource::select;
 use crate::eval::result::Status;
+use crate::labfile::lab::Body;
 use crate::plan::resolve::PlannedStep;
 use crate::report::event::StepReport;
-use crate::spec::lab::Body;
 use crate::view::live::sanitize_object;
 use crate::view::objects::ObjectSet;
 use crate::view::query::queries_of;

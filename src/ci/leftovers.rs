@@ -7,8 +7,8 @@
 
 use crate::ci::report::Leftover;
 use crate::eval::resource::select;
+use crate::labfile::lab::{Body, Selector};
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Body, Selector};
 use crate::view::objects::ObjectSet;
 use crate::view::query::{Query, queries_of};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! runs the solve commands with each declared URL replaced by the stand-in's absolute path —
 //! the only change ever made to a command before it runs, and it is shown in the output.
 
-use crate::spec::lab::Lab;
+use crate::labfile::lab::Lab;
 
 /// `code` with every declared manifest URL replaced by its stand-in file.
 pub fn substitute_stand_ins(code: &str, lab: &Lab) -> String {
@@ -19,7 +19,7 @@ pub fn substitute_stand_ins(code: &str, lab: &Lab) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::lab::Manifest;
+    use crate::labfile::lab::Manifest;
 
     #[test]
     fn declared_urls_become_local_paths() {

@@ -65,10 +65,10 @@ impl Facts for LearnerFacts {
     fn list(&self, query: &Query) -> Result<&[Value], FetchError> {
         self.set.get(query)
     }
-    fn run(&self, _: &crate::spec::lab::Command) -> CommandFact {
+    fn run(&self, _: &crate::labfile::lab::Command) -> CommandFact {
         CommandFact::Unavailable(NOT_RUN.to_owned())
     }
-    fn probe(&self, _: &crate::spec::lab::Probe) -> ProbeFact {
+    fn probe(&self, _: &crate::labfile::lab::Probe) -> ProbeFact {
         ProbeFact::Unavailable(PROBES_NOT_RUN.to_owned())
     }
 }
@@ -135,7 +135,7 @@ mod tests {
         let alone = LearnerFacts::new(&fetched, &mine, None);
         assert_eq!(alone.list(&q("Deployment", None)).unwrap().len(), 3);
         assert!(
-            matches!(alone.run(&crate::spec::lab::Command { run: "true".into(), timeout: std::time::Duration::from_secs(1) }), CommandFact::Unavailable(r) if r == NOT_RUN)
+            matches!(alone.run(&crate::labfile::lab::Command { run: "true".into(), timeout: std::time::Duration::from_secs(1) }), CommandFact::Unavailable(r) if r == NOT_RUN)
         );
     }
 }

@@ -6,8 +6,8 @@
 use super::roster::{Learner, Source};
 use super::shared::{SnapshotFile, SnapshotFiles};
 use crate::eval::discover::Resolver;
+use crate::labfile::lab::{Lab, StepType};
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Lab, StepType};
 pub(crate) use crate::view::live::chain;
 use crate::view::query::{Query, queries};
 use std::collections::BTreeSet;

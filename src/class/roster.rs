@@ -8,11 +8,11 @@
 //! per learner (`appNamespace: "pets-{{ learner }}"`).
 
 use super::roster_file::{RosterFile, S, SpannedMap};
+use crate::labfile::diag::Diagnostic;
+use crate::labfile::lab::Lab;
+use crate::labfile::load::yaml_error;
+use crate::labfile::template;
 use crate::readfile;
-use crate::spec::diag::Diagnostic;
-use crate::spec::lab::Lab;
-use crate::spec::load::yaml_error;
-use crate::spec::template;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

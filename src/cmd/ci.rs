@@ -10,15 +10,15 @@ use crate::cli::CiArgs;
 use crate::error::Error;
 use crate::eval::discover::Resolver;
 use crate::grade::session::{Options, Session};
+use crate::labfile::lab::StepType;
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
 use crate::report::set::ReporterSet;
-use crate::spec::lab::StepType;
 use std::path::Path;
 
 pub fn run(args: CiArgs, labs_dir: &Path, look: Look) -> Result<i32, Error> {
     crate::grade::commands::require_bash("`labctl ci`")?;
-    let lab = crate::spec::load::load_named(&args.lab, labs_dir)?;
+    let lab = crate::labfile::load::load_named(&args.lab, labs_dir)?;
     let resolver = Resolver::new(
         &lab,
         args.plan.profile.as_deref(),

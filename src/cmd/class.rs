@@ -22,7 +22,7 @@ pub fn report(args: ClassReportArgs, labs_dir: &Path, look: Look) -> Result<i32,
             )));
         }
     };
-    let lab = crate::spec::load::load_named(&lab_name, labs_dir)?;
+    let lab = crate::labfile::load::load_named(&lab_name, labs_dir)?;
     let roster = roster::lint(parsed, &lab, args.lab.as_deref()).map_err(Error::InvalidRoster)?;
     let opts = ClassOptions {
         profile: args.profile.clone(),

@@ -70,7 +70,7 @@ fn open(c: &ClassDb, labs_dir: &Path) -> Result<Opened, Error> {
             )));
         }
     };
-    let lab = crate::spec::load::load_named(&lab_name, labs_dir)?;
+    let lab = crate::labfile::load::load_named(&lab_name, labs_dir)?;
     let roster = roster::lint(parsed, &lab, c.lab.as_deref()).map_err(Error::InvalidRoster)?;
     let plan = Plan::new(&lab, roster.profile.as_deref(), &[])?;
     let store = Store::open(&db_path(c)).map_err(|e| Error::Server(e.to_string()))?;

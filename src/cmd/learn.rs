@@ -4,10 +4,10 @@ use crate::cmd::show::render_step;
 use crate::error::{EXIT_OK, Error};
 use crate::eval::discover::Resolver;
 use crate::eval::result::Status;
+use crate::labfile::pattern::shown;
 use crate::learner::state::{Progress, Store, Which, now, step_index};
 use crate::plan::resolve::{Plan, parse_vars};
 use crate::render::terminal::Look;
-use crate::spec::pattern::shown;
 use console::Style;
 use k8s_openapi::jiff::Timestamp;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,7 @@ pub fn start(
     labs: &Path,
     look: Look,
 ) -> Result<i32, Error> {
-    let loaded = crate::spec::load::load_named(lab, labs)?;
+    let loaded = crate::labfile::load::load_named(lab, labs)?;
     let given = parse_vars(&plan.vars)?;
     let store = Store::open();
     let path = store.path_for(&loaded.name, how.context.as_deref());
@@ -172,7 +172,7 @@ fn update(
     store: &Store,
     path: &Path,
     mut progress: Progress,
-    loaded: &crate::spec::lab::Lab,
+    loaded: &crate::labfile::lab::Lab,
     plan: &PlanArgs,
     given: Vec<(String, String)>,
     how: StartArgs,

@@ -2,7 +2,7 @@
 
 use crate::bundle::LabSource;
 use crate::error::{EXIT_OK, Error};
-use crate::spec::load;
+use crate::labfile::load;
 
 pub fn run(source: &LabSource) -> Result<i32, Error> {
     let dirs = load::find_labs(std::slice::from_ref(&source.dir))

@@ -4,12 +4,12 @@ use crate::bundle::LabSource;
 use crate::cli::PlanArgs;
 use crate::cmd::learn::merge_vars;
 use crate::error::{EXIT_OK, Error};
+use crate::labfile::lab::Lab;
+use crate::labfile::lab::StepType;
 use crate::learner::state::{Store, Which, step_index};
 use crate::plan::resolve::{Plan, PlannedStep, parse_vars};
 use crate::render::terminal::{self, Look, wrap};
 use crate::render::text::plain_text;
-use crate::spec::lab::Lab;
-use crate::spec::lab::StepType;
 use console::Style;
 
 pub fn run(
@@ -19,7 +19,8 @@ pub fn run(
     source: &LabSource,
     look: Look,
 ) -> Result<i32, Error> {
-    let (plan, step) = match crate::spec::load::load_named(lab, &source.dir).map_err(Error::from) {
+    let (plan, step) = match crate::labfile::load::load_named(lab, &source.dir).map_err(Error::from)
+    {
         Ok(loaded) => match learner_plan(&loaded, args)? {
             Some(plan) => (plan, step),
             None => (
@@ -109,7 +110,7 @@ fn started_step(which: &str, args: &PlanArgs) -> Result<Option<Plan>, Error> {
         Err(Error::Usage(_)) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let lab = crate::spec::load::load(&progress.lab_dir).map_err(Error::InvalidLab)?;
+    let lab = crate::labfile::load::load(&progress.lab_dir).map_err(Error::InvalidLab)?;
     let Some(plan) = learner_plan(&lab, args)? else {
         return Ok(None);
     };

@@ -1,11 +1,11 @@
 //! `labctl validate`: lint labs and print every problem, located.
 
 use crate::error::{EXIT_OK, Error};
+use crate::labfile::diag::Diagnostic;
+use crate::labfile::diag::Style;
+use crate::labfile::lab::Lab;
+use crate::labfile::load;
 use crate::plan::resolve::Plan;
-use crate::spec::diag::Diagnostic;
-use crate::spec::diag::Style;
-use crate::spec::lab::Lab;
-use crate::spec::load;
 use std::path::PathBuf;
 
 pub fn run(paths: Vec<PathBuf>, labs_dir: PathBuf, style: Style) -> Result<i32, Error> {

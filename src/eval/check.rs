@@ -6,8 +6,8 @@ use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
 use crate::eval::result::{CheckResult, Status};
 use crate::eval::{command, diagnose, distribution, probe, resource};
+use crate::labfile::lab::Body;
 use crate::plan::resolve::PlannedCheck;
-use crate::spec::lab::Body;
 use std::time::Instant;
 
 /// Evaluate a body with its kind's evaluator: the one dispatch over check kinds. `actual` is
@@ -80,7 +80,7 @@ mod tests {
     use super::*;
     use crate::eval::facts::{PROBES_OFFLINE, ProbeFact, StaticFacts};
     use crate::eval::probe::{ProbeOutcome, Reply};
-    use crate::spec::lab::{
+    use crate::labfile::lab::{
         Check, HttpRequest, HttpTarget, Probe, ProbeBody, ProbeExpect, ProbeFrom, ProbePod,
         Quantifier, ResourceBody, ResourceExpect, Selector, Skip,
     };

@@ -5,7 +5,7 @@
 use crate::eval::error::EvalError;
 use crate::eval::facts::{CommandFact, Facts};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{Command, CommandExpect, TextMatch};
+use crate::labfile::lab::{Command, CommandExpect, TextMatch};
 
 /// The verdict on a command body.
 #[derive(Debug, Clone, PartialEq, Eq)]

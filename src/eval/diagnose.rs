@@ -8,7 +8,7 @@ use crate::eval::check::evaluate_body;
 use crate::eval::command::Verdict;
 use crate::eval::facts::Facts;
 use crate::eval::result::Found;
-use crate::spec::lab::{Body, Check, Diagnosis};
+use crate::labfile::lab::{Body, Check, Diagnosis};
 
 /// Whether there are conditions and every one passes (one that cannot be evaluated does not).
 pub fn all_hold(conditions: &[Body], facts: &dyn Facts) -> bool {

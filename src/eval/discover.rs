@@ -13,10 +13,10 @@
 
 use crate::cel;
 use crate::eval::resource::{describe_selection, select};
+use crate::labfile::lab::{Discover, Lab, Selector};
+use crate::labfile::template;
 use crate::plan::discover::{Discovered, Origin};
 use crate::plan::resolve::{Plan, PlanError};
-use crate::spec::lab::{Discover, Lab, Selector};
-use crate::spec::template;
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;
@@ -265,7 +265,7 @@ mod tests {
 
     fn lab() -> Lab {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/labs-ok/discover");
-        crate::spec::load::load(&dir).expect("the discover test lab loads")
+        crate::labfile::load::load(&dir).expect("the discover test lab loads")
     }
 
     fn istiod(rev: Option<&str>) -> Value {

@@ -21,7 +21,7 @@ use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
 use crate::eval::probe::request;
 use crate::eval::resource::Outcome;
-use crate::spec::kinds::distribution::model::DistributionBody;
+use crate::labfile::kinds::distribution::model::DistributionBody;
 use std::collections::BTreeMap;
 
 /// The chance that a correct split fails the check, across all its versions.
@@ -200,8 +200,8 @@ fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::kinds::body::Body;
-    use crate::spec::kinds::body::tests::lint_yaml;
+    use crate::labfile::kinds::body::Body;
+    use crate::labfile::kinds::body::tests::lint_yaml;
 
     const CANARY: &str = "id: canary\ndistribution:\n  pod: {namespace: pets}\n  http: {url: 'http://store-front.pets/'}\n  requests: 100\n  by: {header: x-version}\n  expect: {weights: {v1: 90, v2: 10}}\n";
 

@@ -4,8 +4,8 @@
 
 use crate::eval::distribution::DistributionFact;
 use crate::eval::probe::ProbeOutcome;
-use crate::spec::kinds::distribution::model::DistributionBody;
-use crate::spec::lab::{Command, Probe};
+use crate::labfile::kinds::distribution::model::DistributionBody;
+use crate::labfile::lab::{Command, Probe};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;

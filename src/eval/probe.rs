@@ -6,7 +6,7 @@ use crate::eval::command::Verdict;
 use crate::eval::error::EvalError;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::resource::Outcome;
-use crate::spec::lab::{ConnError, ConnErrors, HttpTarget, Probe, ProbeExpect, ProbeFrom};
+use crate::labfile::lab::{ConnError, ConnErrors, HttpTarget, Probe, ProbeExpect, ProbeFrom};
 
 /// What came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +203,7 @@ fn excerpt(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::lab::{HttpRequest, ProbePod};
+    use crate::labfile::lab::{HttpRequest, ProbePod};
     use std::time::Duration;
 
     fn pod_probe(mesh: bool) -> Probe {

@@ -5,7 +5,7 @@ use crate::cel;
 use crate::eval::error::EvalError;
 use crate::eval::facts::Facts;
 use crate::eval::matcher;
-use crate::spec::lab::{Quantifier, ResourceExpect, Selector};
+use crate::labfile::lab::{Quantifier, ResourceExpect, Selector};
 use crate::view::query::Query;
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ pub struct Outcome {
 /// The listed objects a selector picks by name and labels (kind and namespace chose the list).
 pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>, EvalError> {
     let label_selector = match &sel.labels {
-        Some(l) => Some(crate::spec::selector::parse(l).map_err(EvalError::Selector)?),
+        Some(l) => Some(crate::labfile::selector::parse(l).map_err(EvalError::Selector)?),
         None => None,
     };
     Ok(listed
@@ -29,7 +29,7 @@ pub fn select<'a>(sel: &Selector, listed: &'a [Value]) -> Result<Vec<&'a Value>,
         .filter(|o| {
             label_selector
                 .as_ref()
-                .is_none_or(|s| crate::spec::selector::matches(s, &labels(o)))
+                .is_none_or(|s| crate::labfile::selector::matches(s, &labels(o)))
         })
         .collect())
 }
@@ -259,7 +259,7 @@ fn describe_expectation(what: &str, e: &ResourceExpect) -> String {
 mod tests {
     use super::*;
     use crate::eval::facts::StaticFacts;
-    use crate::spec::lab::Count;
+    use crate::labfile::lab::Count;
     use crate::view::objects::{FetchError, ObjectSet};
 
     fn facts(q: Query, yaml_docs: &str) -> StaticFacts {

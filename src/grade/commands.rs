@@ -3,8 +3,8 @@
 //! ask for it.
 
 use crate::eval::facts::{CommandFact, Facts, ProbeFact};
+use crate::labfile::lab::{Command, Probe};
 use crate::process::{CommandEnv, run_command};
-use crate::spec::lab::{Command, Probe};
 use crate::view::objects::{FetchError, ObjectSet};
 use crate::view::query::Query;
 use serde_json::Value;

@@ -115,7 +115,7 @@ impl Progress {
                 ),
             });
         }
-        let lab = crate::spec::load::load(&self.lab_dir).map_err(Error::InvalidLab)?;
+        let lab = crate::labfile::load::load(&self.lab_dir).map_err(Error::InvalidLab)?;
         Ok(Resolver::new(&lab, Some(&self.profile), &self.vars)?)
     }
 

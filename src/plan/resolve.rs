@@ -3,13 +3,13 @@
 //! no value are tracked, so a command that needs one is refused and a check that needs one is
 //! skipped with a reason, instead of running with `{{ resourceGroup }}` in it.
 
+use crate::labfile::diag::did_you_mean;
+use crate::labfile::expand::{self, ExpandError};
+use crate::labfile::lab::{Check, Lab, StepType};
+use crate::labfile::markdown::CodeBlock;
+use crate::labfile::template;
 use crate::plan::shell;
 use crate::plan::substitute::{MapStrings, map_commands};
-use crate::spec::diag::did_you_mean;
-use crate::spec::expand::{self, ExpandError};
-use crate::spec::lab::{Check, Lab, StepType};
-use crate::spec::markdown::CodeBlock;
-use crate::spec::template;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,16 +33,16 @@ pub enum PlanError {
     #[error("variable `{name}` ({origin}): `{value}` {problem}")]
     BadValue {
         name: String,
-        /// As messages may show it (`spec::pattern::shown`).
+        /// As messages may show it (`labfile::pattern::shown`).
         value: String,
         origin: String,
-        problem: crate::spec::pattern::ValueProblem,
+        problem: crate::labfile::pattern::ValueProblem,
     },
-    /// A cycle, or a value that grows too long (see `spec::expand`). A usage error when a
+    /// A cycle, or a value that grows too long (see `labfile::expand`). A usage error when a
     /// `--var` (or roster value) is part of it, else the lab's own mistake.
     #[error("{error}")]
     Variables { error: ExpandError, usage: bool },
-    /// Substituting the values would make the plan's texts too large (see `spec::expand`).
+    /// Substituting the values would make the plan's texts too large (see `labfile::expand`).
     #[error("lab `{lab}` grows past {limit} bytes once its variables are substituted, at {place}")]
     TooLarge {
         lab: String,
@@ -124,7 +124,7 @@ pub fn parse_vars(pairs: &[String]) -> Result<Vec<(String, String)>, PlanError> 
         .map(|p| {
             p.split_once('=')
                 .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
-                .ok_or_else(|| PlanError::MalformedVar(crate::spec::pattern::shown(p)))
+                .ok_or_else(|| PlanError::MalformedVar(crate::labfile::pattern::shown(p)))
         })
         .collect()
 }
@@ -165,7 +165,7 @@ impl Plan {
                 return Err(PlanError::UnknownVariable {
                     lab: lab.name.clone(),
                     suggestion: did_you_mean(name, declared.iter().map(String::as_str)),
-                    name: crate::spec::pattern::shown(name),
+                    name: crate::labfile::pattern::shown(name),
                     available: declared.clone(),
                 });
             }

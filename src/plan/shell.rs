@@ -4,7 +4,7 @@
 //! here-document — so no value can end a quote, start a command or expand anything. A value made
 //! of plain characters (`asm-1-23`, `pets`, `rg-lab`) needs no quoting and is inserted as it is,
 //! so commands read the same as before. Values never hold a newline or other control character
-//! (`spec::pattern`), so a value cannot end a here-document either.
+//! (`labfile::pattern`), so a value cannot end a here-document either.
 //!
 //! The scanner knows the bash syntax that changes how text is read: quotes, backslashes,
 //! comments, `$(…)` / `(…)` nesting and here-documents (`<<EOF`, `<<-EOF`, `<<'EOF'`).
@@ -225,7 +225,7 @@ fn substitute_in(text: &str, values: &BTreeMap<String, String>, ctx: Ctx) -> (St
         .iter()
         .map(|(k, v)| (k.clone(), quote(v, ctx)))
         .collect();
-    crate::spec::template::substitute(text, &quoted)
+    crate::labfile::template::substitute(text, &quoted)
 }
 
 /// `<<[-] WORD` at the start of `s`: how many bytes it spans, and the here-document it opens.

@@ -1,8 +1,8 @@
 //! Applies a string transformation (variable substitution) to every string a check carries,
 //! including strings nested in `match` documents and diagnosis conditions.
 
-use crate::spec::kinds::distribution::model::Marker;
-use crate::spec::lab::{
+use crate::labfile::kinds::distribution::model::Marker;
+use crate::labfile::lab::{
     Body, Check, CommandExpect, HttpTarget, Probe, ProbeExpect, ProbeFrom, ResourceExpect,
     TextMatch,
 };

@@ -1,9 +1,9 @@
-//! The value rules of `spec::pattern` applied to a plan's resolved values, naming where each
+//! The value rules of `labfile::pattern` applied to a plan's resolved values, naming where each
 //! refused value came from (`--var`, the profile, the default), so the learner knows what to fix.
 
+use crate::labfile::lab::Lab;
+use crate::labfile::pattern;
 use crate::plan::resolve::PlanError;
-use crate::spec::lab::Lab;
-use crate::spec::pattern;
 use std::collections::BTreeMap;
 
 /// The first refused value, checking the `--var` values first (the likeliest culprits).

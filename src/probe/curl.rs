@@ -5,8 +5,8 @@
 //! no `pods/log` permission needed, and one watch sees both "finished" and the result.
 
 use crate::eval::probe::Reply;
+use crate::labfile::lab::ConnError;
 use crate::probe::error::ProbeError;
-use crate::spec::lab::ConnError;
 use std::time::Duration;
 
 /// First line of every report; anything before it (a shell's noise) is ignored.

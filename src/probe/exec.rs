@@ -9,9 +9,9 @@
 //! ("Upgrade request required"): that is when kubectl, which speaks SPDY, takes over.
 
 use crate::eval::facts::CommandFact;
+use crate::labfile::lab::ProbeExec;
 use crate::probe::error::ProbeError;
 use crate::process::run_with_timeout;
-use crate::spec::lab::ProbeExec;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams};
 use serde_json::Value;
@@ -44,7 +44,7 @@ impl Kubectl {
 /// The running pod to exec into: the first by name that matches, is Running and not deleting.
 pub fn pick_pod(exec: &ProbeExec, pods: &[Value]) -> Result<String, ProbeError> {
     let selector =
-        crate::spec::selector::parse(&exec.labels).map_err(|e| ProbeError::Selector {
+        crate::labfile::selector::parse(&exec.labels).map_err(|e| ProbeError::Selector {
             labels: exec.labels.clone(),
             reason: e.to_string(),
         })?;
@@ -55,7 +55,7 @@ pub fn pick_pod(exec: &ProbeExec, pods: &[Value]) -> Result<String, ProbeError> 
                 .pointer("/metadata/labels")
                 .and_then(|l| serde_json::from_value(l.clone()).ok())
                 .unwrap_or_default();
-            crate::spec::selector::matches(&selector, &labels)
+            crate::labfile::selector::matches(&selector, &labels)
                 && p.pointer("/status/phase") == Some(&Value::from("Running"))
                 && p.pointer("/metadata/deletionTimestamp").is_none()
         })

@@ -3,8 +3,8 @@
 //! costs no extra request and a snapshot holds it too.
 
 use crate::eval::probe::Reply;
+use crate::labfile::lab::{ConnError, HttpTarget, Probe};
 use crate::probe::error::{AddressError, ProbeError};
-use crate::spec::lab::{ConnError, HttpTarget, Probe};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
 use http_body_util::{BodyExt, Empty};

@@ -5,8 +5,8 @@
 
 use crate::eval::facts::ProbeFact;
 use crate::eval::probe::ProbeOutcome;
+use crate::labfile::lab::ProbePod;
 use crate::probe::run::LivePods;
-use crate::spec::lab::ProbePod;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{Value, json};

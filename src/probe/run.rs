@@ -7,12 +7,12 @@
 use crate::eval::diagnose::skip_reason;
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::probe::ProbeOutcome;
+use crate::labfile::lab::{Body, Probe, ProbeFrom};
 use crate::plan::resolve::Plan;
 use crate::probe::curl::Runner;
 use crate::probe::error::ProbeError;
 use crate::probe::exec::Kubectl;
 use crate::probe::{curl, exec, http, pod};
-use crate::spec::lab::{Body, Probe, ProbeFrom};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
 use futures::StreamExt;

@@ -4,8 +4,8 @@
 //! profiles are dropped; `solve` and `cleanup` blocks are labelled as what they are.
 
 use super::table::Table;
+use crate::labfile::markdown::{for_profile, parse_info};
 use crate::render::text::plain_text;
-use crate::spec::markdown::{for_profile, parse_info};
 use console::Style;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::borrow::Cow;

@@ -7,8 +7,8 @@
 //! token or key, and nothing here `Debug`-prints a `Kubeconfig` or `Config` (YAML parse errors
 //! are reduced to their location, since a parser message may quote the offending value).
 
+use crate::labfile::diag::did_you_mean;
 use crate::readfile::{self, ReadError};
-use crate::spec::diag::did_you_mean;
 use crate::view::kinds::Kinds;
 use crate::view::transport::build_client;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};

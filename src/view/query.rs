@@ -2,8 +2,8 @@
 //! label selection happen client-side on the listed objects, so ten checks on pods in `pets`
 //! cost one request, not ten.
 
+use crate::labfile::lab::{Body, HttpTarget, Probe, ProbeFrom};
 use crate::plan::resolve::Plan;
-use crate::spec::lab::{Body, HttpTarget, Probe, ProbeFrom};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 

@@ -12,7 +12,7 @@ const ORDER: &[&str] = &[
     // Neutral pieces: they use nothing of labctl.
     "output", "fsutil", "readfile", "signal", "bundle", "cel",
     // The pipeline: lab format → plan → cluster view → evaluation.
-    "spec", "plan", "view", "eval",
+    "labfile", "plan", "view", "eval",
     // Running programs, text for people, reporters, the errors that stop a command.
     "process", "render", "report", "error",
     // Live grading: probes, then the grading layer that drives a run.
@@ -286,7 +286,7 @@ fn the_documented_order_is_the_checked_one() {
 fn the_checker_finds_uses_and_flags_those_against_the_order() {
     let source = r##"
 //! Docs mention crate::cmd, which is not code.
-use crate::spec::lab::Lab;
+use crate::labfile::lab::Lab;
 use crate::{
     plan::resolve::Plan,
     grade::{live, run},
@@ -308,14 +308,14 @@ macro_rules! m { () => { $crate::output::print() } }
     assert_eq!(
         found,
         [
-            (3, "spec".into()),
+            (3, "labfile".into()),
             (5, "plan".into()),
             (6, "grade".into()),
             (9, "view".into()),
             (14, "grade".into()),
         ]
     );
-    let order = ["spec", "plan", "view", "eval", "grade"];
+    let order = ["labfile", "plan", "view", "eval", "grade"];
     assert_eq!(
         violations("src/eval/x.rs", "eval", source, &order),
         [

@@ -18,8 +18,8 @@ use crate::harness::{
     ADMIN, AuditEvent, ControlPlane, Profile, Vars, apply_finished_state,
     assert_reads_listing_once, fixture_control_plane,
 };
+use labctl::labfile::lab::{Body, CountOp, Quantifier, ResourceExpect, Selector, StepType};
 use labctl::plan::resolve::Plan;
-use labctl::spec::lab::{Body, CountOp, Quantifier, ResourceExpect, Selector, StepType};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -577,7 +577,7 @@ fn require_jq() {
 /// `labctl grade` by default).
 fn graded_plan(vars: &Vars) -> Plan {
     let lab_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks");
-    let lab = labctl::spec::load::load(&lab_dir)
+    let lab = labctl::labfile::load::load(&lab_dir)
         .unwrap_or_else(|d| panic!("load {}: {d:?}", lab_dir.display()));
     let overrides: Vec<(String, String)> =
         vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();

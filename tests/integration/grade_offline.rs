@@ -8,16 +8,16 @@ use crate::harness::{FixtureIndex, Profile, State as FixtureState};
 use labctl::eval::facts::StaticFacts;
 use labctl::eval::result::Status;
 use labctl::grade::run::grade;
+use labctl::labfile::lab::StepType;
 use labctl::plan::resolve::Plan;
 use labctl::report::event::{GradeReport, RunInfo};
 use labctl::report::set::ReporterSet;
-use labctl::spec::lab::StepType;
 use labctl::view::query::queries;
 use std::path::Path;
 use std::sync::LazyLock;
 
-pub fn lab() -> labctl::spec::lab::Lab {
-    labctl::spec::load::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks"))
+pub fn lab() -> labctl::labfile::lab::Lab {
+    labctl::labfile::load::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks"))
         .expect("istio-aks is valid")
 }
 

@@ -1,4 +1,0 @@
-//! The `command` check kind: its YAML model and validated form, and its lint. Its evaluation is
-//! `eval::command` (evaluation comes after `spec` in the dependency order).
-pub mod lint;
-pub mod model;

@@ -1,5 +1,0 @@
-//! The `distribution` check kind: N requests, counted per version against weights (a canary's
-//! traffic split). Its YAML model and validated form, and its lint; its evaluation is
-//! `eval::distribution` (evaluation comes after `spec` in the dependency order).
-pub mod lint;
-pub mod model;
