@@ -4,6 +4,7 @@
 //! submission. The helpers here (a class on disk, the running server, a pinned client) are
 //! shared with `class_security`.
 
+use crate::browser::Chromium;
 use crate::cli::command;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -538,76 +539,26 @@ fn kill_9_under_load_loses_no_acknowledged_submission() {
     );
 }
 
-/// chromedriver on a free port, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
     let (_class, server, client, tokens) = class_with(&["alice", "bob"]);
     let key = server.key.clone().unwrap();
-    let port = crate::harness::free_port();
-    let driver = Driver(
-        std::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is missing: run `bash scripts/test.sh`, which installs Debian's chromium-driver"),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                // The server's certificate is self-signed; this browser runs only this test.
-                "--ignore-certificate-errors",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    }))
-    .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let base = format!("https://127.0.0.1:{}", server.port);
-    let png = runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let browser = loop {
-            match fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
+    runtime.block_on(async {
+        let browser = Chromium::start().await;
         browser
+            .client
             .goto(&format!("{base}/login?key={key}"))
             .await
             .unwrap();
-        let source = browser.source().await.unwrap();
+        let source = browser.client.source().await.unwrap();
         assert!(source.contains("bob"), "{source}");
         assert!(!source.contains("cannot reach dashboard 42"));
-        // A mark on this page's window: a reload would lose it.
-        browser
-            .execute("window.labctlMark = 42; return 1;", vec![])
-            .await
-            .unwrap();
+        browser.mark().await;
         let s = submission("browser-test-000001", "cannot reach dashboard 42");
         let c = client.fresh();
         let alice = tokens[0].1.clone();
@@ -615,34 +566,11 @@ fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
             .await
             .unwrap();
         assert_eq!(sent.0, 200);
-        let until = Instant::now() + Duration::from_secs(15);
-        loop {
-            let source = browser.source().await.unwrap();
-            if source.contains("cannot reach dashboard 42") {
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "the result never appeared: {source}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let mark = browser
-            .execute("return window.labctlMark;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(mark, json!(42), "the page was reloaded");
-        let png = browser.screenshot().await.unwrap();
-        browser.close().await.unwrap();
-        png
+        browser
+            .wait_for_text("cannot reach dashboard 42", Duration::from_secs(15))
+            .await;
+        browser.assert_marked().await;
+        browser.screenshot("class-serve-dashboard.png").await;
+        browser.close().await;
     });
-    drop(driver);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("class-serve-dashboard.png");
-    std::fs::write(&out, &png).unwrap();
-    assert!(
-        png.len() > 10_000,
-        "screenshot {} is {} bytes",
-        out.display(),
-        png.len()
-    );
 }
