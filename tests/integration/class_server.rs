@@ -39,6 +39,17 @@ impl ClassDir {
         ClassDir { dir, roster }
     }
 
+    /// `labctl class export ROSTER --format csv` (which must succeed): its output.
+    pub fn export_csv(&self) -> String {
+        let roster = self.roster.to_str().unwrap();
+        let out = command()
+            .args(["class", "export", roster, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("class.yaml.db")
     }
@@ -430,22 +441,7 @@ fn a_result_is_accepted_once_and_the_dashboard_hears_of_it() {
     assert_eq!(code, 200);
     assert!(xml.contains("<testsuites"));
     // The CLI export writes the same class from the database.
-    let out = command()
-        .args([
-            "class",
-            "export",
-            class.roster.to_str().unwrap(),
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l.starts_with("alice"))
-    );
+    assert!(class.export_csv().lines().any(|l| l.starts_with("alice")));
 }
 
 /// Open `/events` as the instructor and return what arrives up to the first `update`.
@@ -573,4 +569,109 @@ fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
         browser.screenshot("class-serve-dashboard.png").await;
         browser.close().await;
     });
+}
+
+/// A roster with one learner who pushes and one the server pulls (from a snapshot, as `class
+/// report` reads it): both are rows of the same dashboard and exports, each marked with how its
+/// results arrive.
+#[test]
+fn a_pulled_learner_and_a_pushed_one_share_the_dashboard_and_exports() {
+    let class = ClassDir::new(&["ana"]);
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks/snapshots/finished-kind.json");
+    let mut roster = std::fs::read_to_string(&class.roster).unwrap();
+    roster.push_str(&format!(
+        "  - {{ name: carol, snapshot: {} }}\n",
+        serde_json::to_string(&snapshot).unwrap()
+    ));
+    std::fs::write(&class.roster, roster).unwrap();
+    let port = crate::harness::free_port();
+    let (tokens, pin) = class.invite(&format!("https://127.0.0.1:{port}"), &["ana"]);
+    let server = Server::start(&class, port, &["--pull-every", "1s"]);
+    let key = server.key.clone().unwrap();
+    let client = Client::new(port, pin);
+    let (code, _) = client.submit(&tokens[0].1, &submission("pushed-and-pulled-01", "x"));
+    assert_eq!(code, 200);
+    let rows = |json: &str| -> Vec<(String, String, String)> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let s = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+                (s("name"), s("source"), s("status"))
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let learners = loop {
+        let (code, json) = client.get("/export.json", Some(&key));
+        assert_eq!(code, 200, "{json}");
+        let mut learners = rows(&json);
+        learners.sort();
+        if learners[1].2 == "done" {
+            break learners;
+        }
+        assert!(Instant::now() < deadline, "carol was never pulled: {json}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        learners,
+        [
+            (
+                "ana".to_owned(),
+                "pushed: sends results".to_owned(),
+                "inProgress".to_owned()
+            ),
+            (
+                "carol".to_owned(),
+                "pulled: snapshot finished-kind.json".to_owned(),
+                "done".to_owned()
+            ),
+        ]
+    );
+    let (_, page) = client.get("/", Some(&key));
+    assert!(
+        page.contains("data-learner=\"carol\"") && page.contains("pulled: snapshot"),
+        "{page}"
+    );
+    let (_, csv) = client.get("/export.csv", Some(&key));
+    assert!(
+        csv.lines().any(|l| l.starts_with("carol,pulled: snapshot")),
+        "{csv}"
+    );
+    assert!(
+        server.stdout.contains("pulled: 1 learners"),
+        "{}",
+        server.stdout
+    );
+    // The CLI export pulls them too.
+    let csv = class.export_csv();
+    assert!(
+        csv.lines().any(|l| l.starts_with("carol,pulled: snapshot")),
+        "{csv}"
+    );
+    // `--pull-every 0` never pulls: carol is a row not heard from.
+    drop(server);
+    let port = crate::harness::free_port();
+    let server = Server::start(&class, port, &["--pull-every", "0"]);
+    assert!(!server.stdout.contains("pulled:"), "{}", server.stdout);
+    let client = Client::new(port, None);
+    let (_, json) = client.get("/export.json", Some(&key));
+    let mut learners = rows(&json);
+    learners.sort();
+    assert_eq!(learners[1].2, "unreachable", "{json}");
+    // An interval that is not one is a usage error.
+    let out = command()
+        .args([
+            "class",
+            "serve",
+            class.roster.to_str().unwrap(),
+            "--pull-every",
+            "soon",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
 }

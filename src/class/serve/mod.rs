@@ -3,6 +3,7 @@
 pub mod app;
 pub mod auth;
 pub mod board;
+pub mod pull;
 pub mod secret;
 pub mod store;
 pub mod tls;
