@@ -1,6 +1,7 @@
 //! `labctl class serve | invite | revoke | export`: the push side of a class. The roster names
 //! the learners (they need no cluster); the class database (`ROSTER.db` unless `--db`) holds
-//! their token hashes and results.
+//! their token hashes and results. Learners whose entry names a cluster or a snapshot are
+//! graded by pulling instead ([`pull`]), on the same dashboard and in the same exports.
 
 use crate::class::report::ClassReport;
 use crate::class::serve::app::{Class, router};
