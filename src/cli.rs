@@ -322,6 +322,9 @@ pub struct ClassServeArgs {
     /// Make a new instructor key (the old one stops working) and print it
     #[arg(long)]
     pub new_instructor_key: bool,
+    /// Grade the roster's learners with a cluster or snapshot by pulling, every INTERVAL (0: never)
+    #[arg(long, value_name = "INTERVAL", default_value = "30s", value_parser = parse_interval)]
+    pub pull_every: std::time::Duration,
 }
 
 /// Everything `labctl class report` is asked for.
@@ -475,6 +478,14 @@ pub struct ClusterArgs {
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::labfile::load::parse_duration(s)
         .ok_or_else(|| format!("`{s}` is not a duration (e.g. 30s, 2m, 1m30s)"))
+}
+
+/// A duration, or `0` for none.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    if s == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    parse_duration(s)
 }
 
 /// Flags that choose how a lab is resolved: which profile and which variable values.

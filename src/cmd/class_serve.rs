@@ -1,10 +1,12 @@
 //! `labctl class serve | invite | revoke | export`: the push side of a class. The roster names
 //! the learners (they need no cluster); the class database (`ROSTER.db` unless `--db`) holds
-//! their token hashes and results.
+//! their token hashes and results. Learners whose entry names a cluster or a snapshot are
+//! graded by pulling instead ([`pull`]), on the same dashboard and in the same exports.
 
 use crate::class::report::ClassReport;
 use crate::class::serve::app::{Class, router};
 use crate::class::serve::board::class_report;
+use crate::class::serve::pull;
 use crate::class::serve::secret::{new_secret, sha256};
 use crate::class::serve::store::Store;
 use crate::class::serve::tls;
@@ -47,6 +49,9 @@ struct Opened {
     plan: Plan,
     learners: Vec<String>,
     store: Store,
+    lab: crate::labfile::lab::Lab,
+    /// The learners graded by pulling (those with a cluster or a snapshot).
+    pulled: roster::Roster,
 }
 
 fn db_path(c: &ClassDb) -> PathBuf {
@@ -76,8 +81,10 @@ fn open(c: &ClassDb, labs_dir: &Path) -> Result<Opened, Error> {
     let store = Store::open(&db_path(c)).map_err(|e| Error::Server(e.to_string()))?;
     Ok(Opened {
         plan,
+        pulled: pull::pulled_only(&roster),
         learners: roster.learners.into_iter().map(|l| l.name).collect(),
         store,
+        lab,
     })
 }
 
@@ -160,12 +167,26 @@ fn serve(args: ClassServeArgs, labs_dir: &Path) -> Result<i32, Error> {
             "  dashboard: {url}/login?key=KEY (the key printed at the first start; --new-instructor-key makes another)\n"
         )),
     }
+    let pulling = o.pulled.learners.len();
+    if pulling > 0 && !args.pull_every.is_zero() {
+        text.push_str(&format!(
+            "  pulled: {pulling} learners with a cluster or snapshot, every {}s\n",
+            args.pull_every.as_secs_f64()
+        ));
+    }
     text.push_str(&format!(
         "  invite learners: labctl class invite {}\n",
         args.class.roster.display()
     ));
     say(&text);
     let class = Arc::new(Class::new(o.plan, o.learners, o.store, key.0));
+    if !args.pull_every.is_zero() && !o.pulled.learners.is_empty() {
+        let to = class.clone();
+        pull::start(o.lab, o.pulled, args.pull_every, move |rows| {
+            to.set_pulled(rows)
+        })
+        .map_err(server_err)?;
+    }
     let app = router(class).into_make_service();
     let runtime = crate::view::runtime::runtime()?;
     runtime.block_on(async move {
@@ -302,12 +323,17 @@ fn export(
 ) -> Result<i32, Error> {
     let o = open(c, labs_dir)?;
     let latest = o.store.latest().map_err(server_err)?;
-    let report: ClassReport = class_report(
+    let mut report: ClassReport = class_report(
         &o.plan,
         &o.learners,
         &latest,
         crate::view::snapshot::now_rfc3339(),
     );
+    if !o.pulled.learners.is_empty() {
+        // Learners the server pulls are pulled for the export too.
+        let runtime = crate::view::runtime::runtime()?;
+        pull::merge(&mut report, &pull::once(&o.lab, &o.pulled, &runtime)?);
+    }
     let text = match format {
         ExportFormat::Csv => csv::class_csv(&report),
         ExportFormat::Json => json::class_json(&report),

@@ -7,8 +7,8 @@
 
 use crate::cli::{Run, command};
 use crate::harness::{
-    ADMIN, Ca, ControlPlane, ControlPlaneOptions, apply_yaml, free_port, harness_runtime,
-    unique_name,
+    ADMIN, Ca, ControlPlane, ControlPlaneOptions, FixtureIndex, Profile, Vars, apply_yaml,
+    fixture_control_plane, free_port, harness_runtime, render_file, unique_name,
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -276,6 +276,12 @@ impl Learner {
         )
     }
 
+    /// [`Learner::run`] from an async test, without holding up the runtime's other tasks (the
+    /// browser session's).
+    fn blocking_run(&self, args: &[&str]) -> Run {
+        tokio::task::block_in_place(|| self.run(args))
+    }
+
     fn queued(&self, folder: &str) -> usize {
         std::fs::read_dir(self.state.join("push").join(folder))
             .map(|d| d.count())
@@ -473,12 +479,16 @@ fn a_wrong_pin_or_a_refused_result_is_said_clearly() {
 }
 
 /// The issue's end to end: two learners, each with only the kubeconfig of their own API server,
-/// start istio-aks with `--join` and `check`; the real `labctl class serve` stores each result,
-/// under the right learner.
+/// start istio-aks with `--join` and work through its first two steps with `check` (their
+/// clusters made to pass each step with the fixture objects of the state after it). The real
+/// `labctl class serve` stores each result under the right learner, and its dashboard, open in
+/// headless Chromium all along, shows every result arrive without a reload.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_learners_on_two_api_servers_report_istio_aks_checks_to_labctl_class_serve() {
+async fn two_learners_on_two_api_servers_progress_through_istio_aks_on_the_live_dashboard() {
+    use crate::browser::Chromium;
     use crate::class_server::{ClassDir, Server, stored_ids};
-    let a = ControlPlane::shared().await;
+    // No controller-manager: the fixture states' pods are the only ones, as written.
+    let a = fixture_control_plane().await;
     let b = ControlPlane::start(ControlPlaneOptions {
         controller_manager: false,
         istio_crds: true,
@@ -496,25 +506,78 @@ async fn two_learners_on_two_api_servers_report_istio_aks_checks_to_labctl_class
         "{}",
         server.stdout
     );
+    let key = server.key.clone().expect("first start prints the key");
+    let browser = Chromium::start().await;
+    browser
+        .client
+        .goto(&format!("{url}/login?key={key}"))
+        .await
+        .unwrap();
+    browser.wait_for_text("data-learner=\"ben\"", WAIT).await;
+    browser.mark().await;
+
+    let steps = ["enable-addon", "deploy-app"];
     for ((name, token), cp) in tokens.iter().zip([a, &b]) {
         let learner = Learner::new(cp).await;
+        let vars = Vars::unique(Profile::Kind);
         let link = format!("{url}/join?learner={name}&token={token}&pin={pin}");
-        let r = learner.run(&["start", "istio-aks", "--profile", "kind", "--join", &link]);
+        let mut args = vec!["start", "istio-aks", "--profile", "kind", "--join", &link];
+        let assignments: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for v in &assignments {
+            args.extend(["--var", v]);
+        }
+        let r = learner.blocking_run(&args);
         assert_eq!(r.code, 0, "{}", all(&r));
         assert!(
             r.stdout.contains(&format!("as {name} (lab istio-aks)")),
             "{}",
             all(&r)
         );
-        let r = learner.run(&["check"]);
+        // Nothing done yet: step 1 fails, and the dashboard says so.
+        let r = learner.blocking_run(&["check"]);
+        assert_eq!(r.code, 1, "{}", all(&r));
         assert!(
             r.stdout.contains(&format!("Sent to the class at {url}.")),
             "{}",
             all(&r)
         );
-        let r = learner.run(&["status"]);
+        assert_eq!(
+            dashboard_row(&browser, name, |(_, cells)| cells
+                .first()
+                .map(String::as_str)
+                == Some("failed"))
+            .await
+            .0,
+            0
+        );
+        let admin = cp.client(ADMIN).await;
+        for (done, step) in steps.iter().enumerate() {
+            for file in FixtureIndex::get().step(step).files(Profile::Kind) {
+                // Each step's own objects, on top of the last: the state after the step.
+                let yaml = render_file(&file, &vars).unwrap();
+                apply_yaml(&admin, &yaml).await;
+            }
+            let r = learner.blocking_run(&["check"]);
+            assert_eq!(r.code, 0, "{step}: {}", all(&r));
+            assert!(
+                r.stdout.contains(&format!("Step {} done", done + 1))
+                    && r.stdout.contains(&format!("Sent to the class at {url}.")),
+                "{step}: {}",
+                all(&r)
+            );
+            let (progress, cells) = dashboard_row(&browser, name, |(p, _)| *p == done + 1).await;
+            assert_eq!(progress, done + 1);
+            assert!(
+                cells[..=done].iter().all(|c| c == "passed"),
+                "{name}: {cells:?}"
+            );
+        }
+        let r = learner.blocking_run(&["status"]);
         assert!(r.stdout.contains("results: all sent to"), "{}", all(&r));
     }
+    browser.assert_marked().await;
+    let shot = browser.screenshot("class-serve-e2e.png").await;
+    browser.close().await;
     let mut learners: Vec<String> = stored_ids(&class.db())
         .into_iter()
         .map(|(l, _)| l)
@@ -522,8 +585,34 @@ async fn two_learners_on_two_api_servers_report_istio_aks_checks_to_labctl_class
     learners.sort();
     assert_eq!(
         learners,
-        ["ana", "ben"],
-        "one result each, under its learner"
+        ["ana", "ana", "ana", "ben", "ben", "ben"],
+        "three results each, under their learner (screenshot: {})",
+        shot.display()
     );
     drop(server);
+}
+
+/// How long the dashboard may take to show a result.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Wait until the dashboard's row of `learner` satisfies `done`: its progress (steps finished)
+/// and its cells' states (`passed`, `failed`, `notReached`, ...), in step order.
+async fn dashboard_row(
+    browser: &crate::browser::Chromium,
+    learner: &str,
+    done: impl Fn(&(usize, Vec<String>)) -> bool,
+) -> (usize, Vec<String>) {
+    let script = format!(
+        "const r = document.querySelector('tr.learner[data-learner={}]');\n\
+         if (!r) return null;\n\
+         return [Number(r.dataset.progress), [...r.querySelectorAll('span.cell')].map(c => c.classList[1])];",
+        serde_json::json!(learner)
+    );
+    let parse = |v: &serde_json::Value| -> Option<(usize, Vec<String>)> {
+        serde_json::from_value(v.clone()).ok()
+    };
+    let v = browser
+        .wait_for(&script, WAIT, |v| parse(v).is_some_and(|row| done(&row)))
+        .await;
+    parse(&v).unwrap()
 }

@@ -4,6 +4,7 @@
 //! submission. The helpers here (a class on disk, the running server, a pinned client) are
 //! shared with `class_security`.
 
+use crate::browser::Chromium;
 use crate::cli::command;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -36,6 +37,17 @@ impl ClassDir {
         }
         std::fs::write(&roster, text).unwrap();
         ClassDir { dir, roster }
+    }
+
+    /// `labctl class export ROSTER --format csv` (which must succeed): its output.
+    pub fn export_csv(&self) -> String {
+        let roster = self.roster.to_str().unwrap();
+        let out = command()
+            .args(["class", "export", roster, "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
     }
 
     pub fn db(&self) -> PathBuf {
@@ -429,22 +441,7 @@ fn a_result_is_accepted_once_and_the_dashboard_hears_of_it() {
     assert_eq!(code, 200);
     assert!(xml.contains("<testsuites"));
     // The CLI export writes the same class from the database.
-    let out = command()
-        .args([
-            "class",
-            "export",
-            class.roster.to_str().unwrap(),
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l.starts_with("alice"))
-    );
+    assert!(class.export_csv().lines().any(|l| l.starts_with("alice")));
 }
 
 /// Open `/events` as the instructor and return what arrives up to the first `update`.
@@ -538,76 +535,26 @@ fn kill_9_under_load_loses_no_acknowledged_submission() {
     );
 }
 
-/// chromedriver on a free port, killed when dropped.
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
     let (_class, server, client, tokens) = class_with(&["alice", "bob"]);
     let key = server.key.clone().unwrap();
-    let port = crate::harness::free_port();
-    let driver = Driver(
-        std::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is missing: run `bash scripts/test.sh`, which installs Debian's chromium-driver"),
-    );
-    let profile = tempfile::tempdir().unwrap();
-    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                // The server's certificate is self-signed; this browser runs only this test.
-                "--ignore-certificate-errors",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    }))
-    .unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let base = format!("https://127.0.0.1:{}", server.port);
-    let png = runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let browser = loop {
-            match fantoccini::ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
+    runtime.block_on(async {
+        let browser = Chromium::start().await;
         browser
+            .client
             .goto(&format!("{base}/login?key={key}"))
             .await
             .unwrap();
-        let source = browser.source().await.unwrap();
+        let source = browser.client.source().await.unwrap();
         assert!(source.contains("bob"), "{source}");
         assert!(!source.contains("cannot reach dashboard 42"));
-        // A mark on this page's window: a reload would lose it.
-        browser
-            .execute("window.labctlMark = 42; return 1;", vec![])
-            .await
-            .unwrap();
+        browser.mark().await;
         let s = submission("browser-test-000001", "cannot reach dashboard 42");
         let c = client.fresh();
         let alice = tokens[0].1.clone();
@@ -615,34 +562,116 @@ fn the_dashboard_in_chromium_shows_a_result_without_a_reload() {
             .await
             .unwrap();
         assert_eq!(sent.0, 200);
-        let until = Instant::now() + Duration::from_secs(15);
-        loop {
-            let source = browser.source().await.unwrap();
-            if source.contains("cannot reach dashboard 42") {
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "the result never appeared: {source}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let mark = browser
-            .execute("return window.labctlMark;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(mark, json!(42), "the page was reloaded");
-        let png = browser.screenshot().await.unwrap();
-        browser.close().await.unwrap();
-        png
+        browser
+            .wait_for_text("cannot reach dashboard 42", Duration::from_secs(15))
+            .await;
+        browser.assert_marked().await;
+        browser.screenshot("class-serve-dashboard.png").await;
+        browser.close().await;
     });
-    drop(driver);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("class-serve-dashboard.png");
-    std::fs::write(&out, &png).unwrap();
-    assert!(
-        png.len() > 10_000,
-        "screenshot {} is {} bytes",
-        out.display(),
-        png.len()
+}
+
+/// A roster with one learner who pushes and one the server pulls (from a snapshot, as `class
+/// report` reads it): both are rows of the same dashboard and exports, each marked with how its
+/// results arrive.
+#[test]
+fn a_pulled_learner_and_a_pushed_one_share_the_dashboard_and_exports() {
+    let class = ClassDir::new(&["ana"]);
+    let snapshot =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks/snapshots/finished-kind.json");
+    let mut roster = std::fs::read_to_string(&class.roster).unwrap();
+    roster.push_str(&format!(
+        "  - {{ name: carol, snapshot: {} }}\n",
+        serde_json::to_string(&snapshot).unwrap()
+    ));
+    std::fs::write(&class.roster, roster).unwrap();
+    let port = crate::harness::free_port();
+    let (tokens, pin) = class.invite(&format!("https://127.0.0.1:{port}"), &["ana"]);
+    let server = Server::start(&class, port, &["--pull-every", "1s"]);
+    let key = server.key.clone().unwrap();
+    let client = Client::new(port, pin);
+    let (code, _) = client.submit(&tokens[0].1, &submission("pushed-and-pulled-01", "x"));
+    assert_eq!(code, 200);
+    let rows = |json: &str| -> Vec<(String, String, String)> {
+        let v: Value = serde_json::from_str(json).unwrap();
+        v["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let s = |k: &str| l[k].as_str().unwrap_or_default().to_owned();
+                (s("name"), s("source"), s("status"))
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let learners = loop {
+        let (code, json) = client.get("/export.json", Some(&key));
+        assert_eq!(code, 200, "{json}");
+        let mut learners = rows(&json);
+        learners.sort();
+        if learners[1].2 == "done" {
+            break learners;
+        }
+        assert!(Instant::now() < deadline, "carol was never pulled: {json}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        learners,
+        [
+            (
+                "ana".to_owned(),
+                "pushed: sends results".to_owned(),
+                "inProgress".to_owned()
+            ),
+            (
+                "carol".to_owned(),
+                "pulled: snapshot finished-kind.json".to_owned(),
+                "done".to_owned()
+            ),
+        ]
     );
+    let (_, page) = client.get("/", Some(&key));
+    assert!(
+        page.contains("data-learner=\"carol\"") && page.contains("pulled: snapshot"),
+        "{page}"
+    );
+    let (_, csv) = client.get("/export.csv", Some(&key));
+    assert!(
+        csv.lines().any(|l| l.starts_with("carol,pulled: snapshot")),
+        "{csv}"
+    );
+    assert!(
+        server.stdout.contains("pulled: 1 learners"),
+        "{}",
+        server.stdout
+    );
+    // The CLI export pulls them too.
+    let csv = class.export_csv();
+    assert!(
+        csv.lines().any(|l| l.starts_with("carol,pulled: snapshot")),
+        "{csv}"
+    );
+    // `--pull-every 0` never pulls: carol is a row not heard from.
+    drop(server);
+    let port = crate::harness::free_port();
+    let server = Server::start(&class, port, &["--pull-every", "0"]);
+    assert!(!server.stdout.contains("pulled:"), "{}", server.stdout);
+    let client = Client::new(port, None);
+    let (_, json) = client.get("/export.json", Some(&key));
+    let mut learners = rows(&json);
+    learners.sort();
+    assert_eq!(learners[1].2, "unreachable", "{json}");
+    // An interval that is not one is a usage error.
+    let out = command()
+        .args([
+            "class",
+            "serve",
+            class.roster.to_str().unwrap(),
+            "--pull-every",
+            "soon",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
 }

@@ -5,6 +5,7 @@ mod architecture;
 mod bench;
 mod bench_class;
 mod bench_rtt;
+mod browser;
 mod bundled;
 mod ci;
 mod class_push;

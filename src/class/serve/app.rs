@@ -7,6 +7,7 @@
 
 use super::auth::{COOKIE_NAME, Learner, Rates, Tokens, instructor};
 use super::board::{class_report, validate};
+use super::pull::{Pulled, merge};
 use super::store::{Store, StoreError};
 use crate::class::report::ClassReport;
 use crate::class::wire::{self, Accepted, ErrorBody, Health, Submission, Whoami};
@@ -34,8 +35,10 @@ pub struct Class {
     pub tokens: Mutex<Tokens>,
     pub rates: Mutex<Rates>,
     pub instructor: [u8; 32],
-    /// Bumped after each new submission; dashboards redraw on it.
+    /// Bumped after each new submission or pull; dashboards redraw on it.
     pub changed: watch::Sender<u64>,
+    /// The latest grade of each learner the server pulls (see [`pull`](super::pull)), by name.
+    pub pulled: Mutex<Pulled>,
 }
 
 impl Class {
@@ -48,18 +51,28 @@ impl Class {
             rates: Mutex::default(),
             instructor,
             changed: watch::Sender::new(0),
+            pulled: Mutex::default(),
         }
+    }
+
+    /// Keep the rows of a pull and tell the dashboards.
+    pub fn set_pulled(&self, rows: Pulled) {
+        *lock(&self.pulled) = rows;
+        self.changed.send_modify(|v| *v += 1);
     }
 
     /// The class report as of now, from the database.
     pub fn report(&self) -> Result<ClassReport, StoreError> {
         let latest = lock(&self.store).latest()?;
-        Ok(class_report(
+        let mut report = class_report(
             &self.plan,
             &self.learners,
             &latest,
             crate::view::snapshot::now_rfc3339(),
-        ))
+        );
+        // A pulled learner's row is its latest pull (it sends nothing).
+        merge(&mut report, &lock(&self.pulled));
+        Ok(report)
     }
 }
 

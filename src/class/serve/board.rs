@@ -19,6 +19,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The source of a learner whose labctl sends its results.
+pub const PUSHED: &str = "pushed: sends results";
+/// How the source of a learner the server grades by pulling starts (the rest says from where).
+pub const PULLED: &str = "pulled: ";
+
 /// Why a submission is refused (422), in words for the learner.
 pub type Invalid = String;
 
@@ -97,7 +102,7 @@ pub fn class_report(
             };
             LearnerResult {
                 name: name.clone(),
-                source: "sends results".into(),
+                source: PUSHED.into(),
                 outcome,
             }
         })
