@@ -247,7 +247,8 @@ not valid.",
 One process, one SQLite file (beside the roster, or --db); each result is on disk before it is \
 acknowledged. TLS by default: with no --tls-cert, a self-signed certificate is made once and kept in \
 the database, and the join links pin it. The dashboard and exports need the instructor key, printed \
-at the first start. Learners in the roster need no cluster, kubeconfig or snapshot.",
+at the first start. A learner who joins needs no cluster, kubeconfig or snapshot in the roster; \
+learners that have one are graded by pulling (--pull-every) and shown on the same dashboard.",
         after_help = "Examples:\n  labctl class serve class.yaml\n  labctl class invite class.yaml --server https://class.example.org:8443\n  labctl class serve class.yaml --listen 127.0.0.1:8080 --http"
     )]
     Serve(ClassServeArgs),
