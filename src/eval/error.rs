@@ -10,7 +10,7 @@ pub enum EvalError {
     Fetch(#[from] FetchError),
     /// A label selector that does not parse (after substitution).
     #[error("{0}")]
-    Selector(String),
+    Selector(#[source] crate::labfile::selector::SelectorError),
     /// A CEL expression that does not compile (after substitution).
     #[error("{0}")]
     CelCompile(String),
