@@ -4,7 +4,10 @@
 //! (`hostMatches`, `tlsModes`). Neutral: `labfile` compiles expressions to lint a lab, `eval`
 //! evaluates them.
 
+pub mod error;
 pub mod istio;
+
+pub use error::CelError;
 
 use kube::core::cel::KubeCelExt;
 use kube::core::cel::cel::objects::{Key, Map};
@@ -20,7 +23,7 @@ pub struct Expr {
 
 /// Compile an expression, or say why it does not compile. Compiled programs are kept for the
 /// process: a class report evaluates the same expressions for every learner.
-pub fn compile(source: &str) -> Result<Expr, String> {
+pub fn compile(source: &str) -> Result<Expr, CelError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Program>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(program) = cache.lock().ok().and_then(|c| c.get(source).cloned()) {
@@ -36,17 +39,17 @@ pub fn compile(source: &str) -> Result<Expr, String> {
     Ok(expr)
 }
 
-fn compile_uncached(source: &str) -> Result<Expr, String> {
+fn compile_uncached(source: &str) -> Result<Expr, CelError> {
     // The `cel` parser panics on some malformed inputs in older releases; never let a lab
     // file crash labctl.
-    let compiled = std::panic::catch_unwind(|| Program::compile(source))
-        .map_err(|_| "the CEL parser could not read this expression".to_string())?;
+    let compiled =
+        std::panic::catch_unwind(|| Program::compile(source)).map_err(|_| CelError::Unreadable)?;
     compiled
         .map(|program| Expr {
             program: Arc::new(program),
             source: source.to_owned(),
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| CelError::Compile(e.to_string()))
 }
 
 impl Expr {
@@ -55,7 +58,7 @@ impl Expr {
     }
 
     /// Evaluate with `object` bound to `object`.
-    pub fn eval(&self, object: &serde_json::Value) -> Result<Value, String> {
+    pub fn eval(&self, object: &serde_json::Value) -> Result<Value, CelError> {
         thread_local! {
             // The functions, registered once per thread; each evaluation binds `object` in a
             // scope of its own.
@@ -71,34 +74,34 @@ impl Expr {
         ROOT.with(|root| {
             let mut ctx = root.new_inner_scope();
             ctx.add_variable_from_value("object", to_cel(object));
-            self.program.execute(&ctx).map_err(|e| e.to_string())
+            self.program.execute(&ctx).map_err(CelError::from)
         })
     }
 
     /// Evaluate a condition; anything but a boolean is an error of the lab, not a failure.
-    pub fn eval_bool(&self, object: &serde_json::Value) -> Result<bool, String> {
+    pub fn eval_bool(&self, object: &serde_json::Value) -> Result<bool, CelError> {
         match self.eval(object)? {
             Value::Bool(b) => Ok(b),
-            other => Err(format!(
-                "`{}` returned {} instead of true/false",
-                self.source,
-                type_name(&other)
-            )),
+            other => Err(CelError::WrongType {
+                expr: self.source.clone(),
+                got: type_name(&other),
+                wanted: "true/false",
+            }),
         }
     }
 
     /// Evaluate an `actual:` expression into the text shown to the learner.
-    pub fn eval_string(&self, object: &serde_json::Value) -> Result<String, String> {
+    pub fn eval_string(&self, object: &serde_json::Value) -> Result<String, CelError> {
         match self.eval(object)? {
             Value::String(s) => Ok(s.to_string()),
             Value::Int(i) => Ok(i.to_string()),
             Value::UInt(i) => Ok(i.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
-            other => Err(format!(
-                "`{}` returned {} instead of a string",
-                self.source,
-                type_name(&other)
-            )),
+            other => Err(CelError::WrongType {
+                expr: self.source.clone(),
+                got: type_name(&other),
+                wanted: "a string",
+            }),
         }
     }
 }
@@ -270,6 +273,7 @@ mod tests {
             not_bool
                 .eval_bool(&obj)
                 .unwrap_err()
+                .to_string()
                 .contains("instead of true/false")
         );
         let port =

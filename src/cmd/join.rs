@@ -20,7 +20,7 @@ pub fn run(link: &str) -> Result<i32, Error> {
         token: link.token,
         pin: link.pin,
     };
-    let client = Client::new(&joined).map_err(Error::Join)?;
+    let client = Client::new(&joined).map_err(|e| Error::Join(e.to_string()))?;
     let who = crate::view::runtime::runtime()?
         .block_on(async { tokio::time::timeout(WHOAMI_TIMEOUT, client.whoami()).await })
         .map_err(|_| {

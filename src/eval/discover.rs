@@ -173,7 +173,7 @@ fn values_of(
         })?;
     let mut picked = select(selector, listed).map_err(|e| lab_error(e.to_string()))?;
     picked.sort_by_key(|o| describe(o));
-    let expr = cel::compile(expr).map_err(lab_error)?;
+    let expr = cel::compile(expr).map_err(|e| lab_error(e.to_string()))?;
     let mut out = BTreeMap::new();
     for o in picked {
         if let Ok(v) = expr.eval_string(o)

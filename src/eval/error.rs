@@ -10,16 +10,17 @@ pub enum EvalError {
     Fetch(#[from] FetchError),
     /// A label selector that does not parse (after substitution).
     #[error("{0}")]
-    Selector(String),
+    Selector(#[source] crate::labfile::selector::SelectorError),
     /// A CEL expression that does not compile (after substitution).
     #[error("{0}")]
-    CelCompile(String),
+    CelCompile(#[source] crate::cel::CelError),
     /// A CEL expression that failed on an object for a reason other than a missing field.
     #[error("CEL `{expr}` failed on {object}: {why}")]
     CelFailed {
         expr: String,
         object: String,
-        why: String,
+        #[source]
+        why: crate::cel::CelError,
     },
     /// A `matches:` that does not compile (after substitution).
     #[error("invalid regular expression `{re}`: {why}")]

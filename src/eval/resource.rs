@@ -151,7 +151,7 @@ fn judge(
             Ok(true) => {}
             Ok(false) => return Ok(Err(format!("`{}` is false", e.source()))),
             // A missing field is the object not satisfying the check, not a broken check.
-            Err(err) if err.contains("No such key") => {
+            Err(err @ cel::CelError::NoSuchKey(_)) => {
                 return Ok(Err(format!("`{}` cannot be evaluated: {err}", e.source())));
             }
             Err(err) => {

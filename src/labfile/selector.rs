@@ -4,8 +4,21 @@
 use kube::core::{Expression, Selector, SelectorExt};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Why a label selector string could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectorError {
+    #[error("unbalanced `)`")]
+    UnbalancedClose,
+    #[error("unclosed `(`")]
+    Unclosed,
+    #[error(
+        "cannot read requirement `{req}` (expected key=value, key!=value, key in (a,b), key notin (a,b), key or !key)"
+    )]
+    Requirement { req: String },
+}
+
 /// Parse a label selector string. The error says which requirement could not be read.
-pub fn parse(s: &str) -> Result<Selector, String> {
+pub fn parse(s: &str) -> Result<Selector, SelectorError> {
     let mut exprs = Vec::new();
     for req in split_requirements(s)? {
         exprs.push(parse_requirement(req.trim())?);
@@ -18,7 +31,7 @@ pub fn matches(selector: &Selector, labels: &BTreeMap<String, String>) -> bool {
     selector.matches(labels)
 }
 
-fn split_requirements(s: &str) -> Result<Vec<&str>, String> {
+fn split_requirements(s: &str) -> Result<Vec<&str>, SelectorError> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0i32, 0);
     for (i, c) in s.char_indices() {
@@ -27,7 +40,7 @@ fn split_requirements(s: &str) -> Result<Vec<&str>, String> {
             ')' => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err("unbalanced `)`".into());
+                    return Err(SelectorError::UnbalancedClose);
                 }
             }
             ',' if depth == 0 => {
@@ -38,18 +51,14 @@ fn split_requirements(s: &str) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err("unclosed `(`".into());
+        return Err(SelectorError::Unclosed);
     }
     parts.push(&s[start..]);
     Ok(parts.into_iter().filter(|p| !p.trim().is_empty()).collect())
 }
 
-fn parse_requirement(req: &str) -> Result<Expression, String> {
-    let bad = || {
-        format!(
-            "cannot read requirement `{req}` (expected key=value, key!=value, key in (a,b), key notin (a,b), key or !key)"
-        )
-    };
+fn parse_requirement(req: &str) -> Result<Expression, SelectorError> {
+    let bad = || SelectorError::Requirement { req: req.into() };
     if let Some(key) = req.strip_prefix('!') {
         return valid_key(key.trim())
             .then(|| Expression::DoesNotExist(key.trim().into()))

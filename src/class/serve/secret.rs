@@ -7,12 +7,17 @@
 use ring::rand::SecureRandom;
 use subtle::ConstantTimeEq;
 
+/// The operating system had no random bytes to give (ring does not say why).
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system gave no random bytes")]
+pub struct NoRandom;
+
 /// A new secret: 32 random bytes as 64 lowercase hex digits.
-pub fn new_secret() -> Result<String, String> {
+pub fn new_secret() -> Result<String, NoRandom> {
     let mut bytes = [0u8; 32];
     ring::rand::SystemRandom::new()
         .fill(&mut bytes)
-        .map_err(|_| "the operating system gave no random bytes".to_owned())?;
+        .map_err(|_| NoRandom)?;
     Ok(hex(&bytes))
 }
 

@@ -56,7 +56,7 @@ impl Lint<'_> {
     pub fn cel(&mut self, cel: &S) {
         if let Err(e) = crate::cel::compile(&self.sample(&cel.value)) {
             let d = self.at(cel, "CEL expression does not compile");
-            self.diags.push(d.help(e));
+            self.diags.push(d.help(e.to_string()));
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (plain HTTP only to loopback, which the join link already enforces), with the learner's
 //! bearer token. Answers are read up to a small cap; the caller bounds the time.
 
+use super::error::PushError;
 use super::join::Joined;
 use crate::class::wire::{Accepted, ErrorBody, RESULTS_PATH, WHOAMI_PATH, Whoami};
 use http_body_util::{BodyExt, Full};
@@ -32,7 +33,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(joined: &Joined) -> Result<Client, String> {
+    pub fn new(joined: &Joined) -> Result<Client, PushError> {
         let tls = super::pin::client_config(joined.pin.as_deref())?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -50,22 +51,21 @@ impl Client {
     }
 
     /// Who the token belongs to.
-    pub async fn whoami(&self) -> Result<Whoami, String> {
+    pub async fn whoami(&self) -> Result<Whoami, PushError> {
         let (status, body) = self.exchange(http::Method::GET, WHOAMI_PATH, None).await?;
         match status {
-            200 => serde_json::from_slice(&body)
-                .map_err(|e| format!("the server's answer is not labctl's: {e}")),
-            401 => Err("the server does not know this token (401): ask for a new join link".into()),
-            403 => Err("this token was revoked (403): ask for a new join link".into()),
-            _ => Err(format!(
-                "the server answered {status}: {}",
-                error_text(&body)
-            )),
+            200 => serde_json::from_slice(&body).map_err(PushError::NotLabctl),
+            401 => Err(PushError::UnknownToken),
+            403 => Err(PushError::Revoked),
+            _ => Err(PushError::Answered {
+                status,
+                error: error_text(&body),
+            }),
         }
     }
 
     /// Send one submission, already serialized.
-    pub async fn submit(&self, body: Vec<u8>) -> Result<Answer, String> {
+    pub async fn submit(&self, body: Vec<u8>) -> Result<Answer, PushError> {
         let (status, answer) = self
             .exchange(http::Method::POST, RESULTS_PATH, Some(body))
             .await?;
@@ -95,7 +95,7 @@ impl Client {
         method: http::Method,
         path: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<(u16, Vec<u8>), String> {
+    ) -> Result<(u16, Vec<u8>), PushError> {
         let mut request = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.server))
@@ -109,13 +109,17 @@ impl Client {
         }
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| format!("cannot make the request: {e}"))?;
-        let response = self.pool.request(request).await.map_err(|e| cause(&e))?;
+            .map_err(PushError::Request)?;
+        let response = self
+            .pool
+            .request(request)
+            .await
+            .map_err(|e| PushError::Transport(cause(&e)))?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         let mut bytes = Vec::new();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| cause(&e))?;
+            let frame = frame.map_err(|e| PushError::Transport(cause(&e)))?;
             if let Some(data) = frame.data_ref() {
                 bytes.extend_from_slice(data);
             }

@@ -5,6 +5,7 @@
 //! The link is untrusted text pasted by a person: its size is capped, every part is checked, and
 //! errors name what is wrong without ever repeating the token.
 
+use super::error::PushError;
 use crate::class::wire::{self, JOIN_LEARNER, JOIN_PATH, JOIN_PIN, JOIN_TOKEN};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -185,19 +186,20 @@ fn join_file(state_dir: &Path) -> PathBuf {
 impl Joined {
     /// The class this state folder joined, if any. A file that cannot be read is reported (the
     /// learner can join again), never taken for "not joined" silently.
-    pub fn load(state_dir: &Path) -> Result<Option<Joined>, String> {
+    pub fn load(state_dir: &Path) -> Result<Option<Joined>, PushError> {
         let path = join_file(state_dir);
         if !path.exists() {
             return Ok(None);
         }
-        let text = crate::readfile::read_text(&path, MAX_JOIN_FILE_BYTES)
-            .map_err(|e| format!("cannot read {}: {e}", e.place(&path)))?;
-        serde_json::from_str(&text).map(Some).map_err(|e| {
-            format!(
-                "cannot read {}: {e}; `labctl class join` again",
-                path.display()
-            )
-        })
+        let text = crate::readfile::read_text(&path, MAX_JOIN_FILE_BYTES).map_err(|source| {
+            PushError::ReadJoin {
+                place: source.place(&path),
+                source,
+            }
+        })?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|source| PushError::ParseJoin { path, source })
     }
 
     /// Save, readable by this user only: it holds the token.
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn the_join_file_is_private_and_debug_hides_the_token() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Joined::load(dir.path()), Ok(None));
+        assert_eq!(Joined::load(dir.path()).unwrap(), None);
         let joined = Joined {
             server: "https://h:1".into(),
             learner: "ana".into(),
@@ -310,7 +312,7 @@ mod tests {
             pin: Some(pin()),
         };
         let path = joined.save(dir.path()).unwrap();
-        assert_eq!(Joined::load(dir.path()), Ok(Some(joined.clone())));
+        assert_eq!(Joined::load(dir.path()).unwrap(), Some(joined.clone()));
         assert!(!format!("{joined:?}").contains("s3cret"));
         #[cfg(unix)]
         {

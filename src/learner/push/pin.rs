@@ -3,6 +3,7 @@
 //! CA, no name check, but the handshake signature is still verified, so only the holder of that
 //! certificate's key gets through. Without one, the system's roots, as for any HTTPS site.
 
+use super::error::PushError;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -96,11 +97,11 @@ impl ServerCertVerifier for PinnedCert {
 }
 
 /// The client TLS configuration for a server: pinned, or the system's roots.
-pub fn client_config(pin: Option<&str>) -> Result<rustls::ClientConfig, String> {
+pub fn client_config(pin: Option<&str>) -> Result<rustls::ClientConfig, PushError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+        .map_err(PushError::Tls)?;
     let config = match pin {
         Some(pin) => builder
             .dangerous()
@@ -111,11 +112,7 @@ pub fn client_config(pin: Option<&str>) -> Result<rustls::ClientConfig, String> 
             let found = rustls_native_certs::load_native_certs();
             roots.add_parsable_certificates(found.certs);
             if roots.is_empty() {
-                return Err(
-                    "this machine has no trusted root certificates; ask for a join \
-                            link with a pin"
-                        .into(),
-                );
+                return Err(PushError::NoRoots);
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }

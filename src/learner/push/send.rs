@@ -6,6 +6,7 @@
 //! report already showed the learner; never a kubeconfig, a cluster token or object contents.
 
 use super::client::{Answer, Client};
+use super::error::PushError;
 use super::join::{Joined, push_dir};
 use super::queue::Queue;
 use crate::class::wire::{
@@ -119,7 +120,9 @@ pub struct Delivery {
 /// cannot change moves it aside; anything else stops here and keeps the order.
 pub fn deliver(joined: &Joined, queue: &Queue, budget: Duration) -> Delivery {
     let mut done = Delivery::default();
-    done.problem = send_queued(joined, queue, budget, &mut done).err();
+    done.problem = send_queued(joined, queue, budget, &mut done)
+        .err()
+        .map(|e| e.to_string());
     done.pending = queue.pending().len();
     done
 }
@@ -129,14 +132,14 @@ fn send_queued(
     queue: &Queue,
     budget: Duration,
     done: &mut Delivery,
-) -> Result<(), String> {
+) -> Result<(), PushError> {
     let started = Instant::now();
     let client = Client::new(joined)?;
-    let runtime = crate::view::runtime::runtime().map_err(|e| e.to_string())?;
+    let runtime = crate::view::runtime::runtime()?;
     let sent = runtime.block_on(async {
         for path in queue.pending() {
             let Some(body) = queue.read(&path) else {
-                let to = queue.reject(&path).map_err(|e| e.to_string())?;
+                let to = queue.reject(&path).map_err(PushError::Queue)?;
                 done.rejected
                     .push((to, 0, "the queued file cannot be read".into()));
                 continue;
@@ -144,18 +147,20 @@ fn send_queued(
             let left = budget.saturating_sub(started.elapsed());
             let answer = tokio::time::timeout(left, client.submit(body))
                 .await
-                .map_err(|_| format!("no answer within {}s", budget.as_secs_f32()))??;
+                .map_err(|_| PushError::Timeout {
+                    secs: budget.as_secs_f32(),
+                })??;
             match answer {
                 Answer::Accepted { .. } => {
-                    queue.done(&path).map_err(|e| e.to_string())?;
+                    queue.done(&path).map_err(PushError::Queue)?;
                     done.sent += 1;
                 }
                 Answer::Rejected { status, error } => {
-                    let to = queue.reject(&path).map_err(|e| e.to_string())?;
+                    let to = queue.reject(&path).map_err(PushError::Queue)?;
                     done.rejected.push((to, status, error));
                 }
                 Answer::Later { status, error } => {
-                    return Err(format!("the server answered {status}: {error}"));
+                    return Err(PushError::Answered { status, error });
                 }
             }
         }

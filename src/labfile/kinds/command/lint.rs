@@ -83,6 +83,6 @@ fn text_match(lint: &mut Lint, line: u32, col: u32, m: &TextMatchDecl) -> Option
 }
 
 /// Compile a regular expression the way command checks will run it.
-fn regex_lite_check(re: &str) -> Result<(), String> {
-    regex::Regex::new(re).map(|_| ()).map_err(|e| e.to_string())
+fn regex_lite_check(re: &str) -> Result<(), regex::Error> {
+    regex::Regex::new(re).map(|_| ())
 }
