@@ -209,16 +209,9 @@ fn grade(
         .unwrap_or_default();
     GradeReport {
         info: RunInfo {
-            lab: plan.lab.clone(),
-            title: plan.title.clone(),
-            profile: plan.profile.clone(),
-            revision: None,
-            context: None,
-            snapshot: None,
             learner: Some(name.to_owned()),
             started_at: started_at.to_owned(),
-            warnings: Vec::new(),
-            discovered: Vec::new(),
+            ..RunInfo::new(plan)
         },
         status,
         duration: reports.iter().map(|s| s.duration).sum(),
