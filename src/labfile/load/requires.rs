@@ -198,13 +198,15 @@ impl Loader {
         for (pname, profile) in &lab.profiles {
             for (name, span) in &profile.variables {
                 if prerequisite.variables.iter().any(|v| &v.name == name) {
-                    let d = self.at(
-                        span,
-                        format!(
-                            "profile `{pname}` sets `{name}`, a variable of the required lab `{}`",
-                            r.lab.value
-                        ),
-                    );
+                    let d = self
+                        .at(
+                            span,
+                            format!(
+                                "profile `{pname}` sets `{name}`, a variable of the required lab `{}`",
+                                r.lab.value
+                            ),
+                        )
+                        .underline_token();
                     self.diags.push(d.help(format!(
                         "its value comes from `{}` (or --var); set it there",
                         r.lab.value
