@@ -20,6 +20,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
+/// The most of an exec's stdout that is read (a probe's or a distribution's report is a few KiB).
+pub const STDOUT_BYTES: u64 = 256 * 1024;
+
 /// How to run kubectl against the same cluster labctl talks to.
 #[derive(Debug, Clone, Default)]
 pub struct Kubectl {
@@ -144,10 +147,13 @@ async fn over_websocket(
     }
     let mut attached = api.exec(pod, ["sh", "-c", script], &params).await?;
     let status = attached.take_status();
-    let mut stdout = String::new();
-    if let Some(mut out) = attached.stdout() {
-        let _ = out.read_to_string(&mut stdout).await;
+    // The pod is the learner's: read at most STDOUT_BYTES of whatever it prints (a report is a
+    // few KiB), and let the rest go.
+    let mut bytes = Vec::new();
+    if let Some(out) = attached.stdout() {
+        let _ = out.take(STDOUT_BYTES).read_to_end(&mut bytes).await;
     }
+    let stdout = String::from_utf8_lossy(&bytes).into_owned();
     if let Some(status) = status
         && let Some(s) = status.await
         && s.status.as_deref() == Some("Failure")

@@ -3,6 +3,7 @@
 //! writes to a cluster — short-lived probe pods, always deleted — kept apart from `view`
 //! (read-only) and `eval` (pure) so that is easy to audit.
 pub mod curl;
+pub mod distribution;
 pub mod error;
 pub mod exec;
 pub mod http;

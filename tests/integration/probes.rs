@@ -675,3 +675,113 @@ async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
         "--no-probes writes nothing"
     );
 }
+
+/// A distribution (issue 14's canary): one probe pod sends all N requests and reports counts,
+/// which the test writes into its status as a kubelet would. A 88/12 answer set passes against
+/// 90/10, a 50/50 one fails with the counts in `actual`, a report that is not one is an error
+/// (exit 2), a pod that never runs times out, `--no-probes` skips — and the probe pod is deleted
+/// on every path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distribution_is_counted_in_one_probe_pod_and_judged() {
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let run = |report: String| {
+        let (kubeconfig, ns, pods) = (kubeconfig.clone(), ns.clone(), pods.clone());
+        async move {
+            let child = grade(&kubeconfig, &ns, "canary", &["-o", "json"])
+                .spawn()
+                .unwrap();
+            let pod = report_next_probe_pod(&pods, &report).await;
+            let out = finish(child).await;
+            assert!(
+                pod_names(&pods).await.is_empty(),
+                "the probe pod was left behind"
+            );
+            (pod, out)
+        }
+    };
+
+    let counts = |v1: u32, v2: u32| {
+        format!("labctl-distribution 1\nsent 100\n     {v1} 0 200  v1\n     {v2} 0 200  v2\n")
+    };
+    let (pod, out) = run(counts(88, 12)).await;
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "passed", "{c}");
+    assert!(
+        c["actual"]
+            .as_str()
+            .unwrap()
+            .contains("v2: 12 of 100 = 12.0%"),
+        "{c}"
+    );
+    // One pod, labelled for the check, sends all 100 requests in one shell loop.
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels["labctl.dev/check"], "canary-split");
+    let spec = pod.spec.unwrap();
+    assert_eq!(spec.active_deadline_seconds, Some(30));
+    let script = &spec.containers[0].command.as_ref().unwrap()[2];
+    assert!(
+        script.contains(r#"[ "$i" -lt 100 ]"#) && script.contains("'^x-version:'"),
+        "{script}"
+    );
+
+    let (_, out) = run(counts(50, 50)).await;
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "failed", "{c}");
+    let actual = c["actual"].as_str().unwrap();
+    assert!(
+        actual.contains("v1: 50 of 100 = 50.0%") && actual.contains("v2: 50 of 100 = 50.0%"),
+        "{c}"
+    );
+
+    // Not a report (an image without curl): could not grade, and says what was printed.
+    let (_, out) = run("sh: curl: not found".into()).await;
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("curl: not found"),
+        "{c}"
+    );
+
+    // A probe pod that never runs: the deadline, then the delete.
+    let out = grade(&kubeconfig, &ns, "canary-times-out", &["-o", "json"])
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    let c = check(&json, "canary-deadline");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 2s"),
+        "{c}"
+    );
+
+    // --no-probes: skipped, and nothing is created.
+    let before = writes(cp, &learner).await.len();
+    let out = grade(&kubeconfig, &ns, "canary", &["-o", "json", "--no-probes"])
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "skipped");
+    assert_eq!(c["message"], "probes are not run with --no-probes");
+    assert_eq!(writes(cp, &learner).await.len(), before);
+
+    let w = left_clean(cp, &learner, &pods, &ns).await;
+    assert_eq!(w.len(), 8, "four creates, four deletes: {w:?}");
+}
