@@ -119,9 +119,11 @@ fn graded<T>(
 }
 
 /// A distribution's two time limits from its `timeout` (the whole run, probe pod start-up
-/// included): each request gets a tenth of it (1 to 10 s), and no request starts after two
-/// thirds of it, so that the report is written before the probe pod's deadline
-/// (`activeDeadlineSeconds`, the whole `timeout`) or the exec's timeout ends the run.
+/// included): each request gets a tenth of it (1 to 10 s), and no request starts later than two
+/// thirds of it after the first, so that the report is usually written before the probe pod's
+/// deadline (`activeDeadlineSeconds`, the whole `timeout`, counted from its creation) or the
+/// exec's timeout ends the run. A pod that took more than the last third to start can still be
+/// cut off: then it did not finish, an error like a probe pod's.
 pub fn distribution_limits(timeout: Duration) -> (Duration, Duration) {
     let request = (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(10));
     let sending = (timeout * 2 / 3).max(Duration::from_secs(1));
@@ -328,6 +330,17 @@ fn run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_distributions_limits_come_from_its_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(distribution_limits(s(120)), (s(10), s(80)));
+        assert_eq!(distribution_limits(s(30)), (s(3), s(20)));
+        assert_eq!(
+            distribution_limits(s(2)),
+            (s(1), Duration::from_nanos(1_333_333_333))
+        );
+    }
 
     #[test]
     fn the_registry_reports_what_it_could_not_delete() {
