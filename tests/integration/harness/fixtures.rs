@@ -736,6 +736,26 @@ impl FixtureLab {
     }
 }
 
+/// Applies `state` of `lab` (profile `p`, variables `vars`): the files of [`state_paths`], in
+/// order; returns the first error as a message.
+pub async fn try_apply_lab_state(
+    client: &Client,
+    lab: FixtureLab,
+    p: Profile,
+    state: &State,
+    vars: &Vars,
+) -> Result<(), String> {
+    for path in state_paths(lab, p, state) {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        let yaml = try_render(&text, vars).map_err(|e| format!("{}: {e}", path.display()))?;
+        try_apply_yaml(client, &yaml)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The files that make up `state` of `lab` for profile `p`, as full paths in apply order: for a
 /// dependent lab, the prerequisite's state after `through` comes first (a broken state's base
 /// included); a `reset` step leaves only that.

@@ -37,7 +37,7 @@ pub use fixtures::{
     apply_finished_state, apply_state, broken_states, expected_state, fixture_control_plane,
     fixture_dir, literal_namespace_lock, literal_namespaces, object_key,
     remove_literal_namespace_objects, render, render_file, state_files, state_paths,
-    try_apply_state, try_render,
+    try_apply_lab_state, try_apply_state, try_render,
 };
 pub use injector::SidecarInjector;
 pub use kubectl::{Kubectl, KubectlOutput};
