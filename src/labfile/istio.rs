@@ -31,6 +31,8 @@ istio_kind!(VirtualService, VirtualServiceSpec);
 istio_kind!(DestinationRule, DestinationRuleSpec);
 istio_kind!(ServiceEntry, ServiceEntrySpec);
 istio_kind!(IstioOperator, IstioOperatorSpec);
+istio_kind!(Sidecar, SidecarSpec);
+istio_kind!(Telemetry, TelemetrySpec);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -189,6 +191,9 @@ pub struct RouteDestination {
     pub destination: Destination,
     #[serde(default)]
     pub weight: Option<u32>,
+    /// Header manipulation for this destination only (e.g. a response header naming the subset).
+    #[serde(default)]
+    pub headers: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,4 +282,80 @@ pub struct IstioOperatorSpec {
     pub components: Option<Value>,
     #[serde(default)]
     pub values: Option<Value>,
+}
+
+/// `networking.istio.io` Sidecar: which hosts the proxies of its namespace (or `workloadSelector`)
+/// are told about.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SidecarSpec {
+    #[serde(default)]
+    pub workload_selector: Option<SidecarWorkloadSelector>,
+    #[serde(default)]
+    pub egress: Option<Vec<SidecarEgress>>,
+    #[serde(default)]
+    pub ingress: Option<Vec<Value>>,
+    #[serde(default)]
+    pub outbound_traffic_policy: Option<Value>,
+}
+
+/// A Sidecar selects by `labels` (not `matchLabels`, unlike the security kinds).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SidecarWorkloadSelector {
+    pub labels: Labels,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SidecarEgress {
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub port: Option<Value>,
+    #[serde(default)]
+    pub bind: Option<String>,
+    #[serde(default)]
+    pub capture_mode: Option<String>,
+}
+
+/// `telemetry.istio.io` Telemetry: access logging, metrics and tracing for the workloads of its
+/// namespace (or `selector`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct TelemetrySpec {
+    #[serde(default)]
+    pub selector: Option<WorkloadSelector>,
+    #[serde(default)]
+    pub target_refs: Option<Vec<Value>>,
+    #[serde(default)]
+    pub access_logging: Option<Vec<AccessLogging>>,
+    #[serde(default)]
+    pub metrics: Option<Vec<Value>>,
+    #[serde(default)]
+    pub tracing: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AccessLogging {
+    #[serde(default)]
+    pub providers: Option<Vec<ProviderRef>>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub filter: Option<Value>,
+    #[serde(default, rename = "match")]
+    pub match_: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ProviderRef {
+    pub name: String,
 }

@@ -107,6 +107,12 @@ fn validate_document(doc: &Located, origin: &Origin, diags: &mut Vec<Diagnostic>
         (NETWORKING_V1 | NETWORKING_V1BETA1 | NETWORKING_V1ALPHA3, "ServiceEntry") => {
             strict::<istio::ServiceEntry>(&json)
         }
+        (NETWORKING_V1 | NETWORKING_V1BETA1 | NETWORKING_V1ALPHA3, "Sidecar") => {
+            strict::<istio::Sidecar>(&json)
+        }
+        ("telemetry.istio.io/v1" | "telemetry.istio.io/v1alpha1", "Telemetry") => {
+            strict::<istio::Telemetry>(&json)
+        }
         ("install.istio.io/v1alpha1", "IstioOperator") => strict::<istio::IstioOperator>(&json),
         _ => {
             let known: Vec<&str> = KNOWN.iter().map(|(_, k)| *k).collect();
@@ -171,6 +177,8 @@ const KNOWN: &[(&str, &str)] = &[
     (NETWORKING_V1, "VirtualService"),
     (NETWORKING_V1, "DestinationRule"),
     (NETWORKING_V1, "ServiceEntry"),
+    (NETWORKING_V1, "Sidecar"),
+    ("telemetry.istio.io/v1", "Telemetry"),
     ("install.istio.io/v1alpha1", "IstioOperator"),
 ];
 

@@ -2,13 +2,15 @@
 //! holding fixture states with the lab's default variables:
 //! - `labs/istio-aks/snapshots/finished-{aks,kind}.json`: a finished lab (the README's main job
 //!   grades one with no cluster);
+//! - `labs/istio-aks-zero-trust/snapshots/finished-{aks,kind}.json`: the lab built on it, finished
+//!   (its fixture states start from istio-aks's finished one);
 //! - `tests/snapshots/mode-permissive-aks.json`: a known mistake, for golden output.
 //!
 //! The test re-captures each one and checks that grading the fresh capture and the bundled file
 //! gives the same result. `LABCTL_BLESS=1` rewrites the bundled files.
 
 use crate::harness::{
-    ADMIN, ControlPlane, ControlPlaneOptions, Profile, State, Vars, try_apply_state,
+    ADMIN, ControlPlane, ControlPlaneOptions, FixtureLab, Profile, State, try_apply_lab_state,
 };
 use std::path::{Path, PathBuf};
 
@@ -42,26 +44,43 @@ async fn bundled_snapshots_are_current_and_grade_as_expected() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cases = [
         (
+            FixtureLab::ISTIO_AKS,
             Profile::Aks,
             State::AfterStep("egress".into()),
             "labs/istio-aks/snapshots/finished-aks.json",
             0,
         ),
         (
+            FixtureLab::ISTIO_AKS,
             Profile::Kind,
             State::AfterStep("egress".into()),
             "labs/istio-aks/snapshots/finished-kind.json",
             0,
         ),
         (
+            FixtureLab::ISTIO_AKS,
             Profile::Aks,
             State::Broken("mode-permissive".into()),
             "tests/snapshots/mode-permissive-aks.json",
             1,
         ),
+        (
+            FixtureLab::ZERO_TRUST,
+            Profile::Aks,
+            State::AfterStep("troubleshooting".into()),
+            "labs/istio-aks-zero-trust/snapshots/finished-aks.json",
+            0,
+        ),
+        (
+            FixtureLab::ZERO_TRUST,
+            Profile::Kind,
+            State::AfterStep("troubleshooting".into()),
+            "labs/istio-aks-zero-trust/snapshots/finished-kind.json",
+            0,
+        ),
     ];
     let bless = std::env::var_os("LABCTL_BLESS").is_some();
-    for (profile, state, bundled, want) in cases {
+    for (lab, profile, state, bundled, want) in cases {
         // A private server per case: default variables name fixed namespaces (`pets`, ...).
         let cp = ControlPlane::start(ControlPlaneOptions {
             controller_manager: false,
@@ -69,15 +88,15 @@ async fn bundled_snapshots_are_current_and_grade_as_expected() {
         })
         .await;
         let admin = cp.client(ADMIN).await;
-        try_apply_state(&admin, profile, &state, &Vars::defaults(profile))
+        try_apply_lab_state(&admin, lab, profile, &state, &lab.defaults(profile))
             .await
-            .unwrap_or_else(|e| panic!("{state}: {e}"));
+            .unwrap_or_else(|e| panic!("{} {state}: {e}", lab.0));
         let dir = tempfile::tempdir().unwrap();
         let fresh: PathBuf = dir.path().join("snapshot.json");
         let kubeconfig = cp.kubeconfig_path(ADMIN);
         let (code, _, err) = labctl(&[
             "snapshot",
-            "istio-aks",
+            lab.0,
             "--profile",
             profile.as_str(),
             "--kubeconfig",
@@ -96,14 +115,14 @@ async fn bundled_snapshots_are_current_and_grade_as_expected() {
         }
         let (fresh_code, fresh_json, e1) = labctl(&[
             "grade",
-            "istio-aks",
+            lab.0,
             "--snapshot",
             fresh.to_str().unwrap(),
             "-o",
             "json",
         ]);
         let (bundled_code, bundled_json, e2) =
-            labctl(&["grade", "istio-aks", "--snapshot", bundled, "-o", "json"]);
+            labctl(&["grade", lab.0, "--snapshot", bundled, "-o", "json"]);
         assert_eq!(fresh_code, want, "{state} fresh: {e1}\n{fresh_json}");
         assert_eq!(
             bundled_code, want,

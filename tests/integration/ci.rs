@@ -11,10 +11,13 @@
 //! - Commands that succeed but do not do the job fail the step's checks after the timeout,
 //!   with the diagnosis-carrying check output and debug output (events, failing objects).
 //! - A cleanup that misses something reports the leftover.
+//! - istio-aks-zero-trust, which builds on istio-aks through `egress`, replays on both profiles:
+//!   istio-aks's steps as setup, its own six steps, its cleanup, then istio-aks's cleanup, with
+//!   nothing left over.
 
 use crate::harness::{
-    ADMIN, ControlPlane, PodStatusDriver, Profile, SidecarInjector, Vars, ensure_namespaces,
-    unique_name,
+    ADMIN, ControlPlane, FixtureLab, PodStatusDriver, Profile, SidecarInjector, Vars,
+    ensure_namespaces, unique_name,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -115,6 +118,66 @@ async fn istio_aks_replays_end_to_end_on_the_aks_profile_and_cleans_up() {
             "$ az aks mesh enable-ingress-gateway --resource-group rg-ci --name aks-ci",
         ],
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_trust_replays_on_istio_aks_on_the_aks_profile_and_cleans_up_both() {
+    let run = replay_zero_trust(Profile::Aks).await;
+    assert_contains(
+        &run.stdout,
+        &[
+            "$ az aks mesh enable-ingress-gateway --resource-group rg-ci --name aks-ci --ingress-gateway-type internal",
+            "$ az aks update --resource-group rg-ci --name aks-ci --enable-azure-monitor-metrics",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_trust_replays_on_istio_aks_on_the_kind_profile_and_cleans_up_both() {
+    let run = replay_zero_trust(Profile::Kind).await;
+    // The internal gateway came from the lab's IstioOperator, annotated like the add-on's.
+    assert_contains(&run.stdout, &["✔ Ingress gateways installed"]);
+}
+
+/// Replays istio-aks-zero-trust: istio-aks through egress as setup, the lab, its cleanup, then
+/// istio-aks's cleanup; every step passes and nothing is left over.
+async fn replay_zero_trust(profile: Profile) -> Run {
+    let run = replay_lab(
+        profile,
+        "istio-aks-zero-trust",
+        FixtureLab::ZERO_TRUST,
+        "90s",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let lab = crate::grade_offline::lab_named(FixtureLab::ZERO_TRUST);
+    for step in &lab.steps {
+        assert_contains(&run.stdout, &[&format!("✔ {} passed", step.id)]);
+    }
+    // In order: istio-aks's steps as setup, this lab, its cleanup, istio-aks's cleanup.
+    let order = [
+        "▶ istio-aks 1/7 enable-addon",
+        "▶ istio-aks 6/7 egress",
+        "▶ 1/7 identities",
+        "▶ 6/7 troubleshooting",
+        "▶ 7/7 cleanup",
+        "▶ istio-aks 7/7 cleanup",
+    ];
+    let mut at = 0;
+    for o in order {
+        let found = run.stdout[at..]
+            .find(o)
+            .unwrap_or_else(|| panic!("{o:?} missing or out of order in:\n{}", run.stdout));
+        at += found + o.len();
+    }
+    assert_contains(&run.stdout, &["leftovers: none"]);
+    assert!(!run.junit.contains("<failure"), "{}", run.junit);
+    assert!(
+        run.junit.contains(r#"<testcase name="leftovers""#),
+        "{}",
+        run.junit
+    );
+    run
 }
 
 /// `az ARGS` (the stand-in) with the simulated region of `sim`: exit code and stdout+stderr.
@@ -419,9 +482,15 @@ async fn replay_istio_aks(profile: Profile) -> Run {
 /// `labctl ci LAB` (istio-aks or a changed copy of it) for `profile` on the shared control plane,
 /// with unique namespaces, the stand-ins for az and istioctl, and `timeout` per step.
 async fn replay(profile: Profile, lab: &str, timeout: &str) -> Run {
+    replay_lab(profile, lab, FixtureLab::ISTIO_AKS, timeout).await
+}
+
+/// [`replay`] of a lab whose variables (beyond istio-aks's) are those of `fixtures`' index, with
+/// every `*Namespace` variable unique and watched by the pod-status driver.
+async fn replay_lab(profile: Profile, lab: &str, fixtures: FixtureLab, timeout: &str) -> Run {
     let cp = ControlPlane::shared().await;
     let admin = cp.client(ADMIN).await;
-    let mut vars = Vars::unique(profile);
+    let mut vars = fixtures.unique(profile);
     // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
     if profile == Profile::Aks {
         vars.insert("revision".into(), "asm-1-97".into());
@@ -433,7 +502,15 @@ async fn replay(profile: Profile, lab: &str, timeout: &str) -> Run {
     // The client namespace stands for `default`, which every cluster has.
     let client_ns: BTreeSet<String> = [vars.var("clientNamespace").to_owned()].into();
     ensure_namespaces(&admin, &client_ns).await.unwrap();
-    let namespaces: Vec<String> = vars.namespaces().into_iter().collect();
+    let mut namespaces: Vec<String> = vars
+        .iter()
+        .filter(|(name, _)| name.ends_with("Namespace"))
+        .map(|(_, ns)| ns.clone())
+        .collect();
+    // The managed Prometheus agent (az stand-in) runs in kube-system.
+    if fixtures != FixtureLab::ISTIO_AKS && profile == Profile::Aks {
+        namespaces.push("kube-system".into());
+    }
     let ns_refs: Vec<&str> = namespaces.iter().map(String::as_str).collect();
     let _kubelet = PodStatusDriver::start(cp, &ns_refs);
     let sim = simulated_installer(&vars);

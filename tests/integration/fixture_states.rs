@@ -2,7 +2,7 @@
 //! applied to a map instead of a server, so the lab can be graded against them offline — fast
 //! and exact. The live tests apply the same files to a real API server.
 
-use crate::harness::{Profile, State as FixtureState, render, state_files};
+use crate::harness::{FixtureLab, Profile, State as FixtureState, render, state_paths};
 use labctl::view::objects::ObjectSet;
 use labctl::view::query::Query;
 use serde_json::Value;
@@ -38,14 +38,23 @@ fn key(v: &Value) -> (String, String, String, String) {
 }
 
 impl State {
-    /// The objects of a fixture state for a profile, with the lab variables `vars`.
+    /// The objects of an istio-aks fixture state for a profile, with the lab variables `vars`.
     pub fn of(profile: Profile, state: &FixtureState, vars: &BTreeMap<String, String>) -> State {
+        State::of_lab(FixtureLab::ISTIO_AKS, profile, state, vars)
+    }
+
+    /// The objects of a fixture state of `lab` (a dependent lab's includes its prerequisite's
+    /// base state) for a profile, with the lab variables `vars`.
+    pub fn of_lab(
+        lab: FixtureLab,
+        profile: Profile,
+        state: &FixtureState,
+        vars: &BTreeMap<String, String>,
+    ) -> State {
         let mut out = State::default();
-        for rel in state_files(profile, state) {
-            let text = render(
-                &std::fs::read_to_string(crate::harness::fixture_dir().join(&rel)).unwrap(),
-                vars,
-            );
+        for path in state_paths(lab, profile, state) {
+            let rel = path.display().to_string();
+            let text = render(&std::fs::read_to_string(&path).unwrap(), vars);
             let docs: Vec<Option<Value>> =
                 serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
             for doc in docs.into_iter().flatten() {

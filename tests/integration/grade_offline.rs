@@ -1,10 +1,10 @@
-//! The istio-aks lab graded against its fixture states, in memory: every finished state passes
-//! all steps so far, the state before a step fails exactly that step, and every broken state
-//! fails its step naming the expected diagnosis. Fast and exact; the live tests repeat the key
-//! cases through a real API server.
+//! The istio-aks lab, and istio-aks-zero-trust which builds on it, graded against their fixture
+//! states, in memory: every finished state passes all steps so far, the state before a step
+//! fails exactly that step, and every broken state fails its step naming the expected
+//! diagnosis. Fast and exact; the live tests repeat the key cases through a real API server.
 
 use crate::fixture_states::State;
-use crate::harness::{FixtureIndex, Profile, State as FixtureState};
+use crate::harness::{FixtureLab, Profile, State as FixtureState};
 use labctl::eval::facts::StaticFacts;
 use labctl::eval::result::Status;
 use labctl::grade::run::grade;
@@ -17,8 +17,15 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 pub fn lab() -> labctl::labfile::lab::Lab {
-    labctl::labfile::load::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/istio-aks"))
-        .expect("istio-aks is valid")
+    lab_named(FixtureLab::ISTIO_AKS)
+}
+
+/// The bundled lab with the fixtures of `fixtures` (same name), loaded from `labs/`.
+pub fn lab_named(fixtures: FixtureLab) -> labctl::labfile::lab::Lab {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("labs")
+        .join(fixtures.0);
+    labctl::labfile::load::load(&dir).unwrap_or_else(|e| panic!("{} is valid: {e:?}", fixtures.0))
 }
 
 pub fn info(plan: &Plan) -> RunInfo {
@@ -87,11 +94,41 @@ pub static WORK_STEPS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 #[test]
 fn each_finished_state_passes_its_steps_and_fails_the_next() {
-    let lab = lab();
+    finished_states_pass_their_steps_and_fail_the_next(FixtureLab::ISTIO_AKS);
+}
+
+#[test]
+fn zero_trust_each_finished_state_passes_its_steps_and_fails_the_next() {
+    finished_states_pass_their_steps_and_fail_the_next(FixtureLab::ZERO_TRUST);
+}
+
+#[test]
+fn each_broken_state_fails_its_step_with_the_known_diagnosis() {
+    broken_states_fail_their_step_with_the_known_diagnosis(FixtureLab::ISTIO_AKS);
+}
+
+#[test]
+fn zero_trust_each_broken_state_fails_its_step_with_the_known_diagnosis() {
+    broken_states_fail_their_step_with_the_known_diagnosis(FixtureLab::ZERO_TRUST);
+}
+
+/// Grades the state after each work step of `fixtures`' lab: that step and all before pass, the
+/// next fails; the state after cleanup (nothing of the lab; for a dependent lab, its
+/// prerequisite's finished state) passes cleanup and fails every work step.
+fn finished_states_pass_their_steps_and_fail_the_next(fixtures: FixtureLab) {
+    let lab = lab_named(fixtures);
+    let work_steps: Vec<String> = lab
+        .steps
+        .iter()
+        .filter(|s| s.step_type != StepType::Cleanup)
+        .map(|s| s.id.clone())
+        .collect();
+    let cleanup = lab.steps.last().expect("steps").id.clone();
     for profile in Profile::ALL {
         let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
-        for (n, step) in WORK_STEPS.iter().enumerate() {
-            let state = State::of(
+        for (n, step) in work_steps.iter().enumerate() {
+            let state = State::of_lab(
+                fixtures,
                 profile,
                 &FixtureState::AfterStep(step.to_string()),
                 &plan.values,
@@ -115,41 +152,52 @@ fn each_finished_state_passes_its_steps_and_fails_the_next() {
                 describe(&report)
             );
         }
-        // Nothing left: the cleanup step passes; every other step fails.
-        let report = grade_state(&plan, &State::default());
+        // Nothing of the lab left: the cleanup step passes; every other step fails.
+        let after_cleanup = State::of_lab(
+            fixtures,
+            profile,
+            &FixtureState::AfterStep(cleanup.clone()),
+            &plan.values,
+        );
+        let report = grade_state(&plan, &after_cleanup);
         let (cleanup, work) = report.steps.split_last().expect("steps");
         assert_eq!(
             cleanup.status,
             Status::Passed,
-            "{profile}: empty cluster passes cleanup:\n{}",
+            "{profile}: after cleanup, cleanup passes:\n{}",
             describe(&report)
         );
         assert!(
-            work.len() == WORK_STEPS.len() && work.iter().all(|s| s.status == Status::Failed),
-            "{profile}: empty cluster:\n{}",
+            work.len() == work_steps.len() && work.iter().all(|s| s.status == Status::Failed),
+            "{profile}: after cleanup, every work step fails:\n{}",
             describe(&report)
         );
     }
 }
 
-#[test]
-fn each_broken_state_fails_its_step_with_the_known_diagnosis() {
-    let lab = lab();
+/// Every broken state of `fixtures` fails its step naming its diagnosis, and the steps before it
+/// pass.
+fn broken_states_fail_their_step_with_the_known_diagnosis(fixtures: FixtureLab) {
+    let lab = lab_named(fixtures);
+    let steps: Vec<&str> = lab.steps.iter().map(|s| s.id.as_str()).collect();
     let mut problems = Vec::new();
-    for b in &FixtureIndex::get().broken {
+    for b in &fixtures.index().broken {
         for profile in b.profiles.iter().copied() {
             let plan = Plan::new(&lab, Some(profile.as_str()), &[]).unwrap();
-            let report = grade_state(
-                &plan,
-                &State::of(profile, &FixtureState::Broken(b.name.clone()), &plan.values),
+            let state = State::of_lab(
+                fixtures,
+                profile,
+                &FixtureState::Broken(b.name.clone()),
+                &plan.values,
             );
+            let report = grade_state(&plan, &state);
             let step = report.steps.iter().find(|s| s.id == b.step).unwrap();
             let named: Vec<&str> = step
                 .checks
                 .iter()
                 .flat_map(|c| c.diagnoses.iter().map(|d| d.id.as_str()))
                 .collect();
-            let idx = STEPS.iter().position(|s| *s == b.step).unwrap();
+            let idx = steps.iter().position(|s| *s == b.step).unwrap();
             let earlier_ok = report.steps[..idx]
                 .iter()
                 .all(|s| s.status == Status::Passed);

@@ -19,6 +19,7 @@ pub const ISTIO_KINDS: &[(&str, &str, &str)] = &[
     ("networking.istio.io", "v1", "DestinationRule"),
     ("networking.istio.io", "v1", "ServiceEntry"),
     ("networking.istio.io", "v1", "Sidecar"),
+    ("telemetry.istio.io", "v1", "Telemetry"),
     ("install.istio.io", "v1alpha1", "IstioOperator"),
 ];
 

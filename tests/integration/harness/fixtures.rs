@@ -1,5 +1,8 @@
 //! The fixture states of `tests/fixtures/istio-aks/` (what a cluster holds after each step of the
-//! `istio-aks` lab, and after known mistakes), put into a test control plane.
+//! `istio-aks` lab, and after known mistakes), put into a test control plane — and those of the
+//! labs that build on it (`tests/fixtures/<lab>/`, e.g. `istio-aks-zero-trust`), whose index says
+//! `requires: {lab, through}` and whose states start from that lab's state after `through`
+//! ([`FixtureLab`], [`state_paths`]).
 //!
 //! `tests/fixtures/istio-aks/index.yaml` is the contract (its header comment); in short:
 //! - [`FixtureIndex::load`] parses it (unknown fields are errors) and checks its references.
@@ -87,9 +90,21 @@ impl std::fmt::Display for Profile {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FixtureIndex {
+    /// A lab that builds on another: its states start from that lab's state after `through`.
+    #[serde(default)]
+    pub requires: Option<FixtureRequires>,
     pub variables: IndexVariables,
     pub steps: Vec<StepFixture>,
     pub broken: Vec<BrokenFixture>,
+}
+
+/// `requires:` of a dependent lab's index: the prerequisite lab and the step of it its states
+/// start after (as in the lab's own `requires:`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureRequires {
+    pub lab: String,
+    pub through: String,
 }
 
 /// The variable values the fixtures were written for: `common`, then per profile.
@@ -168,11 +183,16 @@ impl FixtureIndex {
 
     /// Like [`load`](Self::load), returning the problem as a message.
     pub fn try_load() -> Result<FixtureIndex, String> {
-        let path = fixture_dir().join("index.yaml");
+        Self::try_load_from(&fixture_dir())
+    }
+
+    /// Parses and checks the index of the fixture directory `dir`.
+    pub fn try_load_from(dir: &Path) -> Result<FixtureIndex, String> {
+        let path = dir.join("index.yaml");
         let text = std::fs::read_to_string(&path).map_err(|e| format!("read: {e}"))?;
         let index: FixtureIndex =
             serde_saphyr::from_str(&text).map_err(|e| format!("does not parse: {e}"))?;
-        index.validate()?;
+        index.validate(dir)?;
         Ok(index)
     }
 
@@ -182,7 +202,7 @@ impl FixtureIndex {
         INDEX.get_or_init(FixtureIndex::load)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, dir: &Path) -> Result<(), String> {
         let mut ids = BTreeSet::new();
         for s in &self.steps {
             if !ids.insert(s.id.as_str()) {
@@ -223,15 +243,18 @@ impl FixtureIndex {
             }
         }
         for file in self.files() {
-            if !fixture_dir().join(&file).is_file() {
+            if !dir.join(&file).is_file() {
                 return Err(format!("names {file}, which does not exist"));
             }
         }
-        for p in Profile::ALL {
-            let vars = self.default_variables(p);
-            for name in NAMESPACE_VARIABLES {
-                if !vars.contains_key(name) {
-                    return Err(format!("variables: {name} missing for profile {p}"));
+        // A dependent lab inherits the prerequisite's variables (and namespaces).
+        if self.requires.is_none() {
+            for p in Profile::ALL {
+                let vars = self.default_variables(p);
+                for name in NAMESPACE_VARIABLES {
+                    if !vars.contains_key(name) {
+                        return Err(format!("variables: {name} missing for profile {p}"));
+                    }
                 }
             }
         }
@@ -426,7 +449,12 @@ pub fn broken_states(p: Profile) -> Vec<State> {
 /// The files that make up `state` for profile `p`, in apply order (panics on an unknown state, or
 /// a broken state not written for `p`).
 pub fn state_files(p: Profile, state: &State) -> Vec<String> {
-    let index = FixtureIndex::get();
+    state_files_in(FixtureIndex::get(), p, state)
+}
+
+/// [`state_files`] of the lab whose index is `index` (its own files only, relative to its
+/// fixture directory; a dependent lab's base is in [`state_paths`]).
+fn state_files_in(index: &FixtureIndex, p: Profile, state: &State) -> Vec<String> {
     match state {
         State::AfterStep(id) => {
             let at = index
@@ -453,7 +481,7 @@ pub fn state_files(p: Profile, state: &State) -> Vec<String> {
                 b.profiles
             );
             let mut files = match &b.base {
-                Some(base) => state_files(p, &State::AfterStep(base.clone())),
+                Some(base) => state_files_in(index, p, &State::AfterStep(base.clone())),
                 None => Vec::new(),
             };
             files.extend(b.files(p));
@@ -621,4 +649,126 @@ pub async fn fixture_control_plane() -> &'static ControlPlane {
         istio_crds: true,
     };
     super::shared::process_wide(&FIXTURE_CP, opts, "fixture").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Labs that build on another lab's fixtures
+
+/// A lab with fixture states in `tests/fixtures/<name>/`. A dependent lab's index names its
+/// prerequisite (`requires: {lab, through}`); its states start from the prerequisite's state
+/// after `through`, and its variables are the prerequisite's plus its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FixtureLab(pub &'static str);
+
+impl FixtureLab {
+    pub const ISTIO_AKS: FixtureLab = FixtureLab("istio-aks");
+    pub const ZERO_TRUST: FixtureLab = FixtureLab("istio-aks-zero-trust");
+
+    /// `tests/fixtures/<name>`.
+    pub fn dir(self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(self.0)
+    }
+
+    /// The lab's parsed index, loaded once per process (panics saying what is wrong).
+    pub fn index(self) -> &'static FixtureIndex {
+        if self == Self::ISTIO_AKS {
+            return FixtureIndex::get();
+        }
+        static INDEXES: std::sync::Mutex<BTreeMap<&'static str, &'static FixtureIndex>> =
+            std::sync::Mutex::new(BTreeMap::new());
+        let mut loaded = INDEXES.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.entry(self.0).or_insert_with(|| {
+            let index = FixtureIndex::try_load_from(&self.dir())
+                .unwrap_or_else(|e| panic!("tests/fixtures/{}/index.yaml: {e}", self.0));
+            Box::leak(Box::new(index))
+        })
+    }
+
+    /// The prerequisite lab and the step its states start after, if any.
+    pub fn requires(self) -> Option<(FixtureLab, &'static str)> {
+        let r = self.index().requires.as_ref()?;
+        let lab: &'static str = Box::leak(r.lab.clone().into_boxed_str());
+        Some((FixtureLab(lab), r.through.as_str()))
+    }
+
+    /// Variables for profile `p`: [`Vars::defaults`] (istio-aks's), then this lab's own
+    /// (`variables` of its index).
+    pub fn defaults(self, p: Profile) -> Vars {
+        let mut vars = Vars::defaults(p);
+        if self != Self::ISTIO_AKS {
+            vars.extend(self.index().default_variables(p));
+        }
+        vars
+    }
+
+    /// [`defaults`](Self::defaults) with every namespace variable unique (istio-aks's four, and
+    /// this lab's own variables named `*Namespace`).
+    pub fn unique(self, p: Profile) -> Vars {
+        let mut vars = Vars::unique(p);
+        if self != Self::ISTIO_AKS {
+            for (name, value) in self.index().default_variables(p) {
+                let value = if name.ends_with("Namespace") {
+                    super::unique_name(&value)
+                } else {
+                    value
+                };
+                vars.insert(name, value);
+            }
+        }
+        vars
+    }
+
+    /// The state after each step of this lab's own index, in order.
+    pub fn step_states(self) -> Vec<State> {
+        let steps = self.index().steps.iter();
+        steps.map(|s| State::AfterStep(s.id.clone())).collect()
+    }
+
+    /// The broken states of this lab written for profile `p`, in index order.
+    pub fn broken_states(self, p: Profile) -> Vec<State> {
+        let broken = self.index().broken.iter();
+        broken
+            .filter(|b| b.profiles.contains(&p))
+            .map(|b| State::Broken(b.name.clone()))
+            .collect()
+    }
+}
+
+/// Applies `state` of `lab` (profile `p`, variables `vars`): the files of [`state_paths`], in
+/// order; returns the first error as a message.
+pub async fn try_apply_lab_state(
+    client: &Client,
+    lab: FixtureLab,
+    p: Profile,
+    state: &State,
+    vars: &Vars,
+) -> Result<(), String> {
+    for path in state_paths(lab, p, state) {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        let yaml = try_render(&text, vars).map_err(|e| format!("{}: {e}", path.display()))?;
+        try_apply_yaml(client, &yaml)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The files that make up `state` of `lab` for profile `p`, as full paths in apply order: for a
+/// dependent lab, the prerequisite's state after `through` comes first (a broken state's base
+/// included); a `reset` step leaves only that.
+pub fn state_paths(lab: FixtureLab, p: Profile, state: &State) -> Vec<PathBuf> {
+    let mut paths = match lab.requires() {
+        Some((pre, through)) => state_paths(pre, p, &State::AfterStep(through.to_string())),
+        None => Vec::new(),
+    };
+    let dir = lab.dir();
+    paths.extend(
+        state_files_in(lab.index(), p, state)
+            .into_iter()
+            .map(|f| dir.join(f)),
+    );
+    paths
 }

@@ -32,11 +32,12 @@ pub use control_plane::{ControlPlane, ControlPlaneOptions};
 pub use crds::{ISTIO_CRDS_YAML, ISTIO_KINDS, install_crds, wait_crd_established};
 pub use delay_proxy::DelayProxy;
 pub use fixtures::{
-    BrokenFixture, ExpectedState, FixtureIndex, IndexVariables, NAMESPACE_VARIABLES, ObjectKey,
-    Profile, State, StepFixture, Vars, all_step_states, apply_finished_state, apply_state,
-    broken_states, expected_state, fixture_control_plane, fixture_dir, literal_namespace_lock,
-    literal_namespaces, object_key, remove_literal_namespace_objects, render, render_file,
-    state_files, try_apply_state, try_render,
+    BrokenFixture, ExpectedState, FixtureIndex, FixtureLab, FixtureRequires, IndexVariables,
+    NAMESPACE_VARIABLES, ObjectKey, Profile, State, StepFixture, Vars, all_step_states,
+    apply_finished_state, apply_state, broken_states, expected_state, fixture_control_plane,
+    fixture_dir, literal_namespace_lock, literal_namespaces, object_key,
+    remove_literal_namespace_objects, render, render_file, state_files, state_paths,
+    try_apply_lab_state, try_apply_state, try_render,
 };
 pub use injector::SidecarInjector;
 pub use kubectl::{Kubectl, KubectlOutput};

@@ -1,6 +1,7 @@
 //! What the simulated injector does to a pod: the JSONPatch istiod would return, trimmed to what
 //! graders look at — an `istio-proxy` container (`proxy sidecar`, port 15090 `http-envoy-prom`),
-//! an `istio-init` init container, their volumes, the `sidecar.istio.io/status` annotation and the
+//! an `istio-init` init container, their volumes, the `sidecar.istio.io/status` annotation, the
+//! `prometheus.io/*` scrape annotations (metrics merging, Istio's default: port 15020) and the
 //! `service.istio.io/canonical-*` / `security.istio.io/tlsMode` labels.
 
 use kube::core::DynamicObject;
@@ -111,6 +112,18 @@ pub fn injection_patch(pod: &DynamicObject, namespace: Option<&str>, rev: &str) 
     let mut new_annotations = vec![("sidecar.istio.io/status".to_string(), status)];
     if !annotations.contains_key("kubectl.kubernetes.io/default-container") {
         new_annotations.push(("kubectl.kubernetes.io/default-container".into(), first_app));
+    }
+    // Metrics merging (enablePrometheusMerge, on by default): the sidecar serves the app's and
+    // its own metrics on 15020, and the injector points Prometheus there, unless the pod says
+    // otherwise.
+    for (k, v) in [
+        ("prometheus.io/scrape", "true"),
+        ("prometheus.io/port", "15020"),
+        ("prometheus.io/path", "/stats/prometheus"),
+    ] {
+        if !annotations.contains_key(k) {
+            new_annotations.push((k.into(), v.into()));
+        }
     }
     let mut new_labels = vec![("security.istio.io/tlsMode".to_string(), "istio".to_string())];
     if !labels.contains_key("service.istio.io/canonical-name") {
