@@ -565,3 +565,43 @@ fn many_snapshot_learners_share_their_files_and_grades() {
         "{out}"
     );
 }
+
+#[test]
+fn a_class_on_a_lab_that_requires_another_is_graded_on_its_own_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("class.json");
+    let (code, stdout, stderr, _) = labctl(&[
+        "class",
+        "report",
+        "tests/class/zero-trust-snapshots.yaml",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    // bob's snapshot is of istio-aks: his row says he cannot be graded on this lab; the
+    // report itself is made.
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("Zero trust on the Istio add-on"),
+        "{stdout}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let learners = report["learners"].as_array().unwrap();
+    assert_eq!(learners[0]["name"], "alice");
+    assert_eq!(learners[0]["status"], "done", "{}", learners[0]);
+    let steps: Vec<&str> = learners[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    // The lab's own steps only: istio-aks's are its prerequisite, not part of this report.
+    assert_eq!(steps.first(), Some(&"identities"), "{steps:?}");
+    assert!(!steps.contains(&"enable-addon"), "{steps:?}");
+    assert!(
+        learners[1]
+            .to_string()
+            .contains("the snapshot is of lab `istio-aks`"),
+        "{}",
+        learners[1]
+    );
+}
