@@ -295,6 +295,17 @@ fn keep_immutable_fields(ar: &ApiResource, existing: &DynamicObject, obj: &mut D
                 spec.insert(field.to_string(), v.clone());
             }
         }
+        // A LoadBalancer Service with `externalTrafficPolicy: Local` gets a health-check node
+        // port, which a replace that keeps the policy must carry over (the server refuses a
+        // change); one that drops the policy must not have it.
+        let local = obj.data["spec"]["externalTrafficPolicy"] == "Local";
+        if local
+            && obj.data["spec"].get("healthCheckNodePort").is_none()
+            && let Some(v) = existing.data["spec"].get("healthCheckNodePort")
+            && let Some(spec) = obj.data.get_mut("spec").and_then(Value::as_object_mut)
+        {
+            spec.insert("healthCheckNodePort".to_string(), v.clone());
+        }
     }
 }
 
