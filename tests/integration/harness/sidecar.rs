@@ -108,16 +108,16 @@ pub fn injection_patch(pod: &DynamicObject, namespace: Option<&str>, rev: &str) 
         .as_str()
         .unwrap_or("app")
         .to_string();
-    let mut new_annotations = vec![("sidecar.istio.io/status".to_string(), status)];
+    // The injecting revision, as istiod's injection template records it next to "revision" in
+    // sidecar.istio.io/status (an annotation since Istio 1.2x, a pod label before).
+    let mut new_annotations = vec![
+        ("sidecar.istio.io/status".to_string(), status),
+        ("istio.io/rev".to_string(), rev.to_string()),
+    ];
     if !annotations.contains_key("kubectl.kubernetes.io/default-container") {
         new_annotations.push(("kubectl.kubernetes.io/default-container".into(), first_app));
     }
-    // istiod's injection template labels the pod with the injecting revision (istio.io/rev), next
-    // to "revision" in sidecar.istio.io/status: the two places a grader reads a proxy's revision.
-    let mut new_labels = vec![
-        ("security.istio.io/tlsMode".to_string(), "istio".to_string()),
-        ("istio.io/rev".to_string(), rev.to_string()),
-    ];
+    let mut new_labels = vec![("security.istio.io/tlsMode".to_string(), "istio".to_string())];
     if !labels.contains_key("service.istio.io/canonical-name") {
         new_labels.push((
             "service.istio.io/canonical-name".into(),
