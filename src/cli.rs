@@ -122,8 +122,8 @@ were left over · 2 could not grade (cluster unreachable or forbidden, invalid l
 variables, and show step 1. Progress is kept per lab and context.\n\n\
 On a lab already started on that context, `start` changes what you give (`--var`, `--profile`, \
 `--kubeconfig`) and keeps your progress; `--force` starts over instead. `--move` takes the \
-progress of the lab started on another context (the most recent one) over to `--context`.",
-        after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks --profile kind --context kind-lab\n  labctl start istio-aks --context kind-lab --var revision=asm-1-24   # change a variable, keep progress\n  labctl start istio-aks --context kind-new --move                   # same progress, another cluster"
+progress of the lab started on another context (the most recent one) over to `--context`.\n\nA lab that builds on another (`labctl list`: REQUIRES) starts only on a cluster where that lab is done: `start` grades it first (without probes) and, when it is not, says which checks fail and how to get there. `--skip-prerequisite` starts without grading it.",
+        after_help = "Examples:\n  labctl start istio-aks --profile aks --var resourceGroup=rg-lab --var clusterName=aks-lab\n  labctl start istio-aks-zero-trust --profile kind     # grades istio-aks on this cluster first\n  labctl start istio-aks --profile kind --context kind-lab\n  labctl start istio-aks --context kind-lab --var revision=asm-1-24   # change a variable, keep progress\n  labctl start istio-aks --context kind-new --move                   # same progress, another cluster"
     )]
     Start {
         /// Lab name (a folder under --labs) or path to a lab folder
@@ -142,6 +142,9 @@ progress of the lab started on another context (the most recent one) over to `--
         /// Move the progress of this lab started on another context to this one
         #[arg(long = "move", id = "move_progress")]
         move_progress: bool,
+        /// Start without grading the lab this one builds on (`requires:`) first
+        #[arg(long)]
+        skip_prerequisite: bool,
         /// Join a live class first: the link from your instructor (see `labctl class join`)
         #[arg(long, value_name = "LINK")]
         join: Option<String>,

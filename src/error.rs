@@ -76,6 +76,13 @@ pub enum Error {
     /// The class server's database, certificate or listening socket (`labctl class serve`).
     #[error("{0}")]
     Server(String),
+    /// `labctl start` could not grade the lab the started one `requires:` (exit as the cause).
+    #[error("cannot check the required lab `{lab}` (`--skip-prerequisite` starts without it)")]
+    Prerequisite {
+        lab: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// Ctrl-C or SIGTERM while probes ran: their pods were deleted (those that could not be
     /// are listed).
     #[error("{}{}", signal_word(*.signal), interrupted_detail(.left))]
@@ -141,6 +148,7 @@ impl Error {
             Error::Plan(_) | Error::Usage(_) => EXIT_USAGE,
             Error::Internal(_) | Error::Runtime(_) => EXIT_INTERNAL,
             Error::Interrupted { signal, .. } => signal.exit_code(),
+            Error::Prerequisite { source, .. } => source.exit_code(),
         }
     }
 }

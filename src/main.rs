@@ -52,6 +52,7 @@ fn main() {
             kubeconfig,
             force,
             move_progress,
+            skip_prerequisite,
             join,
         } => {
             let how = labctl::cmd::learn::StartArgs {
@@ -59,6 +60,7 @@ fn main() {
                 kubeconfig,
                 force,
                 move_progress,
+                skip_prerequisite,
             };
             // Joined first: a link that does not work changes nothing.
             let joined = join.map_or(Ok(0), |link| labctl::cmd::join::run(&link));

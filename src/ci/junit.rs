@@ -4,11 +4,12 @@
 //! |---|---|
 //! | run | `<testsuites name="<lab>">` |
 //! | step (the cleanup too) | `<testsuite name="<step id>">`, properties lab, profile, context, step.title |
+//! | step of the required lab (`requires:`) | `<testsuite name="setup <lab>/<step id>">` (its cleanup: `cleanup <lab>/cleanup`), property `prerequisite`, classname `<lab>.<step>` of that lab |
 //! | solve block | `<testcase name="block N (<file>:<line>)" classname="<lab>.<step>">`, its output in `<system-out>`; `<failure>` when it failed or timed out |
 //! | check | `<testcase name="<check id>">` exactly as `labctl grade --junit` writes it |
 //! | step not run | one `<testcase name="not run">` with `<skipped message="<why>">` |
 //! | debug output | `<system-err>` of the failing step's suite |
-//! | leftovers | `<testcase name="leftovers">` in the cleanup suite, failing with the list |
+//! | leftovers | `<testcase name="leftovers">` in the last cleanup suite, failing with the list |
 
 use crate::ci::report::{CiReport, CiRun, CiStep, CommandRun, StepOutcome};
 use crate::report::junit::{attr, rfc3339, status, text};
@@ -20,8 +21,9 @@ pub fn ci_junit_xml(report: &CiReport) -> String {
     let mut junit = Report::new(text(&report.lab));
     junit.set_time(report.duration);
     let timestamp = rfc3339(&report.started_at);
-    for step in &report.steps {
-        let mut s = suite(report, step);
+    for (i, step) in report.steps.iter().enumerate() {
+        let last = i + 1 == report.steps.len();
+        let mut s = suite(report, step, last);
         if let Some(ts) = &timestamp {
             s.extra.insert("timestamp".into(), ts.as_str().into());
         }
@@ -32,13 +34,19 @@ pub fn ci_junit_xml(report: &CiReport) -> String {
         .expect("quick-junit writes to memory; its only errors are I/O errors")
 }
 
-fn suite(report: &CiReport, step: &CiStep) -> TestSuite {
-    let mut suite = TestSuite::new(text(&step.id));
+fn suite(report: &CiReport, step: &CiStep, last: bool) -> TestSuite {
+    let name = match &step.prerequisite {
+        Some(lab) if step.cleanup => format!("cleanup {lab}/{}", step.id),
+        Some(lab) => format!("setup {lab}/{}", step.id),
+        None => step.id.clone(),
+    };
+    let mut suite = TestSuite::new(text(&name));
     suite.set_time(step.duration);
     let props = [
         ("lab", Some(&report.lab)),
         ("profile", Some(&report.profile)),
         ("context", report.context.as_ref()),
+        ("prerequisite", step.prerequisite.as_ref()),
         ("step.title", Some(&step.title)),
     ];
     suite.add_properties(
@@ -46,7 +54,8 @@ fn suite(report: &CiReport, step: &CiStep) -> TestSuite {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| Property::new(k, attr(v)))),
     );
-    let classname = text(&format!("{}.{}", report.lab, step.id));
+    let lab = step.prerequisite.as_ref().unwrap_or(&report.lab);
+    let classname = text(&format!("{lab}.{}", step.id));
     if let StepOutcome::NotRun(why) = &step.outcome {
         let mut skipped = TestCaseStatus::skipped();
         skipped.set_message(attr(why));
@@ -79,6 +88,7 @@ fn suite(report: &CiReport, step: &CiStep) -> TestSuite {
         suite.add_test_case(case);
     }
     if step.cleanup
+        && last
         && let Some(left) = &report.leftovers
     {
         let status = if left.is_empty() {

@@ -80,6 +80,10 @@ pub struct CiStep {
     pub id: String,
     pub title: String,
     pub cleanup: bool,
+    /// The required lab this step belongs to (its setup steps and its cleanup, see
+    /// `requires:`); absent for the lab's own steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prerequisite: Option<String>,
     pub commands: Vec<CommandRun>,
     /// The last grade of the step's checks (none when they were not graded).
     pub grade: Option<StepReport>,
@@ -164,6 +168,8 @@ pub enum CiEvent<'a> {
         id: &'a str,
         title: &'a str,
         cleanup: bool,
+        /// The required lab the step belongs to, as in [`CiStep::prerequisite`].
+        prerequisite: Option<&'a str>,
     },
     CommandStarted {
         index: usize,

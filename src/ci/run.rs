@@ -37,6 +37,9 @@ pub struct CiOptions {
 
 struct Engine<'a, 'r> {
     session: &'a Session,
+    /// The lab whose steps this engine runs: `Some(name)` for the prerequisite's (setup and its
+    /// cleanup), `None` for the lab's own.
+    prerequisite: Option<&'a str>,
     lab: &'a Lab,
     plan: &'a Plan,
     resolver: &'a Resolver,
@@ -60,8 +63,14 @@ pub async fn run(
     let (lab, plan) = (resolver.lab(), &resolver.base);
     let info = session.info(plan);
     let conn = session.connection();
+    // A lab that `requires:` another starts where that one's step `through` leaves the
+    // cluster: its solve blocks run first, as setup (not with --from: the cluster is there
+    // already), and its cleanup last.
+    let setup = resolver.prerequisite().transpose()?;
+    let required = lab.requires.as_ref();
     let mut e = Engine {
         session,
+        prerequisite: None,
         lab,
         plan,
         resolver,
@@ -75,7 +84,45 @@ pub async fn run(
         context: Some(&conn.context_name),
     });
     // What exists before the run, so that only what the run created counts as a leftover.
-    let before = uids(&e.list_everything().await?);
+    let extra: Vec<&Plan> = setup.iter().map(|r| &r.base).collect();
+    let before = uids(&e.list_everything(&extra).await?);
+
+    let mut steps = Vec::new();
+    let mut failed: Option<String> = None;
+    if let (Some(r), Some(req), None) = (&setup, required, &opts.from) {
+        let mut pre = Engine {
+            prerequisite: Some(&req.lab.name),
+            lab: r.lab(),
+            plan: &r.base,
+            resolver: r,
+            ..e
+        };
+        let through = r.base.steps.iter().position(|s| s.id == req.through);
+        let work = &r.base.steps[..through.map_or(0, |i| i + 1)];
+        let total = r.base.steps.len();
+        for (index, step) in work.iter().enumerate() {
+            let done = match &failed {
+                Some(f) => not_run(step, format!("step `{f}` failed before it")),
+                None => pre.step(index, total, step).await,
+            };
+            if !matches!(done.outcome, StepOutcome::Passed | StepOutcome::NotRun(_)) {
+                failed = Some(format!("{}/{}", req.lab.name, step.id));
+            }
+            let done = CiStep {
+                prerequisite: Some(req.lab.name.clone()),
+                ..done
+            };
+            pre.emit(&CiEvent::StepFinished(&done));
+            steps.push(done);
+        }
+        e = Engine {
+            prerequisite: None,
+            lab,
+            plan,
+            resolver,
+            ..pre
+        };
+    }
 
     let work: Vec<&PlannedStep> = plan
         .steps
@@ -87,8 +134,6 @@ pub async fn run(
         None => 0,
     };
     let total = plan.steps.len();
-    let mut steps = Vec::new();
-    let mut failed: Option<String> = None;
     for (index, step) in work.iter().enumerate() {
         let reason = if index < first {
             Some(format!("before --from {}", work[first].id))
@@ -116,7 +161,39 @@ pub async fn run(
             e.emit(&CiEvent::StepFinished(&cleanup));
             steps.push(cleanup);
         }
-        leftover_list = e.leftovers(&before).await;
+        // Then the prerequisite's cleanup: what the setup built. Run with --from too: the
+        // prerequisite's objects were there before the run, but a replay that ends clean
+        // leaves a clean cluster (use --keep to keep them).
+        if let (Some(r), Some(req)) = (&setup, required)
+            && let Some(c) = r
+                .base
+                .steps
+                .iter()
+                .find(|s| s.step_type == StepType::Cleanup)
+        {
+            let total = r.base.steps.len();
+            let mut pre = Engine {
+                prerequisite: Some(&req.lab.name),
+                lab: r.lab(),
+                plan: &r.base,
+                resolver: r,
+                ..e
+            };
+            let cleanup = CiStep {
+                prerequisite: Some(req.lab.name.clone()),
+                ..pre.step(total - 1, total, c).await
+            };
+            pre.emit(&CiEvent::StepFinished(&cleanup));
+            steps.push(cleanup);
+            e = Engine {
+                prerequisite: None,
+                lab,
+                plan,
+                resolver,
+                ..pre
+            };
+        }
+        leftover_list = e.leftovers(&before, &extra).await;
     }
     let report = CiReport {
         lab: plan.lab.clone(),
@@ -136,6 +213,7 @@ fn not_run(step: &PlannedStep, reason: String) -> CiStep {
         id: step.id.clone(),
         title: step.title.clone(),
         cleanup: step.step_type == StepType::Cleanup,
+        prerequisite: None,
         commands: Vec::new(),
         grade: None,
         outcome: StepOutcome::NotRun(reason),
@@ -149,26 +227,37 @@ impl Engine<'_, '_> {
         self.reporters.write_event(event);
     }
 
-    /// What the leftover report lists: everything the lab's checks read, in every step, and
-    /// every Namespace (to know which are terminating).
-    fn everything(&self) -> BTreeSet<Query> {
+    /// What the leftover report lists: everything the lab's checks read, in every step (and
+    /// those of `extra` plans: the prerequisite's), and every Namespace (to know which are
+    /// terminating).
+    fn everything(&self, extra: &[&Plan]) -> BTreeSet<Query> {
         let mut all = queries(self.plan, None);
+        for p in extra {
+            all.extend(queries(p, None));
+        }
         all.insert(crate::ci::leftovers::namespaces());
         all
     }
 
     /// The objects of [`Self::everything`].
-    async fn list_everything(&self) -> Result<ObjectSet, Error> {
-        self.session.list(&self.everything(), FETCH_TIMEOUT).await
+    async fn list_everything(&self, extra: &[&Plan]) -> Result<ObjectSet, Error> {
+        self.session
+            .list(&self.everything(extra), FETCH_TIMEOUT)
+            .await
     }
 
     /// What the run created and the cleanup left. Deletion is asynchronous (the garbage
     /// collector removes a deleted Deployment's pods a moment later), so leftovers get the step
     /// timeout to disappear, watched like a step's checks; what remains then is reported.
-    async fn leftovers(&self, before: &BTreeSet<String>) -> Option<Vec<Leftover>> {
-        let scope = scope(self.plan);
+    async fn leftovers(&self, before: &BTreeSet<String>, extra: &[&Plan]) -> Option<Vec<Leftover>> {
+        let mut scope = scope(self.plan);
+        for p in extra {
+            for (q, sels) in crate::ci::leftovers::scope(p) {
+                scope.entry(q).or_default().extend(sels);
+            }
+        }
         let last = Mutex::new(None);
-        let watched = self.everything();
+        let watched = self.everything(extra);
         crate::view::watch::until(
             self.session.connection(),
             &watched,
@@ -176,7 +265,7 @@ impl Engine<'_, '_> {
             || {
                 let (last, scope) = (&last, &scope);
                 async move {
-                    let after = self.list_everything().await.ok()?;
+                    let after = self.list_everything(extra).await.ok()?;
                     let found = leftovers(before, &after, scope);
                     let clean = found.is_empty();
                     if let Ok(mut l) = last.lock() {
@@ -200,6 +289,7 @@ impl Engine<'_, '_> {
             id: &step.id,
             title: &step.title,
             cleanup,
+            prerequisite: self.prerequisite,
         });
         let current = match self.session.resolve_now(self.resolver).await {
             Ok(plan) => plan,
@@ -355,6 +445,7 @@ fn finished(
         id: step.id.clone(),
         title: step.title.clone(),
         cleanup: step.step_type == StepType::Cleanup,
+        prerequisite: None,
         commands,
         grade,
         outcome,

@@ -29,6 +29,7 @@ mod tests {
             summary: None,
             duration: None,
             dir: "/labs/x".into(),
+            requires: None,
             variables: vec![],
             profiles: vec![],
             manifests: vec![Manifest {

@@ -151,9 +151,13 @@ impl CiTerminal {
                 total,
                 id,
                 title,
+                prerequisite,
                 ..
             } => format!(
-                "\n▶ {}/{total} {}  {}\n",
+                "\n▶ {}{}/{total} {}  {}\n",
+                prerequisite
+                    .map(|p| self.paint(Style::new().dim(), &format!("{} ", plain_text(p))))
+                    .unwrap_or_default(),
                 index + 1,
                 self.paint(Style::new().bold(), id),
                 plain_text(title)
@@ -250,6 +254,7 @@ mod tests {
             id: id.into(),
             title: format!("The {id} step"),
             cleanup: id == "cleanup",
+            prerequisite: None,
             commands,
             grade: None,
             outcome,
@@ -293,6 +298,7 @@ mod tests {
                     id: &s.id,
                     title: &s.title,
                     cleanup: s.cleanup,
+                    prerequisite: s.prerequisite.as_deref(),
                 })
                 .unwrap();
                 for c in &s.commands {

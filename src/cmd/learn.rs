@@ -19,6 +19,8 @@ pub struct StartArgs {
     pub kubeconfig: Option<PathBuf>,
     pub force: bool,
     pub move_progress: bool,
+    /// Do not grade the lab this one `requires:` first.
+    pub skip_prerequisite: bool,
 }
 
 pub fn start(
@@ -72,6 +74,20 @@ pub fn start(
     if resolved.steps.is_empty() {
         return Err(Error::Usage(format!("lab `{}` has no steps", resolved.lab)));
     }
+    let prerequisite = match (&loaded.requires, how.skip_prerequisite) {
+        (None, _) => None,
+        (Some(r), true) => Some(format!(
+            "Not checked (--skip-prerequisite): this lab starts where {} ends at step `{}`.\n",
+            r.lab.name, r.through
+        )),
+        (Some(_), false) => match crate::cmd::prerequisite::check(&resolver, &how, &vars)? {
+            crate::cmd::prerequisite::Outcome::Done(line) => Some(line),
+            crate::cmd::prerequisite::Outcome::Missing(text) => {
+                print!("{text}");
+                return Ok(crate::error::EXIT_FAILED);
+            }
+        },
+    };
     let lab_dir = std::fs::canonicalize(&loaded.dir).unwrap_or_else(|_| loaded.dir.clone());
     let existed = path.exists();
     let mut progress = Progress::new(&resolved, lab_dir, how.context.clone(), vars);
@@ -112,6 +128,9 @@ pub fn start(
         resolved.steps.len(),
         path.display()
     ));
+    if let Some(line) = prerequisite {
+        out.push_str(&line);
+    }
     for d in &resolved.discovered {
         out.push_str(&format!("{d}\n"));
     }

@@ -12,6 +12,7 @@ pub fn run(source: &LabSource) -> Result<i32, Error> {
         "STEPS".to_owned(),
         "PROFILES".to_owned(),
         "DURATION".to_owned(),
+        "REQUIRES".to_owned(),
         "TITLE".to_owned(),
     ]];
     for dir in dirs {
@@ -29,6 +30,9 @@ pub fn run(source: &LabSource) -> Result<i32, Error> {
                     .collect::<Vec<_>>()
                     .join(","),
                 lab.duration.unwrap_or_else(|| "-".into()),
+                lab.requires
+                    .map(|r| format!("{}@{}", r.lab.name, r.through))
+                    .unwrap_or_else(|| "-".into()),
                 lab.title,
             ],
             Err(d) => [
@@ -36,11 +40,12 @@ pub fn run(source: &LabSource) -> Result<i32, Error> {
                 "-".into(),
                 "-".into(),
                 "-".into(),
+                "-".into(),
                 format!("invalid: {} problem(s), run `labctl validate`", d.len()),
             ],
         });
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for row in rows {
@@ -48,7 +53,7 @@ pub fn run(source: &LabSource) -> Result<i32, Error> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i == 4 {
+                if i == 5 {
                     c.clone()
                 } else {
                     format!("{c:<w$}", w = widths[i])

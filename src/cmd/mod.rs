@@ -7,6 +7,7 @@ pub mod grade;
 pub mod join;
 pub mod learn;
 pub mod list;
+pub mod prerequisite;
 pub mod show;
 pub mod validate;
 

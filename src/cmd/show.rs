@@ -64,10 +64,13 @@ pub fn run(
             Style::new().bold(),
             &format!("{} — {}", plan.lab, plain_text(&plan.title)),
         ));
-        out.push_str(&format!(
-            "\nprofile: {} · {} steps\n\n",
-            plan.profile, total
-        ));
+        out.push_str(&format!("\nprofile: {} · {} steps\n", plan.profile, total));
+        if let Some((lab, through)) = &plan.requires {
+            out.push_str(&format!(
+                "requires: {lab}, done through step `{through}` (labctl start checks it)\n"
+            ));
+        }
+        out.push('\n');
     }
     for (i, _) in chosen {
         out.push_str(&render_step(&plan, i, look));

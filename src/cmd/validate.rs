@@ -30,8 +30,13 @@ pub fn run(paths: Vec<PathBuf>, labs_dir: PathBuf, style: Style) -> Result<i32, 
                     .flat_map(|s| &s.checks)
                     .map(|c| c.diagnoses.len())
                     .sum();
+                let requires = lab
+                    .requires
+                    .as_ref()
+                    .map(|r| format!(", requires {} through {}", r.lab.name, r.through))
+                    .unwrap_or_default();
                 println!(
-                    "{} {}: {} steps, {} profiles ({}), {checks} checks, {diagnoses} diagnoses",
+                    "{} {}: {} steps, {} profiles ({}), {checks} checks, {diagnoses} diagnoses{requires}",
                     style.ok("ok"),
                     lab.name,
                     lab.steps.len(),

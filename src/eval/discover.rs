@@ -78,6 +78,22 @@ impl Resolver {
         &self.lab
     }
 
+    /// A resolver for the lab this one `requires:`, on the same profile, with the values given
+    /// for this lab that name its variables (the dependent lab inherits them, so they mean the
+    /// same thing). Its discoveries are made afresh: the prerequisite's steps may install what
+    /// they read. `None` when the lab requires nothing.
+    pub fn prerequisite(&self) -> Option<Result<Resolver, PlanError>> {
+        let required = self.lab.requires.as_ref()?;
+        let theirs = &required.lab;
+        let overrides: Vec<(String, String)> = self
+            .overrides
+            .iter()
+            .filter(|(k, _)| theirs.variables.iter().any(|v| &v.name == k))
+            .cloned()
+            .collect();
+        Some(Resolver::new(theirs, self.profile.as_deref(), &overrides))
+    }
+
     /// The discoveries to make: variables with `discover:` that no `--var` (or snapshot) set.
     fn pending(&self) -> Vec<Pending> {
         let given: BTreeSet<&str> = self.overrides.iter().map(|(k, _)| k.as_str()).collect();

@@ -22,10 +22,43 @@ pub struct Lab {
     pub summary: Option<String>,
     pub duration: Option<String>,
     pub dir: PathBuf,
+    /// The lab this one builds on, when it says (`requires:`).
+    pub requires: Option<Requires>,
+    /// Its own variables and, after them, those inherited from `requires` (sorted by name
+    /// within each group).
     pub variables: Vec<Variable>,
     pub profiles: Vec<Profile>,
     pub manifests: Vec<Manifest>,
     pub steps: Vec<Step>,
+}
+
+/// A prerequisite: the lab (loaded and valid) and the last of its steps this lab needs done.
+#[derive(Debug, Clone)]
+pub struct Requires {
+    pub lab: Box<Lab>,
+    /// A task step of `lab`; its steps up to and including this one are the prerequisite.
+    pub through: String,
+}
+
+impl Requires {
+    /// The prerequisite's steps this lab needs done, in order.
+    pub fn steps(&self) -> &[Step] {
+        let end = self
+            .lab
+            .steps
+            .iter()
+            .position(|s| s.id == self.through)
+            .map_or(0, |i| i + 1);
+        &self.lab.steps[..end]
+    }
+
+    /// The prerequisite's cleanup step (content CI runs it after this lab's own cleanup).
+    pub fn cleanup(&self) -> Option<&Step> {
+        self.lab
+            .steps
+            .iter()
+            .find(|s| s.step_type == StepType::Cleanup)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -28,12 +28,26 @@ pub struct LabFile {
     pub duration: Option<String>,
     #[serde(default)]
     pub library: Option<S>,
+    /// Another lab whose finished state this one starts from (see [`RequiresDecl`]).
+    #[serde(default)]
+    pub requires: Option<Spanned<RequiresDecl>>,
     #[serde(default)]
     pub variables: BTreeMap<String, VariableDecl>,
     pub profiles: BTreeMap<String, ProfileDecl>,
     #[serde(default)]
     pub manifests: Vec<ManifestRef>,
     pub steps: Vec<Spanned<StepDecl>>,
+}
+
+/// `requires:` — the lab starts where another lab's step `through` left the cluster: its
+/// variables are inherited, `start` grades it first and `ci` replays it as setup.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RequiresDecl {
+    /// A lab in the same folder of labs, by name.
+    pub lab: S,
+    /// A (non-cleanup) step id of that lab: its steps up to and including this one.
+    pub through: S,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -89,6 +89,8 @@ pub struct Plan {
     /// The variables read from the cluster, with where each value came from (see
     /// [`crate::plan::discover`]); empty when nothing was discovered.
     pub discovered: Vec<crate::plan::discover::Discovered>,
+    /// The lab this one builds on and the last of its steps it needs (`requires:`).
+    pub requires: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -257,6 +259,10 @@ impl Plan {
             unset,
             steps,
             discovered: Vec::new(),
+            requires: lab
+                .requires
+                .as_ref()
+                .map(|r| (r.lab.name.clone(), r.through.clone())),
         })
     }
 

@@ -22,14 +22,14 @@ use std::process::Command;
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
-struct Run {
-    code: i32,
-    stdout: String,
-    junit: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) junit: String,
 }
 
 /// `labctl ci ARGS --junit <tmp>` with `env`; returns exit code, stdout (+stderr) and the JUnit.
-fn labctl_ci(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+pub(crate) fn labctl_ci(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("ci.xml");
     let mut cmd = crate::cli::command();

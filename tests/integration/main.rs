@@ -29,6 +29,7 @@ mod learner_safety;
 mod learner_state;
 mod native_sidecars;
 mod probes;
+mod requires;
 mod standalone;
 mod tools;
 mod validate;

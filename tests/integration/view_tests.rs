@@ -572,6 +572,7 @@ fn plan_for(lab: &str) -> Plan {
         unset: BTreeSet::new(),
         steps: Vec::new(),
         discovered: Vec::new(),
+        requires: None,
     }
 }
 

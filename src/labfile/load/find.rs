@@ -85,15 +85,34 @@ pub fn load_named(name_or_path: &str, labs_dir: &Path) -> Result<Lab, NamedError
     load(&dir).map_err(NamedError::Invalid)
 }
 
-/// Load and lint one lab folder.
+/// Load and lint one lab folder (and, when it `requires:` another, that one first).
 pub fn load(dir: &Path) -> Result<Lab, Vec<Diagnostic>> {
+    load_in_chain(dir, &mut Vec::new())
+}
+
+/// [`load`], with the labs whose `requires:` led here (to report a cycle instead of recursing).
+pub(super) fn load_in_chain(dir: &Path, chain: &mut Vec<PathBuf>) -> Result<Lab, Vec<Diagnostic>> {
     let file = dir.join(LAB_FILE);
     let text = readfile::read_text(&file, readfile::LAB_FILE_LIMIT)
         .map_err(|e| vec![Diagnostic::unreadable(&file, "the lab file", &e)])?;
     let decl: LabFile =
         serde_saphyr::from_str(&text).map_err(|e| vec![yaml_error(&file, &text, &e)])?;
     let mut loader = Loader::new(dir, file, text, &decl);
-    let lab = loader.lab(decl);
+    let requires = decl
+        .requires
+        .as_ref()
+        .and_then(|r| loader.requires(r, &decl, chain));
+    loader.inherit(requires.as_ref().map(|r| &*r.lab));
+    let mut lab = loader.lab(decl);
+    if let Some(r) = requires {
+        lab.variables.extend(r.lab.variables.iter().cloned());
+        for profile in &mut lab.profiles {
+            if let Some(theirs) = r.lab.profiles.iter().find(|p| p.name == profile.name) {
+                profile.variables.extend(theirs.variables.iter().cloned());
+            }
+        }
+        lab.requires = Some(r);
+    }
     if loader.diags.is_empty() {
         Ok(lab)
     } else {

@@ -26,6 +26,9 @@ pub(super) struct Loader {
     pub(super) library: Option<PathBuf>,
     /// Library checks already loaded, by id (a check used by two steps is read once).
     pub(super) library_cache: BTreeMap<String, Option<Check>>,
+    /// The lab `requires:` one that could not be loaded: which variables exist is not known,
+    /// so undefined ones are not reported.
+    pub(super) variables_unknown: bool,
 }
 
 impl Loader {
@@ -53,6 +56,7 @@ impl Loader {
             profiles: decl.profiles.keys().cloned().collect(),
             library: None,
             library_cache: BTreeMap::new(),
+            variables_unknown: false,
         }
     }
 
@@ -247,6 +251,7 @@ impl Loader {
             summary: decl.summary.clone(),
             duration: decl.duration.clone(),
             dir: self.dir.clone(),
+            requires: None,
             variables,
             profiles: decl
                 .profiles

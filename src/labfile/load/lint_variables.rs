@@ -40,7 +40,7 @@ impl Loader {
                     .at_pos(p.line, p.col, "`{{` is not closed by `}}` on the same line")
                     .width(2);
                 self.diags.push(d);
-            } else if !self.variables.contains(&p.name) {
+            } else if !self.variables.contains(&p.name) && !self.variables_unknown {
                 let d = src
                     .at_pos(p.line, p.col, format!("undefined variable `{}`", p.name))
                     .width(p.len);

@@ -7,6 +7,7 @@ mod find;
 mod lab_file;
 mod lint_markdown;
 mod lint_variables;
+mod requires;
 mod step;
 mod text;
 
