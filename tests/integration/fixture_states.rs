@@ -40,12 +40,21 @@ fn key(v: &Value) -> (String, String, String, String) {
 impl State {
     /// The objects of a fixture state for a profile, with the lab variables `vars`.
     pub fn of(profile: Profile, state: &FixtureState, vars: &BTreeMap<String, String>) -> State {
+        let dir = crate::harness::fixture_dir();
+        let files: Vec<_> = state_files(profile, state)
+            .iter()
+            .map(|rel| dir.join(rel))
+            .collect();
+        State::of_files(&files, vars)
+    }
+
+    /// The objects of fixture files applied in order (another lab's fixture states: a lab that
+    /// requires istio-aks starts from its files, then adds its own).
+    pub fn of_files(files: &[std::path::PathBuf], vars: &BTreeMap<String, String>) -> State {
         let mut out = State::default();
-        for rel in state_files(profile, state) {
-            let text = render(
-                &std::fs::read_to_string(crate::harness::fixture_dir().join(&rel)).unwrap(),
-                vars,
-            );
+        for path in files {
+            let rel = path.display();
+            let text = render(&std::fs::read_to_string(path).unwrap(), vars);
             let docs: Vec<Option<Value>> =
                 serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
             for doc in docs.into_iter().flatten() {
