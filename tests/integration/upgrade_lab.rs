@@ -350,3 +350,155 @@ fn a_mid_upgrade_grade_names_each_pods_proxy_revision() {
         );
     }
 }
+
+/// Runs a stand-in of `tests/ci-sim/bin` in a simulated cluster whose add-on runs `running` and,
+/// when given, has an upgrade to `canary` in progress (the az stand-in's own state files). kubectl
+/// points at no cluster: whatever a stand-in refuses, it refuses before touching objects.
+fn upgrade_stand_in(
+    name: &str,
+    running: &str,
+    canary: Option<&str>,
+    args: &[&str],
+) -> (i32, String) {
+    let sim = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sim.path().join("sim.env"),
+        "RESOURCE_GROUP=rg\nCLUSTER_NAME=aks\nLOCATION=westeurope\nK8S_VERSION=1.33.2\n\
+MESH_REVISIONS=\"asm-1-27=1.33 asm-1-28=1.33\"\nMESH_UPGRADES=\"asm-1-27=asm-1-28\"\n\
+ADDON_ROOT_NAMESPACE=aks-istio-system\nADDON_INGRESS_NAMESPACE=aks-istio-ingress\n\
+LB_IP=203.0.113.10\nISTIO_VERSION=1.27.9\n",
+    )
+    .unwrap();
+    std::fs::write(sim.path().join("addon-revision"), format!("{running}\n")).unwrap();
+    if let Some(c) = canary {
+        std::fs::write(sim.path().join("upgrade-revision"), format!("{c}\n")).unwrap();
+    }
+    let out = std::process::Command::new(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/ci-sim/bin")
+            .join(name),
+    )
+    .args(args)
+    .env("LABCTL_SIM_DIR", sim.path())
+    .env("KUBECONFIG", "/nonexistent")
+    .output()
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The upgrade commands of the stand-ins answer from their arguments and state, and refuse what
+/// AKS and istioctl refuse: a second `upgrade start` while one is in progress, a target that is
+/// not offered, complete/rollback without --yes or without an upgrade, tags without --revision.
+#[test]
+fn the_stand_ins_model_the_upgrade_commands_and_refuse_what_aks_refuses() {
+    let cluster = ["--resource-group", "rg", "--name", "aks"];
+    let az = |canary: Option<&str>, cmd: &[&str]| {
+        let args: Vec<&str> = cmd.iter().chain(cluster.iter()).copied().collect();
+        upgrade_stand_in("az", "asm-1-27", canary, &args)
+    };
+    // get-upgrades: the running revision and what it may go to, as JSON and as the lab's query.
+    let (code, out) = az(None, &["aks", "mesh", "get-upgrades"]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(json["revision"], "asm-1-27");
+    assert_eq!(json["upgrades"], serde_json::json!(["asm-1-28"]));
+    let (code, out) = az(
+        None,
+        &[
+            "aks",
+            "mesh",
+            "get-upgrades",
+            "--query",
+            "upgrades",
+            "-o",
+            "tsv",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "asm-1-28\n"));
+    // AKS shows both revisions while the upgrade runs.
+    let (code, out) = az(
+        Some("asm-1-28"),
+        &[
+            "aks",
+            "show",
+            "--query",
+            "serviceMeshProfile.istio.revisions",
+            "-o",
+            "tsv",
+        ],
+    );
+    assert_eq!((code, out.as_str()), (0, "asm-1-27\nasm-1-28\n"));
+    for (canary, cmd, says) in [
+        (
+            Some("asm-1-28"),
+            &["aks", "mesh", "upgrade", "start", "--revision", "asm-1-28"][..],
+            "an upgrade from asm-1-27 to asm-1-28 is in progress",
+        ),
+        (
+            None,
+            &["aks", "mesh", "upgrade", "start", "--revision", "asm-1-29"][..],
+            "'asm-1-29' is not an upgrade of asm-1-27",
+        ),
+        (
+            None,
+            &["aks", "mesh", "upgrade", "start"][..],
+            "required: --revision",
+        ),
+        (
+            Some("asm-1-28"),
+            &["aks", "mesh", "upgrade", "complete"][..],
+            "refusing to complete without --yes",
+        ),
+        (
+            None,
+            &["aks", "mesh", "upgrade", "rollback", "--yes"][..],
+            "no upgrade is in progress",
+        ),
+        (
+            Some("asm-1-28"),
+            &[
+                "aks",
+                "mesh",
+                "upgrade",
+                "complete",
+                "--yes",
+                "--revision",
+                "asm-1-28",
+            ][..],
+            "unrecognized arguments: --revision",
+        ),
+    ] {
+        let (code, out) = az(canary, cmd);
+        assert_eq!(code, 2, "az {cmd:?}: {out}");
+        assert!(out.contains(says), "az {cmd:?}: {out}");
+    }
+    let istioctl = |args: &[&str]| upgrade_stand_in("istioctl", "asm-1-27", None, args);
+    for (args, says) in [
+        (
+            &["tag", "set", "prod-stable"][..],
+            "tag set needs --revision",
+        ),
+        (
+            &["tag", "set", "a", "b", "--revision", "asm-1-27"][..],
+            "exactly one tag name",
+        ),
+        (&["tag", "list"][..], "unsupported: istioctl tag list"),
+        (
+            &["tag", "remove", "prod-stable", "--overwrite"][..],
+            "unsupported argument --overwrite",
+        ),
+        (
+            &["install", "-y", "--istioNamespace", "aks-istio-system"][..],
+            "unsupported argument --istioNamespace for istioctl install",
+        ),
+    ] {
+        let (code, out) = istioctl(args);
+        assert_eq!(code, 2, "istioctl {args:?}: {out}");
+        assert!(out.contains(says), "istioctl {args:?}: {out}");
+    }
+}
