@@ -502,3 +502,76 @@ fn the_stand_ins_model_the_upgrade_commands_and_refuse_what_aks_refuses() {
         assert!(out.contains(says), "istioctl {args:?}: {out}");
     }
 }
+
+/// `labctl ci istio-aks-upgrade` for `profile`, taking the `finish` way out: the prerequisite
+/// istio-aks replayed through egress as setup, this lab, its cleanup, istio-aks's cleanup, with
+/// the stand-ins and nothing left over. The revisions are the test's own (injector webhooks are
+/// cluster-scoped and named after them), pinned with --var: see the report on discovery.
+async fn replay_upgrade(profile: Profile, finish: &str, from: &str, to: &str) -> crate::ci::Run {
+    let tag = crate::harness::unique_name("tag");
+    let run = crate::ci::replay_with(
+        profile,
+        LAB,
+        "90s",
+        &[
+            ("revision", from),
+            ("fromRevision", from),
+            ("toRevision", to),
+            ("revisionTag", &tag),
+            ("finish", finish),
+            ("toIstioVersion", "1.28.0"),
+        ],
+        &["1.28.0"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for step in [
+        "find-target",
+        "prepare-meshconfig",
+        "start-canary",
+        "revision-tag",
+        "move-workloads",
+        "finish",
+    ] {
+        assert!(
+            run.stdout.contains(&format!("✔ {step} passed")),
+            "{step} not passed:\n{}",
+            run.stdout
+        );
+    }
+    assert!(run.stdout.contains("leftovers: none"), "{}", run.stdout);
+    run
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_replays_on_kind_and_completes() {
+    replay_upgrade(Profile::Kind, "complete", "asm-1-61", "asm-1-62").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_replays_on_kind_and_rolls_back() {
+    replay_upgrade(Profile::Kind, "rollback", "asm-1-63", "asm-1-64").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_replays_on_aks_and_completes() {
+    // The region's revision for the test's cluster and the upgrade it offers (ci.rs's sim.env).
+    let run = replay_upgrade(Profile::Aks, "complete", "asm-1-97", "asm-1-98").await;
+    assert!(
+        run.stdout.contains(
+            "$ az aks mesh upgrade start --resource-group rg-ci --name aks-ci --revision asm-1-98"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_replays_on_aks_and_rolls_back() {
+    let run = replay_upgrade(Profile::Aks, "rollback", "asm-1-97", "asm-1-98").await;
+    assert!(
+        run.stdout.contains("az aks mesh upgrade rollback"),
+        "{}",
+        run.stdout
+    );
+}
