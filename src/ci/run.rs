@@ -90,13 +90,7 @@ pub async fn run(
     let mut steps = Vec::new();
     let mut failed: Option<String> = None;
     if let (Some(r), Some(req), None) = (&setup, required, &opts.from) {
-        let mut pre = Engine {
-            prerequisite: Some(&req.lab.name),
-            lab: r.lab(),
-            plan: &r.base,
-            resolver: r,
-            ..e
-        };
+        let mut pre = e.on(r, Some(&req.lab.name));
         let through = r.base.steps.iter().position(|s| s.id == req.through);
         let work = &r.base.steps[..through.map_or(0, |i| i + 1)];
         let total = r.base.steps.len();
@@ -115,13 +109,7 @@ pub async fn run(
             pre.emit(&CiEvent::StepFinished(&done));
             steps.push(done);
         }
-        e = Engine {
-            prerequisite: None,
-            lab,
-            plan,
-            resolver,
-            ..pre
-        };
+        e = pre.on(resolver, None);
     }
 
     let work: Vec<&PlannedStep> = plan
@@ -172,26 +160,14 @@ pub async fn run(
                 .find(|s| s.step_type == StepType::Cleanup)
         {
             let total = r.base.steps.len();
-            let mut pre = Engine {
-                prerequisite: Some(&req.lab.name),
-                lab: r.lab(),
-                plan: &r.base,
-                resolver: r,
-                ..e
-            };
+            let mut pre = e.on(r, Some(&req.lab.name));
             let cleanup = CiStep {
                 prerequisite: Some(req.lab.name.clone()),
                 ..pre.step(total - 1, total, c).await
             };
             pre.emit(&CiEvent::StepFinished(&cleanup));
             steps.push(cleanup);
-            e = Engine {
-                prerequisite: None,
-                lab,
-                plan,
-                resolver,
-                ..pre
-            };
+            e = pre.on(resolver, None);
         }
         leftover_list = e.leftovers(&before, &extra).await;
     }
@@ -222,7 +198,19 @@ fn not_run(step: &PlannedStep, reason: String) -> CiStep {
     }
 }
 
-impl Engine<'_, '_> {
+impl<'a, 'r> Engine<'a, 'r> {
+    /// The same run, going on with the steps of `resolver`'s lab (the prerequisite's, named
+    /// `prerequisite`, or the lab's own with `None`).
+    fn on(self, resolver: &'a Resolver, prerequisite: Option<&'a str>) -> Engine<'a, 'r> {
+        Engine {
+            prerequisite,
+            lab: resolver.lab(),
+            plan: &resolver.base,
+            resolver,
+            ..self
+        }
+    }
+
     fn emit(&mut self, event: &CiEvent<'_>) {
         self.reporters.write_event(event);
     }

@@ -71,6 +71,12 @@ impl Facts for LearnerFacts {
     fn probe(&self, _: &crate::labfile::lab::Probe) -> ProbeFact {
         ProbeFact::Unavailable(PROBES_NOT_RUN.to_owned())
     }
+    fn distribution(
+        &self,
+        _: &crate::labfile::kinds::distribution::model::DistributionBody,
+    ) -> crate::eval::distribution::DistributionFact {
+        crate::eval::distribution::DistributionFact::Unavailable(PROBES_NOT_RUN.to_owned())
+    }
 }
 
 #[cfg(test)]

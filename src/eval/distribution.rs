@@ -1,6 +1,7 @@
 //! Distribution checks: judge N recorded answers against the weights of a traffic split (a
-//! canary's 90/10). Pure over the answers; sending the requests is the prober's job, and a
-//! grader that cannot (a snapshot, `--no-probes`) reports them unavailable, which skips.
+//! canary's 90/10). Pure over the answers; sending the requests is the live grader's job
+//! (`probe::distribution`, run by `probe::run::Prober` with the probes), and a grader that does
+//! not send (a snapshot, `--no-probes`, a class report) reports them unavailable, which skips.
 //!
 //! The tolerance: each version's count is binomial(n, p) with p its weight. With the normal
 //! approximation, the observed share p̂ passes when
@@ -27,7 +28,8 @@ use std::collections::BTreeMap;
 /// The chance that a correct split fails the check, across all its versions.
 pub const FALSE_FAILURE: f64 = 0.001;
 
-/// Why a distribution is skipped by a grader that does not send its requests.
+/// Why a distribution is skipped by a grader that does not send its requests and says nothing
+/// more specific (snapshots, `--no-probes` and class reports give their probes' reasons).
 pub const NOT_RUN: &str = "distribution probes are not run by this grader";
 
 /// What one request got.
@@ -232,10 +234,35 @@ mod tests {
         assert!(o.actual.contains("v2: 12 of 100 = 12.0%"), "{}", o.actual);
     }
 
+    /// Issue 14: "a fair split passes". A 50/50 canary answered 50/50, and the way chance
+    /// spreads it: 43/57 is about 1.4 standard deviations out at N=100 (σ = 5 points).
+    #[test]
+    fn a_fair_split_passes() {
+        let mut body = canary();
+        body.weights = vec![("v1".into(), 50), ("v2".into(), 50)];
+        for (v1, v2) in [(50, 50), (43, 57), (57, 43)] {
+            let o = judge(&body, &answers(&[("v1", v1), ("v2", v2)]));
+            assert!(o.passed, "{v1}/{v2}: {}", o.actual);
+        }
+        // And a 90/10 answered 90/10.
+        let o = judge(&canary(), &answers(&[("v1", 90), ("v2", 10)]));
+        assert!(o.passed, "{}", o.actual);
+        // Far out of it fails: 30/70 is 4 σ.
+        let o = judge(&body, &answers(&[("v1", 30), ("v2", 70)]));
+        assert!(!o.passed, "{}", o.actual);
+    }
+
+    /// Issue 14: "a 50/50 split against 90/10 fails at N=100", with the counts in `actual`.
     #[test]
     fn an_even_split_against_90_10_fails() {
+        assert_eq!(canary().requests, 100);
         let o = judge(&canary(), &answers(&[("v1", 50), ("v2", 50)]));
         assert!(!o.passed);
+        assert!(
+            o.actual.contains("v1: 50 of 100 = 50.0%") && o.actual.contains("v2: 50 of 100"),
+            "{}",
+            o.actual
+        );
         assert!(
             !o.actual.contains("weights are not applied"),
             "{}",
@@ -286,6 +313,26 @@ mod tests {
         let facts = crate::eval::facts::StaticFacts::offline(Default::default(), "offline");
         assert_eq!(
             evaluate(&canary(), &facts),
+            Ok(Verdict::Skipped(crate::eval::facts::PROBES_OFFLINE.into()))
+        );
+        // A source of facts that says nothing about distributions skips them too.
+        struct Silent;
+        impl Facts for Silent {
+            fn list(
+                &self,
+                _: &crate::view::query::Query,
+            ) -> Result<&[serde_json::Value], crate::view::objects::FetchError> {
+                Ok(&[])
+            }
+            fn run(&self, _: &crate::labfile::lab::Command) -> crate::eval::facts::CommandFact {
+                crate::eval::facts::CommandFact::Unavailable(String::new())
+            }
+            fn probe(&self, _: &crate::labfile::lab::Probe) -> crate::eval::facts::ProbeFact {
+                crate::eval::facts::ProbeFact::Unavailable(String::new())
+            }
+        }
+        assert_eq!(
+            evaluate(&canary(), &Silent),
             Ok(Verdict::Skipped(NOT_RUN.into()))
         );
     }
@@ -308,6 +355,9 @@ mod tests {
             msgs[0].starts_with("`requests: 0` must be from 1 to 1000"),
             "{msgs:?}"
         );
+        let (_, msgs) =
+            lint_yaml(&CANARY.replace("{header: x-version}", "{header: 'x-version: v2'}"));
+        assert_eq!(msgs, ["`header: x-version: v2` is not a header name"]);
         let (_, msgs) = lint_yaml(&CANARY.replace("{header: x-version}", "{body: 'v[0-9]+'}"));
         assert_eq!(
             msgs,

@@ -88,4 +88,8 @@ impl Facts for StaticFacts {
             .cloned()
             .unwrap_or_else(|| ProbeFact::Unavailable(PROBES_OFFLINE.into()))
     }
+    /// A snapshot sends nothing: skipped for the same reason as its probes.
+    fn distribution(&self, _: &DistributionBody) -> DistributionFact {
+        DistributionFact::Unavailable(PROBES_OFFLINE.into())
+    }
 }

@@ -1,8 +1,11 @@
 //! Facts for live grading: listed objects, plus commands run for real ([`crate::process`]: bash,
 //! via duct, with a timeout each). A command is run at most once per grade, however many checks
-//! ask for it.
+//! ask for it. Probes and distributions are sent before evaluation, all at once, by
+//! [`crate::probe::run::Prober`]; these facts only hand out what it found.
 
+use crate::eval::distribution::DistributionFact;
 use crate::eval::facts::{CommandFact, Facts, ProbeFact};
+use crate::labfile::kinds::distribution::model::DistributionBody;
 use crate::labfile::lab::{Command, Probe};
 use crate::process::{CommandEnv, run_command};
 use crate::view::objects::{FetchError, ObjectSet};
@@ -18,7 +21,10 @@ pub struct LiveFacts {
     ran: Mutex<BTreeMap<String, CommandFact>>,
     /// Probe outcomes, gathered before evaluation by [`crate::probe::run::Prober`] (concurrently).
     pub probes: BTreeMap<Probe, ProbeFact>,
-    /// Set when probes are not run on purpose (`--no-probes`): every probe is skipped with it.
+    /// Distribution answers, gathered with the probes.
+    pub distributions: BTreeMap<DistributionBody, DistributionFact>,
+    /// Set when probes are not run on purpose (`--no-probes`): every probe and distribution is
+    /// skipped with it.
     pub probes_skipped: Option<String>,
 }
 
@@ -29,6 +35,7 @@ impl LiveFacts {
             env: CommandEnv::default(),
             ran: Mutex::new(BTreeMap::new()),
             probes: BTreeMap::new(),
+            distributions: BTreeMap::new(),
             probes_skipped: None,
         }
     }
@@ -61,6 +68,17 @@ impl Facts for LiveFacts {
         }
         self.probes.get(probe).cloned().unwrap_or_else(|| {
             ProbeFact::Failed("internal error: the probe was not run before grading".into())
+        })
+    }
+
+    fn distribution(&self, body: &DistributionBody) -> DistributionFact {
+        if let Some(reason) = &self.probes_skipped {
+            return DistributionFact::Unavailable(reason.clone());
+        }
+        self.distributions.get(body).cloned().unwrap_or_else(|| {
+            DistributionFact::Failed(
+                "internal error: the distribution was not sent before grading".into(),
+            )
         })
     }
 }

@@ -24,7 +24,7 @@ use crate::grade::commands::LiveFacts;
 use crate::grade::run::grade;
 use crate::plan::resolve::Plan;
 use crate::probe::exec::Kubectl;
-use crate::probe::run::{Prober, planned};
+use crate::probe::run::{Prober, planned, planned_distributions};
 use crate::process::CommandEnv;
 use crate::report::event::{GradeReport, RunInfo};
 use crate::report::set::ReporterSet;
@@ -187,8 +187,8 @@ impl Session {
     }
 
     /// The facts to grade `plan` (one step or all) with: `objects`, command checks run in this
-    /// session's environment, and the probes run now (all at once), or skipped without a
-    /// prober. Also returns the probe pods that could not be deleted, for the report's warnings.
+    /// session's environment, and the probes and distributions run now (all at once), or
+    /// skipped without a prober. Also returns the probe pods that could not be deleted, for the report's warnings.
     pub async fn facts(
         &self,
         plan: &Plan,
@@ -201,7 +201,11 @@ impl Session {
         match &self.prober {
             Some(prober) => {
                 let probes = planned(plan, step, &facts);
-                facts.probes = prober.run_all(&probes, &facts.objects).await;
+                let distributions = planned_distributions(plan, step, &facts);
+                (facts.probes, facts.distributions) = futures::join!(
+                    prober.run_all(&probes, &facts.objects),
+                    prober.run_distributions(&distributions, &facts.objects)
+                );
                 warnings = prober.live.left_behind();
             }
             None => facts.probes_skipped = Some(PROBES_DISABLED.into()),

@@ -31,6 +31,22 @@ pub enum Runner {
 
 /// The script: one request with `curl`, then the report.
 pub fn script(url: &str, request_timeout: Duration, runner: Runner) -> String {
+    format!(
+        r#"t="${{TMPDIR:-/tmp}}/labctl-probe-$$"
+curl -sS -o "$t.body" -w '%{{http_code}}' --max-time {secs} {url} >"$t.code" 2>"$t.err"
+rc=$?
+{{ printf '{MAGIC}\nexit %s\ncode %s\nerror %s\nbody\n' "$rc" "$(cat "$t.code")" "$(head -c 300 "$t.err" | tr '\n' ' ')"; head -c {BODY_BYTES} "$t.body" 2>/dev/null; }} >"$t.out"
+{finish}"#,
+        secs = request_timeout.as_secs().max(1),
+        url = sh_quote(url),
+        finish = finish(runner, r#""$t.body" "$t.code" "$t.err""#),
+    )
+}
+
+/// The end of every probe script: print the report in `"$t.out"` (and, in a probe pod, write
+/// it to the termination message), remove `files` and the report, ask a probe pod's sidecar to
+/// quit, and exit 0 (the report says what happened, not the exit code).
+pub fn finish(runner: Runner, files: &str) -> String {
     let termination = if matches!(runner, Runner::ProbePod { .. }) {
         "cat \"$t.out\" >\"${LABCTL_TERMINATION_LOG:-/dev/termination-log}\" 2>/dev/null\n"
     } else {
@@ -41,18 +57,7 @@ pub fn script(url: &str, request_timeout: Duration, runner: Runner) -> String {
     } else {
         ""
     };
-    format!(
-        r#"t="${{TMPDIR:-/tmp}}/labctl-probe-$$"
-curl -sS -o "$t.body" -w '%{{http_code}}' --max-time {secs} {url} >"$t.code" 2>"$t.err"
-rc=$?
-{{ printf '{MAGIC}\nexit %s\ncode %s\nerror %s\nbody\n' "$rc" "$(cat "$t.code")" "$(head -c 300 "$t.err" | tr '\n' ' ')"; head -c {BODY_BYTES} "$t.body" 2>/dev/null; }} >"$t.out"
-cat "$t.out"
-{termination}rm -f "$t.body" "$t.code" "$t.err" "$t.out"
-{quit}exit 0
-"#,
-        secs = request_timeout.as_secs().max(1),
-        url = sh_quote(url),
-    )
+    format!("cat \"$t.out\"\n{termination}rm -f {files} \"$t.out\"\n{quit}exit 0\n")
 }
 
 /// Read a report back. `Err` when the text is not one (the script did not run: no `sh` or

@@ -52,6 +52,15 @@ pub enum ProbeError {
     /// What was printed instead of a report (its first 300 characters).
     #[error("the probe did not print a report: {0:?}")]
     NoReport(String),
+    /// A distribution report without the number of requests sent (or more than were asked).
+    #[error("the distribution report does not say how many requests were sent: {0:?}")]
+    NoCounts(String),
+    /// A distribution report whose counts add up to more answers than requests sent.
+    #[error("the distribution report counts {counted} answers for {sent} requests sent")]
+    Counts { counted: u64, sent: u32 },
+    /// A body marker that is not a regular expression once its variables are set.
+    #[error("the body marker /{pattern}/ is not a regular expression: {reason}")]
+    Marker { pattern: String, reason: String },
     /// The report's head, without a curl exit code in it.
     #[error("the probe report has no curl exit code: {0:?}")]
     NoExitCode(String),

@@ -20,6 +20,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
+/// The most of an exec's stdout that is read (a probe's or a distribution's report is a few KiB).
+pub const STDOUT_BYTES: u64 = 256 * 1024;
+
 /// How to run kubectl against the same cluster labctl talks to.
 #[derive(Debug, Clone, Default)]
 pub struct Kubectl {
@@ -144,14 +147,17 @@ async fn over_websocket(
     }
     let mut attached = api.exec(pod, ["sh", "-c", script], &params).await?;
     let status = attached.take_status();
-    let mut stdout = String::new();
-    if let Some(mut out) = attached.stdout() {
-        let _ = out.read_to_string(&mut stdout).await;
+    // The pod is the learner's: read at most STDOUT_BYTES of whatever it prints (a report is a
+    // few KiB), and let the rest go.
+    let mut bytes = Vec::new();
+    if let Some(out) = attached.stdout() {
+        let _ = out.take(STDOUT_BYTES).read_to_end(&mut bytes).await;
     }
+    let stdout = String::from_utf8_lossy(&bytes).into_owned();
     if let Some(status) = status
         && let Some(s) = status.await
         && s.status.as_deref() == Some("Failure")
-        && !stdout.contains(crate::probe::curl::MAGIC)
+        && !has_report(&stdout)
     {
         // e.g. `exec: "sh": executable file not found`: say so instead of "no report".
         return Err(kube::Error::Api(
@@ -161,6 +167,11 @@ async fn over_websocket(
         ));
     }
     Ok(stdout)
+}
+
+/// Whether a script printed its report (a probe's or a distribution's), whatever else happened.
+fn has_report(stdout: &str) -> bool {
+    stdout.contains(crate::probe::curl::MAGIC) || stdout.contains(crate::probe::distribution::MAGIC)
 }
 
 fn with_kubectl(
@@ -182,7 +193,7 @@ fn with_kubectl(
     }
     args.extend(["--".into(), "sh".into(), "-c".into(), script.into()]);
     match run_with_timeout(duct::cmd("kubectl", args), timeout) {
-        CommandFact::Ran { stdout, .. } if stdout.contains(crate::probe::curl::MAGIC) => Ok(stdout),
+        CommandFact::Ran { stdout, .. } if has_report(&stdout) => Ok(stdout),
         CommandFact::Ran { stderr, .. } => Err(ProbeError::KubectlFailed(stderr.trim().to_owned())),
         CommandFact::Failed(why) | CommandFact::Unavailable(why) => Err(ProbeError::Kubectl(why)),
     }
@@ -244,6 +255,13 @@ mod tests {
         )));
         assert!(!needs_kubectl(&api(403, "pods \"curl-0\" is forbidden")));
         assert!(!needs_kubectl(&api(404, "pods \"curl-0\" not found")));
+    }
+
+    #[test]
+    fn both_reports_count_as_printed() {
+        assert!(has_report("noise\nlabctl-probe 1\nexit 0\n"));
+        assert!(has_report("labctl-distribution 1\nsent 0\n"));
+        assert!(!has_report("sh: curl: not found"));
     }
 
     #[test]

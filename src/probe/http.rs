@@ -87,6 +87,16 @@ pub fn service_address(svc: &Value, port: Option<&str>) -> Result<(String, u16),
 
 /// GET `url` from labctl itself.
 pub async fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
+    Ok(get_with_header(url, timeout, None).await?.0)
+}
+
+/// [`get`], also returning the value of the response header `header` (the first, if it came
+/// more than once; lossy UTF-8) when asked for one and the reply had it.
+pub async fn get_with_header(
+    url: &str,
+    timeout: Duration,
+    header: Option<&str>,
+) -> Result<(Reply, Option<String>), ProbeError> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| ProbeError::Url {
@@ -104,6 +114,9 @@ pub async fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
     let exchange = async {
         let response = client.request(request).await.map_err(|e| failure(&e))?;
         let status = response.status().as_u16();
+        let value = header
+            .and_then(|h| response.headers().get(h))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let mut body = Vec::new();
         let mut stream = response.into_body();
         while let Some(frame) = stream.frame().await {
@@ -115,10 +128,13 @@ pub async fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
                 break;
             }
         }
-        Ok(Reply::Http {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Ok((
+            Reply::Http {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            },
+            value,
+        ))
     };
     Ok(tokio::time::timeout(timeout, exchange)
         .await
@@ -128,7 +144,7 @@ pub async fn get(url: &str, timeout: Duration) -> Result<Reply, ProbeError> {
                 detail: format!("no answer within {}s", timeout.as_secs()),
             })
         })
-        .unwrap_or_else(|failed| failed))
+        .unwrap_or_else(|failed| (failed, None)))
 }
 
 /// A client error as a probe failure: the kind, from the I/O error at the bottom of the chain.

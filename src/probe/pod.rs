@@ -1,6 +1,7 @@
 //! Short-lived probe pods: the only objects labctl ever writes to a learner's cluster. A probe
-//! pod runs the curl script once (`restartPolicy: Never`, `activeDeadlineSeconds`), writes its
-//! report to its termination message, and is deleted (grace 0) on every path: passed, failed,
+//! pod runs a probe script once (one request for a probe, N for a distribution;
+//! `restartPolicy: Never`, `activeDeadlineSeconds`), writes its report to its termination
+//! message, and is deleted (grace 0) on every path: passed, failed,
 //! timed out — and on Ctrl-C through the [`LivePods`](crate::probe::run::LivePods) registry.
 
 use crate::eval::facts::ProbeFact;
@@ -122,11 +123,12 @@ pub fn has_sidecar(pod: &Pod) -> bool {
     })
 }
 
-/// The result a finished probe pod holds (pure).
-pub fn outcome(pod: &Pod) -> ProbeFact {
+/// What a finished probe pod left: its probe container's termination message (the script's
+/// report) and whether it ran with a sidecar; `Err` (why) when it ended without one (pure).
+pub fn report(pod: &Pod) -> Result<Finished, String> {
     let Some(message) = termination(pod) else {
         let status = pod.status.as_ref();
-        return ProbeFact::Failed(format!(
+        return Err(format!(
             "probe pod {} ended {} without a result{}",
             name_of(pod),
             status.and_then(|s| s.phase.clone()).unwrap_or_default(),
@@ -136,12 +138,40 @@ pub fn outcome(pod: &Pod) -> ProbeFact {
                 .unwrap_or_default()
         ));
     };
-    match crate::probe::curl::parse(&message) {
+    Ok(Finished {
+        message,
+        sidecar: has_sidecar(pod),
+        name: name_of(pod),
+    })
+}
+
+/// A probe pod that finished with a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The termination message: the script's report.
+    pub message: String,
+    /// Whether an istio-proxy sidecar was injected.
+    pub sidecar: bool,
+    /// `namespace/name`, for messages.
+    pub name: String,
+}
+
+/// The result a finished probe pod holds (pure).
+pub fn outcome(pod: &Pod) -> ProbeFact {
+    match report(pod) {
+        Ok(done) => fact(&done),
+        Err(why) => ProbeFact::Failed(why),
+    }
+}
+
+/// A probe's report read back as its fact.
+fn fact(done: &Finished) -> ProbeFact {
+    match crate::probe::curl::parse(&done.message) {
         Ok(reply) => ProbeFact::Ran(ProbeOutcome {
             reply,
-            sidecar: Some(has_sidecar(pod)),
+            sidecar: Some(done.sidecar),
         }),
-        Err(why) => ProbeFact::Failed(format!("probe pod {}: {why}", name_of(pod))),
+        Err(why) => ProbeFact::Failed(format!("probe pod {}: {why}", done.name)),
     }
 }
 
@@ -183,43 +213,53 @@ pub async fn run(
     timeout: Duration,
     live: &LivePods,
 ) -> ProbeFact {
+    match run_script(client, manifest, timeout, live).await {
+        Ok(done) => fact(&done),
+        Err(why) => ProbeFact::Failed(why),
+    }
+}
+
+/// [`run`] for any probe script: create the pod, wait until it finishes or `timeout`, delete it
+/// on every path, and return what it left (`Err`: why there is nothing to read).
+pub async fn run_script(
+    client: &kube::Client,
+    manifest: &Value,
+    timeout: Duration,
+    live: &LivePods,
+) -> Result<Finished, String> {
     let namespace = manifest["metadata"]["namespace"]
         .as_str()
         .unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let pod: Pod = match serde_json::from_value(manifest.clone()) {
-        Ok(p) => p,
-        Err(e) => return ProbeFact::Failed(format!("internal error: probe pod manifest: {e}")),
-    };
+    let pod: Pod = serde_json::from_value(manifest.clone())
+        .map_err(|e| format!("internal error: probe pod manifest: {e}"))?;
     let created = match api.create(&PostParams::default(), &pod).await {
         Ok(p) => p,
         Err(kube::Error::Api(s)) if s.is_forbidden() => {
-            return ProbeFact::Failed(format!(
+            return Err(format!(
                 "creating a probe pod in {namespace} was forbidden: {}",
                 s.message
             ));
         }
-        Err(e) => {
-            return ProbeFact::Failed(format!("cannot create a probe pod in {namespace}: {e}"));
-        }
+        Err(e) => return Err(format!("cannot create a probe pod in {namespace}: {e}")),
     };
     let name = created.metadata.name.clone().unwrap_or_default();
     live.add(namespace, &name);
     let waited = crate::view::watch::for_object(&api, &name, timeout, finished).await;
-    let fact = match waited {
-        Ok(Some(pod)) => outcome(&pod),
+    let done = match waited {
+        Ok(Some(pod)) => report(&pod),
         Ok(None) => {
             let last = api.get_opt(&name).await.ok().flatten();
-            ProbeFact::Failed(format!(
+            Err(format!(
                 "probe pod {namespace}/{name} did not finish within {}s ({})",
                 timeout.as_secs(),
                 stuck(last.as_ref())
             ))
         }
-        Err(e) => ProbeFact::Failed(format!("watching probe pod {namespace}/{name}: {e}")),
+        Err(e) => Err(format!("watching probe pod {namespace}/{name}: {e}")),
     };
     delete(client, namespace, &name, live).await;
-    fact
+    done
 }
 
 /// Delete a probe pod at once; it leaves the registry only when it is really gone.

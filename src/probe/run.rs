@@ -1,18 +1,20 @@
-//! Running a grade's probes: every probe of the plan once, concurrently (a probe pod spends
+//! Running a grade's probes and distributions: every probe of the plan once, concurrently (a probe pod spends
 //! most of its life waiting for a node, an image and a sidecar, not using our CPU), before the
 //! checks are evaluated; the results become `Facts`. Probe pods still alive are tracked so that
 //! Ctrl-C deletes them ([`Prober::clean_up`], called by `grade::session::Session::guarded`), and
 //! any that could not be deleted are reported by the grade.
 
 use crate::eval::diagnose::skip_reason;
+use crate::eval::distribution::{Answer, DistributionFact};
 use crate::eval::facts::{Facts, ProbeFact};
 use crate::eval::probe::ProbeOutcome;
-use crate::labfile::lab::{Body, Probe, ProbeFrom};
+use crate::labfile::kinds::distribution::model::DistributionBody;
+use crate::labfile::lab::{Body, Probe, ProbeExec, ProbeFrom};
 use crate::plan::resolve::Plan;
 use crate::probe::curl::Runner;
 use crate::probe::error::ProbeError;
 use crate::probe::exec::Kubectl;
-use crate::probe::{curl, exec, http, pod};
+use crate::probe::{curl, distribution, exec, http, pod};
 use crate::view::objects::ObjectSet;
 use crate::view::query::Query;
 use futures::StreamExt;
@@ -82,17 +84,56 @@ impl LivePods {
 /// The probes a grade runs: those of the checks graded (one step or all), with every variable
 /// set and not skipped by their own `skip:` (judged on the listed objects in `facts`).
 pub fn planned(plan: &Plan, step: Option<&str>, facts: &dyn Facts) -> Vec<(String, Probe)> {
+    graded(plan, step, facts, |body| match body {
+        Body::Probe(b) => Some(b.probe.clone()),
+        _ => None,
+    })
+}
+
+/// The distributions a grade sends, chosen as [`planned`] chooses probes.
+pub fn planned_distributions(
+    plan: &Plan,
+    step: Option<&str>,
+    facts: &dyn Facts,
+) -> Vec<(String, DistributionBody)> {
+    graded(plan, step, facts, |body| match body {
+        Body::Distribution(d) => Some(d.clone()),
+        _ => None,
+    })
+}
+
+/// `pick` of the bodies of the checks graded, by check id (see [`planned`]).
+fn graded<T>(
+    plan: &Plan,
+    step: Option<&str>,
+    facts: &dyn Facts,
+    pick: impl Fn(&Body) -> Option<T>,
+) -> Vec<(String, T)> {
     plan.steps
         .iter()
         .filter(|s| step.is_none_or(|id| s.id == id))
         .flat_map(|s| &s.checks)
         .filter(|pc| pc.missing.is_empty() && skip_reason(&pc.check, facts).is_none())
-        .filter_map(|pc| match &pc.check.body {
-            Body::Probe(b) => Some((pc.check.id.clone(), b.probe.clone())),
-            _ => None,
-        })
+        .filter_map(|pc| Some((pc.check.id.clone(), pick(&pc.check.body)?)))
         .collect()
 }
+
+/// A distribution's two time limits from its `timeout` (the whole run, probe pod start-up
+/// included): each request gets a tenth of it (1 to 10 s), and no request starts later than two
+/// thirds of it after the first, so that the report is usually written before the probe pod's
+/// deadline (`activeDeadlineSeconds`, the whole `timeout`, counted from its creation) or the
+/// exec's timeout ends the run. A pod that took more than the last third to start can still be
+/// cut off: then it did not finish, an error like a probe pod's.
+pub fn distribution_limits(timeout: Duration) -> (Duration, Duration) {
+    let request = (timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(10));
+    let sending = (timeout * 2 / 3).max(Duration::from_secs(1));
+    (request, sending)
+}
+
+/// Why a distribution from a probe pod that should be in the mesh and got no sidecar counts
+/// every answer as failed: the client's sidecar is what applies a VirtualService's weights.
+pub const NO_SIDECAR: &str =
+    "the probe pod got no istio-proxy sidecar, so the mesh did not route its requests";
 
 pub struct Prober {
     pub client: kube::Client,
@@ -118,17 +159,20 @@ impl Prober {
         probes: &[(String, Probe)],
         objects: &ObjectSet,
     ) -> BTreeMap<Probe, ProbeFact> {
-        let mut unique: BTreeMap<&Probe, &str> = BTreeMap::new();
-        for (check, probe) in probes {
-            unique.entry(probe).or_insert(check);
-        }
-        futures::stream::iter(unique)
-            .map(|(probe, check)| async move {
-                (probe.clone(), self.run_one(check, probe, objects).await)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await
+        each_once(probes, |check, probe| self.run_one(check, probe, objects)).await
+    }
+
+    /// Every distribution once, as [`Prober::run_all`] runs probes: each in one probe pod, exec
+    /// or loop of labctl's own requests.
+    pub async fn run_distributions(
+        &self,
+        distributions: &[(String, DistributionBody)],
+        objects: &ObjectSet,
+    ) -> BTreeMap<DistributionBody, DistributionFact> {
+        each_once(distributions, |check, body| {
+            self.run_distribution(check, body, objects)
+        })
+        .await
     }
 
     /// Delete every probe pod still alive; returns those still there afterwards.
@@ -163,30 +207,8 @@ impl Prober {
                 pod::run(&self.client, &manifest, probe.timeout, &self.live).await
             }
             ProbeFrom::Exec(e) => {
-                let query = Query {
-                    api_version: "v1".into(),
-                    kind: "Pod".into(),
-                    namespace: Some(e.namespace.clone()),
-                };
-                let target = objects
-                    .get(&query)
-                    .map_err(|err| ProbeError::Services(err.clone()))
-                    .and_then(|pods| exec::pick_pod(e, pods));
                 let script = curl::script(&url, request_timeout, Runner::Exec);
-                let stdout = match target {
-                    Ok(name) => {
-                        exec::run(
-                            &self.client,
-                            &self.kubectl,
-                            e,
-                            &name,
-                            &script,
-                            probe.timeout,
-                        )
-                        .await
-                    }
-                    Err(why) => Err(why),
-                };
+                let stdout = self.exec(e, &script, probe.timeout, objects).await;
                 match stdout.and_then(|out| curl::parse(&out)) {
                     Ok(reply) => ProbeFact::Ran(ProbeOutcome {
                         reply,
@@ -197,6 +219,97 @@ impl Prober {
             }
         }
     }
+}
+
+impl Prober {
+    async fn run_distribution(
+        &self,
+        check: &str,
+        body: &DistributionBody,
+        objects: &ObjectSet,
+    ) -> DistributionFact {
+        let probe = &body.probe;
+        let url = match http::url(probe, objects) {
+            Ok(u) => u,
+            Err(e) => return DistributionFact::Failed(e.to_string()),
+        };
+        let (request_timeout, sending) = distribution_limits(probe.timeout);
+        let answers = match &probe.from {
+            ProbeFrom::Labctl => distribution::from_labctl(&url, body, request_timeout, sending)
+                .await
+                .map_err(|e| e.to_string()),
+            ProbeFrom::Pod(p) => {
+                let runner = Runner::ProbePod { mesh: p.mesh };
+                let script = distribution::script(&url, body, request_timeout, sending, runner);
+                let manifest = pod::manifest(p, &script, &self.run_id, check, probe.timeout);
+                match pod::run_script(&self.client, &manifest, probe.timeout, &self.live).await {
+                    Ok(done) if p.mesh && !done.sidecar => {
+                        Ok(vec![
+                            Answer::Failed(NO_SIDECAR.into());
+                            body.requests as usize
+                        ])
+                    }
+                    Ok(done) => distribution::read(&done.message, body)
+                        .map_err(|e| format!("probe pod {}: {e}", done.name)),
+                    Err(why) => Err(why),
+                }
+            }
+            ProbeFrom::Exec(e) => {
+                let script =
+                    distribution::script(&url, body, request_timeout, sending, Runner::Exec);
+                self.exec(e, &script, probe.timeout, objects)
+                    .await
+                    .and_then(|out| distribution::read(&out, body))
+                    .map_err(|e| e.to_string())
+            }
+        };
+        match answers {
+            Ok(a) => DistributionFact::Ran(a),
+            Err(why) => DistributionFact::Failed(why),
+        }
+    }
+
+    /// Run `script` in the first running pod `e` picks from the listed pods; its stdout.
+    async fn exec(
+        &self,
+        e: &ProbeExec,
+        script: &str,
+        timeout: Duration,
+        objects: &ObjectSet,
+    ) -> Result<String, ProbeError> {
+        let query = Query {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            namespace: Some(e.namespace.clone()),
+        };
+        let name = objects
+            .get(&query)
+            .map_err(|err| ProbeError::Services(err.clone()))
+            .and_then(|pods| exec::pick_pod(e, pods))?;
+        exec::run(&self.client, &self.kubectl, e, &name, script, timeout).await
+    }
+}
+
+/// Run `run` once per distinct value of `items` (the first check naming it labels its probe
+/// pod), at most [`CONCURRENCY`] at a time.
+async fn each_once<'a, K, V, F, Fut>(items: &'a [(String, K)], run: F) -> BTreeMap<K, V>
+where
+    K: Ord + Clone,
+    F: Fn(&'a str, &'a K) -> Fut,
+    Fut: std::future::Future<Output = V>,
+{
+    let mut unique: BTreeMap<&K, &str> = BTreeMap::new();
+    for (check, item) in items {
+        unique.entry(item).or_insert(check);
+    }
+    futures::stream::iter(unique)
+        .map(|(item, check)| {
+            let done = run(check, item);
+            async move { (item.clone(), done.await) }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
 }
 
 /// A short id for this grade's probe pods: time and process id, base 36.
@@ -217,6 +330,17 @@ fn run_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_distributions_limits_come_from_its_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(distribution_limits(s(120)), (s(10), s(80)));
+        assert_eq!(distribution_limits(s(30)), (s(3), s(20)));
+        assert_eq!(
+            distribution_limits(s(2)),
+            (s(1), Duration::from_nanos(1_333_333_333))
+        );
+    }
 
     #[test]
     fn the_registry_reports_what_it_could_not_delete() {

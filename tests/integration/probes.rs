@@ -397,18 +397,30 @@ async fn ctrl_c_and_sigterm_delete_the_live_probe_pod() {
 
 /// A one-request-at-a-time HTTP server answering every request with `body`.
 async fn http_server(body: &'static str) -> u16 {
+    answering(move |_| {
+        format!(
+            "content-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await
+}
+
+/// A one-request-at-a-time HTTP server: a 200 whose headers and body (after the status line)
+/// are `answer(n)` for the n-th request.
+async fn answering(answer: impl Fn(usize) -> String + Send + 'static) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     crate::harness::harness_runtime().spawn(async move {
+        let mut n = 0;
         while let Ok((mut s, _)) = listener.accept().await {
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf).await;
-            let answer = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = s.write_all(answer.as_bytes()).await;
+            let _ = s
+                .write_all(format!("HTTP/1.1 200 OK\r\n{}", answer(n)).as_bytes())
+                .await;
+            n += 1;
         }
     });
     port
@@ -674,4 +686,154 @@ async fn learner_check_runs_the_steps_probes_and_no_probes_skips_them() {
         before,
         "--no-probes writes nothing"
     );
+}
+
+/// The distribution check `id` of a finished grade: its status (passed: exit 0, failed: exit
+/// 1), and its `actual` naming each of `counts`.
+fn split_judged(out: &Output, id: &str, status: &str, counts: &[&str]) {
+    let json = json_of(out);
+    let code = if status == "passed" { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(code), "{json}");
+    let c = check(&json, id);
+    assert_eq!(c["status"], status, "{c}");
+    let actual = c["actual"].as_str().unwrap_or_default();
+    for want in counts {
+        assert!(actual.contains(want), "{want}: {c}");
+    }
+}
+
+/// A distribution (issue 14's canary): one probe pod sends all N requests and reports counts,
+/// which the test writes into its status as a kubelet would. A 88/12 answer set passes against
+/// 90/10, a 50/50 one fails with the counts in `actual`, a report that is not one is an error
+/// (exit 2), a pod that never runs times out, `--no-probes` skips — and the probe pod is deleted
+/// on every path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distribution_is_counted_in_one_probe_pod_and_judged() {
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        pods,
+        ..
+    } = World::new().await;
+    let run = |report: String| {
+        let (kubeconfig, ns, pods) = (kubeconfig.clone(), ns.clone(), pods.clone());
+        async move {
+            let child = grade(&kubeconfig, &ns, "canary", &["-o", "json"])
+                .spawn()
+                .unwrap();
+            let pod = report_next_probe_pod(&pods, &report).await;
+            let out = finish(child).await;
+            assert!(
+                pod_names(&pods).await.is_empty(),
+                "the probe pod was left behind"
+            );
+            (pod, out)
+        }
+    };
+
+    let counts = |v1: u32, v2: u32| {
+        format!("labctl-distribution 1\nsent 100\n     {v1} 0 200  v1\n     {v2} 0 200  v2\n")
+    };
+    let (pod, out) = run(counts(88, 12)).await;
+    split_judged(
+        &out,
+        "canary-split",
+        "passed",
+        &["v1: 88 of 100 = 88.0%", "v2: 12 of 100 = 12.0%"],
+    );
+    // One pod, labelled for the check, sends all 100 requests in one shell loop.
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels["labctl.dev/check"], "canary-split");
+    let spec = pod.spec.unwrap();
+    assert_eq!(spec.active_deadline_seconds, Some(30));
+    let script = &spec.containers[0].command.as_ref().unwrap()[2];
+    assert!(
+        script.contains(r#"[ "$i" -lt 100 ]"#) && script.contains("'^x-version:'"),
+        "{script}"
+    );
+
+    let (_, out) = run(counts(50, 50)).await;
+    split_judged(
+        &out,
+        "canary-split",
+        "failed",
+        &["v1: 50 of 100 = 50.0%", "v2: 50 of 100 = 50.0%"],
+    );
+
+    // Not a report (an image without curl): could not grade, and says what was printed.
+    let (_, out) = run("sh: curl: not found".into()).await;
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "error", "{c}");
+    assert!(
+        c["message"].as_str().unwrap().contains("curl: not found"),
+        "{c}"
+    );
+
+    // A probe pod that never runs: the deadline, then the delete.
+    let out = grade(&kubeconfig, &ns, "canary-times-out", &["-o", "json"])
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{json}");
+    let c = check(&json, "canary-deadline");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 2s"),
+        "{c}"
+    );
+
+    // --no-probes: skipped, and nothing is created.
+    let before = writes(cp, &learner).await.len();
+    let out = grade(&kubeconfig, &ns, "canary", &["-o", "json", "--no-probes"])
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    let c = check(&json, "canary-split");
+    assert_eq!(c["status"], "skipped");
+    assert_eq!(c["message"], "probes are not run with --no-probes");
+    assert_eq!(writes(cp, &learner).await.len(), before);
+
+    let w = left_clean(cp, &learner, &pods, &ns).await;
+    assert_eq!(w.len(), 8, "four creates, four deletes: {w:?}");
+}
+
+/// A distribution from labctl itself (`http.url`, no pod): 40 real requests to a server that
+/// names v2 in one answer in four; 30/10 passes against 75/25 and writes nothing to the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distribution_from_labctl_sends_every_request_itself() {
+    let World {
+        cp,
+        learner,
+        kubeconfig,
+        ns,
+        ..
+    } = World::new().await;
+    let port = answering(|n| {
+        let v = if n % 4 == 3 { "v2" } else { "v1" };
+        format!("x-version: {v}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+    })
+    .await;
+    let port = format!("port={port}");
+    let out = grade(
+        &kubeconfig,
+        &ns,
+        "canary-from-labctl",
+        &["--var", &port, "-o", "json"],
+    )
+    .output()
+    .unwrap();
+    split_judged(
+        &out,
+        "canary-split-from-labctl",
+        "passed",
+        &["v1: 30 of 40 = 75.0%", "v2: 10 of 40 = 25.0%"],
+    );
+    assert!(writes(cp, &learner).await.is_empty());
 }

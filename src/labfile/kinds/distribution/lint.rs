@@ -55,7 +55,17 @@ pub fn distribution(lint: &mut Lint, decl: &Spanned<DistributionDecl>) -> Option
 /// group (the version).
 fn marker(lint: &mut Lint, d: &DistributionDecl) -> Option<Marker> {
     match (&d.by.value.header, &d.by.value.body) {
-        (Some(h), None) => Some(Marker::Header(h.value.clone())),
+        (Some(h), None) => {
+            // An HTTP field name is a token (RFC 9110, 5.1); anything else cannot come back.
+            let name = lint.sample(&h.value);
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                let diag = lint.at(h, format!("`header: {}` is not a header name", h.value));
+                lint.diags
+                    .push(diag.help("write the name alone, e.g. `header: x-version`"));
+            }
+            Some(Marker::Header(h.value.clone()))
+        }
         (None, Some(re)) => {
             match regex::Regex::new(&lint.sample(&re.value)) {
                 Ok(r) if r.captures_len() == 2 => {}

@@ -45,8 +45,9 @@ pub struct DistributionExpectDecl {
 }
 
 /// A distribution check: `requests` times `probe`'s request, each answer's version read `by`,
-/// the counts judged against `weights`.
-#[derive(Debug, Clone, PartialEq)]
+/// the counts judged against `weights`. Ordered, so that live grading can key its results by
+/// it (two checks with the same distribution send it once).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DistributionBody {
     /// The request, where from, and the timeout of the whole run of requests.
     pub probe: Probe,
@@ -57,7 +58,7 @@ pub struct DistributionBody {
 }
 
 /// Where an answer names its version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Marker {
     /// The value of this response header.
     Header(String),
