@@ -77,6 +77,7 @@ fn simulated_installer(vars: &Vars) -> tempfile::TempDir {
     let env = format!(
         "RESOURCE_GROUP=rg-ci\nCLUSTER_NAME=aks-ci\nLOCATION=westeurope\nK8S_VERSION=1.33.2\n\
          MESH_REVISIONS=\"asm-1-98=1.30,1.31,1.32 {rev}=1.31,1.32,1.33 asm-1-100=1.34,1.35\"\n\
+         MESH_UPGRADES=\"{rev}=asm-1-98\"\n\
          ADDON_ROOT_NAMESPACE={}\nADDON_INGRESS_NAMESPACE={}\nLB_IP=203.0.113.10\nISTIO_VERSION={ISTIO_VERSION}\nSIM_CLUSTER={}\n",
         vars.var("rootNamespace"),
         vars.var("ingressNamespace"),
@@ -488,12 +489,52 @@ async fn replay(profile: Profile, lab: &str, timeout: &str) -> Run {
 /// [`replay`] of a lab whose variables (beyond istio-aks's) are those of `fixtures`' index, with
 /// every `*Namespace` variable unique and watched by the pod-status driver.
 async fn replay_lab(profile: Profile, lab: &str, fixtures: FixtureLab, timeout: &str) -> Run {
+    replay_full(profile, lab, fixtures, timeout, &[], &[]).await
+}
+
+/// [`replay`] with `vars` set on top of the test's (variables a lab requiring istio-aks adds, or
+/// other values for istio-aks's), and istioctl also in `$HOME/istio-<v>/bin` for each of
+/// `istio_versions` (a lab that upgrades downloads the next release there).
+pub(crate) async fn replay_with(
+    profile: Profile,
+    lab: &str,
+    timeout: &str,
+    vars_set: &[(&str, &str)],
+    istio_versions: &[&str],
+) -> Run {
+    replay_full(
+        profile,
+        lab,
+        FixtureLab::ISTIO_AKS,
+        timeout,
+        vars_set,
+        istio_versions,
+    )
+    .await
+}
+
+/// The replay itself: [`replay_lab`]'s variables, then [`replay_with`]'s.
+async fn replay_full(
+    profile: Profile,
+    lab: &str,
+    fixtures: FixtureLab,
+    timeout: &str,
+    vars_set: &[(&str, &str)],
+    istio_versions: &[&str],
+) -> Run {
     let cp = ControlPlane::shared().await;
     let admin = cp.client(ADMIN).await;
     let mut vars = fixtures.unique(profile);
     // aks: a revision the lab has never heard of, which step 1 picks and later steps discover.
     if profile == Profile::Aks {
         vars.insert("revision".into(), "asm-1-97".into());
+        let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
+        vars.insert("meshConfigMap".into(), mesh);
+    }
+    for (k, v) in vars_set {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    if vars_set.iter().any(|(k, _)| *k == "revision") {
         let mesh = crate::harness::render(profile.mesh_config_map_template(), &vars);
         vars.insert("meshConfigMap".into(), mesh);
     }
@@ -516,13 +557,15 @@ async fn replay_lab(profile: Profile, lab: &str, fixtures: FixtureLab, timeout: 
     let sim = simulated_installer(&vars);
     // kind: $HOME/istio-<version>/bin/istioctl, where the lab's step 1 would download it.
     let home = tempfile::tempdir().unwrap();
-    let istio_bin = home.path().join(format!("istio-{ISTIO_VERSION}/bin"));
-    std::fs::create_dir_all(&istio_bin).unwrap();
-    std::os::unix::fs::symlink(
-        Path::new(REPO).join("tests/ci-sim/bin/istioctl"),
-        istio_bin.join("istioctl"),
-    )
-    .unwrap();
+    for version in std::iter::once(ISTIO_VERSION).chain(istio_versions.iter().copied()) {
+        let istio_bin = home.path().join(format!("istio-{version}/bin"));
+        std::fs::create_dir_all(&istio_bin).unwrap();
+        std::os::unix::fs::symlink(
+            Path::new(REPO).join("tests/ci-sim/bin/istioctl"),
+            istio_bin.join("istioctl"),
+        )
+        .unwrap();
+    }
     let kubeconfig = cp.kubeconfig_path(ADMIN);
     let istio_version = format!("istioVersion={ISTIO_VERSION}");
     let mut args: Vec<String> = [
@@ -549,7 +592,7 @@ async fn replay_lab(profile: Profile, lab: &str, fixtures: FixtureLab, timeout: 
     .to_vec();
     // aks: the revision is left to the lab (step 1 picks it, labctl reads it from the cluster).
     let mut given = vars.clone();
-    if profile == Profile::Aks {
+    if profile == Profile::Aks && !vars_set.iter().any(|(k, _)| *k == "revision") {
         given.remove("revision");
         given.remove("meshConfigMap");
     }

@@ -51,10 +51,16 @@ impl State {
         state: &FixtureState,
         vars: &BTreeMap<String, String>,
     ) -> State {
+        State::of_files(&state_paths(lab, profile, state), vars)
+    }
+
+    /// The objects of fixture files applied in order (another lab's fixture states: a lab that
+    /// requires istio-aks starts from its files, then adds its own).
+    pub fn of_files(files: &[std::path::PathBuf], vars: &BTreeMap<String, String>) -> State {
         let mut out = State::default();
-        for path in state_paths(lab, profile, state) {
-            let rel = path.display().to_string();
-            let text = render(&std::fs::read_to_string(&path).unwrap(), vars);
+        for path in files {
+            let rel = path.display();
+            let text = render(&std::fs::read_to_string(path).unwrap(), vars);
             let docs: Vec<Option<Value>> =
                 serde_saphyr::from_multiple(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
             for doc in docs.into_iter().flatten() {

@@ -32,6 +32,7 @@ mod probes;
 mod requires;
 mod standalone;
 mod tools;
+mod upgrade_lab;
 mod validate;
 mod view_tests;
 mod workflows;

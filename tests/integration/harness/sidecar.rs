@@ -109,7 +109,12 @@ pub fn injection_patch(pod: &DynamicObject, namespace: Option<&str>, rev: &str) 
         .as_str()
         .unwrap_or("app")
         .to_string();
-    let mut new_annotations = vec![("sidecar.istio.io/status".to_string(), status)];
+    // The injecting revision, as istiod's injection template records it next to "revision" in
+    // sidecar.istio.io/status (an annotation since Istio 1.2x, a pod label before).
+    let mut new_annotations = vec![
+        ("sidecar.istio.io/status".to_string(), status),
+        ("istio.io/rev".to_string(), rev.to_string()),
+    ];
     if !annotations.contains_key("kubectl.kubernetes.io/default-container") {
         new_annotations.push(("kubectl.kubernetes.io/default-container".into(), first_app));
     }
