@@ -51,6 +51,61 @@ pub struct Resolver {
     pub base: Plan,
 }
 
+/// The variables the lab's steps use (titles, instructions, commands, hints, checks), and those
+/// their values use in turn (defaults and `profile`'s values).
+fn used_variables(lab: &Lab, profile: Option<&str>) -> BTreeSet<String> {
+    use crate::plan::substitute::{MapStrings, map_commands};
+    let mut used = BTreeSet::new();
+    let mut note = |s: &str| {
+        used.extend(template::placeholders(s).into_iter().map(|p| p.name));
+        s.to_owned()
+    };
+    for step in &lab.steps {
+        note(&step.title);
+        note(&step.markdown);
+        step.blocks.iter().for_each(|b| {
+            note(&b.code);
+        });
+        step.hints.iter().for_each(|h| {
+            note(h);
+        });
+        for check in &step.checks {
+            let mut c = check.clone();
+            map_commands(&mut c, &mut note);
+            c.map_strings(&mut note);
+        }
+    }
+    let values: BTreeMap<&str, Vec<&str>> = lab
+        .variables
+        .iter()
+        .map(|v| {
+            let mut texts: Vec<&str> = v.default.iter().map(String::as_str).collect();
+            let theirs = lab
+                .profiles
+                .iter()
+                .filter(|p| Some(p.name.as_str()) == profile);
+            texts.extend(
+                theirs
+                    .flat_map(|p| &p.variables)
+                    .filter(|(k, _)| *k == v.name)
+                    .map(|(_, val)| val.as_str()),
+            );
+            (v.name.as_str(), texts)
+        })
+        .collect();
+    let mut todo: Vec<String> = used.iter().cloned().collect();
+    while let Some(name) = todo.pop() {
+        for text in values.get(name.as_str()).into_iter().flatten() {
+            for p in template::placeholders(text) {
+                if used.insert(p.name.clone()) {
+                    todo.push(p.name);
+                }
+            }
+        }
+    }
+    used
+}
+
 /// One discovery to make: its selections with placeholders substituted.
 struct Pending {
     variable: String,
@@ -106,10 +161,15 @@ impl Resolver {
             name: s.name.as_deref().map(sub),
             labels: s.labels.as_deref().map(sub),
         };
+        let used = used_variables(&self.lab, self.profile.as_deref());
         self.lab
             .variables
             .iter()
             .filter(|v| !given.contains(v.name.as_str()))
+            // A lab that inherits a discovered variable it never uses (istio-aks-upgrade does not
+            // use istio-aks's `revision`, which two istiods and a tag make undecidable) must not
+            // fail to grade for it.
+            .filter(|v| used.contains(&v.name))
             .filter_map(|v| {
                 let Discover {
                     selector,
@@ -324,6 +384,30 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Resolver::new(&lab(), None, &vars).unwrap()
+    }
+
+    #[test]
+    fn a_discovered_variable_no_step_uses_is_not_discovered() {
+        // A lab that inherits `revision` (requires:) but never uses it must not read, nor fail
+        // on, a cluster where it cannot be decided.
+        let mut unused = lab();
+        for step in &mut unused.steps {
+            step.title = "nothing".into();
+            step.markdown = "nothing".into();
+            step.blocks.clear();
+            step.hints.clear();
+            step.checks.clear();
+        }
+        let r = Resolver::new(&unused, None, &[]).unwrap();
+        assert!(r.queries().is_empty(), "{:?}", r.queries());
+        let two = objects(
+            vec![istiod(Some("asm-1-23")), istiod(Some("asm-1-24"))],
+            namespace(Some("prod-stable")),
+        );
+        assert!(r.resolve(&two).is_ok());
+        // The same lab with its steps cannot decide there (two istiods, a tag on the namespace).
+        assert!(resolver(&[]).resolve(&two).is_err());
+        assert!(used_variables(&lab(), None).contains("revision"));
     }
 
     #[test]
