@@ -575,3 +575,79 @@ async fn the_upgrade_replays_on_aks_and_rolls_back() {
         run.stdout
     );
 }
+
+/// A snapshot file of this lab's state `name` (plus `extra`) for `p`, as `labctl snapshot` would
+/// have captured it from a learner's cluster.
+fn snapshot_of(dir: &Path, p: Profile, name: &str, extra: &Files) -> PathBuf {
+    let (lab, index) = (lab(), index());
+    let plan = Plan::new(&lab, Some(p.as_str()), &[]).unwrap();
+    let mut files = files(&index, p, name);
+    files.extend(extra.for_profile(p));
+    let objects = State::of_files(&files, &plan.values).object_set(queries(&plan, None));
+    let snap = labctl::view::snapshot::Snapshot::capture(&plan, None, &objects);
+    let path = dir.join(format!("{name}-{p}.json"));
+    labctl::view::snapshot::write_snapshot(&path, &snap).unwrap();
+    path
+}
+
+#[test]
+fn the_class_report_shows_who_is_mid_upgrade() {
+    // Three learners on kind: one whose workloads are half moved (store-front on the new
+    // revision, the rest on the old), one who completed and one who rolled back. The report
+    // puts the first on step move-workloads with the failing check; the others are done.
+    let dir = tempfile::tempdir().unwrap();
+    let index = index();
+    let mid = index
+        .broken
+        .iter()
+        .find(|b| b.name == "mid-upgrade")
+        .unwrap();
+    let p = Profile::Kind;
+    let learners = [
+        ("ana", snapshot_of(dir.path(), p, &mid.base, &mid.files)),
+        (
+            "ben",
+            snapshot_of(dir.path(), p, "finish", &Files::default()),
+        ),
+        (
+            "cy",
+            snapshot_of(dir.path(), p, "finish-rollback", &Files::default()),
+        ),
+    ];
+    let mut roster = format!("lab: {LAB}\nprofile: kind\nlearners:\n");
+    for (name, file) in &learners {
+        roster.push_str(&format!(
+            "  - {{ name: {name}, snapshot: '{}' }}\n",
+            file.display()
+        ));
+    }
+    let roster_file = dir.path().join("class.yaml");
+    std::fs::write(&roster_file, roster).unwrap();
+    let json_file = dir.path().join("class.json");
+    let run = crate::cli::Run::of(
+        crate::cli::command()
+            .args(["class", "report"])
+            .arg(&roster_file)
+            .arg("--json")
+            .arg(&json_file),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    let learner = |name: &str| {
+        report["learners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+            .clone()
+    };
+    let ana = learner("ana");
+    assert_eq!(ana["currentStep"], "move-workloads", "{ana}");
+    assert!(ana.to_string().contains("workloads-on-target"), "{ana}");
+    for done in ["ben", "cy"] {
+        assert_eq!(learner(done)["status"], "done", "{}", learner(done));
+    }
+    assert!(run.stdout.contains("move-workloads"), "{}", run.stdout);
+}
