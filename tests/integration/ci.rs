@@ -164,13 +164,7 @@ async fn replay_zero_trust(profile: Profile) -> Run {
         "▶ 7/7 cleanup",
         "▶ istio-aks 7/7 cleanup",
     ];
-    let mut at = 0;
-    for o in order {
-        let found = run.stdout[at..]
-            .find(o)
-            .unwrap_or_else(|| panic!("{o:?} missing or out of order in:\n{}", run.stdout));
-        at += found + o.len();
-    }
+    assert_in_order(&run.stdout, &order);
     assert_contains(&run.stdout, &["leftovers: none"]);
     assert!(!run.junit.contains("<failure"), "{}", run.junit);
     assert!(
@@ -630,6 +624,17 @@ fn minimal_ci(cp: &ControlPlane, lab: &Path, ns: &str, timeout: &str, extra: &[&
     ];
     args.extend_from_slice(extra);
     labctl_ci(&args, &[])
+}
+
+/// Each of `needles` appears in `text`, in this order.
+pub(crate) fn assert_in_order(text: &str, needles: &[&str]) {
+    let mut at = 0;
+    for n in needles {
+        let found = text[at..]
+            .find(n)
+            .unwrap_or_else(|| panic!("{n:?} missing or out of order in:\n{text}"));
+        at += found + n.len();
+    }
 }
 
 fn assert_contains(text: &str, needles: &[&str]) {

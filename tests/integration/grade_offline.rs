@@ -43,7 +43,7 @@ pub fn info(plan: &Plan) -> RunInfo {
     }
 }
 
-fn grade_state(plan: &Plan, state: &State) -> GradeReport {
+pub(crate) fn grade_state(plan: &Plan, state: &State) -> GradeReport {
     let facts = StaticFacts::offline(
         state.object_set(queries(plan, None)),
         "offline: command checks are not run",
@@ -51,7 +51,7 @@ fn grade_state(plan: &Plan, state: &State) -> GradeReport {
     grade(plan, None, &facts, info(plan), &mut ReporterSet::new())
 }
 
-fn describe(report: &GradeReport) -> String {
+pub(crate) fn describe(report: &GradeReport) -> String {
     let mut s = String::new();
     for step in &report.steps {
         s.push_str(&format!("{} {:?}\n", step.id, step.status));

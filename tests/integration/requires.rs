@@ -3,7 +3,7 @@
 //! located with a did-you-mean; `ci` replays the prerequisite as setup and cleans up both;
 //! `start` grades the prerequisite first on a real API server and refuses a missing base.
 
-use crate::ci::labctl_ci;
+use crate::ci::{assert_in_order, labctl_ci};
 use crate::cli::{Run, labctl};
 use crate::harness::{ADMIN, ControlPlane, ensure_namespaces, unique_name};
 use crate::learner_flow::labelled_namespace;
@@ -223,13 +223,7 @@ async fn ci_replays_the_prerequisite_as_setup_then_cleans_up_both() {
         "▶ 2/2 cleanup",
         "▶ minimal 2/2 cleanup",
     ];
-    let mut at = 0;
-    for o in order {
-        let found = run.stdout[at..]
-            .find(o)
-            .unwrap_or_else(|| panic!("{o:?} missing or out of order in:\n{}", run.stdout));
-        at += found + o.len();
-    }
+    assert_in_order(&run.stdout, &order);
     assert!(
         run.stdout
             .contains(&format!("kubectl label namespace {app}"))

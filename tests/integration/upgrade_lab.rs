@@ -8,16 +8,13 @@
 //! `ci.rs` run those commands.
 
 use crate::fixture_states::State;
-use crate::grade_offline::info;
+use crate::grade_offline::{describe, grade_state};
 use crate::harness::{Profile, State as FixtureState, fixture_dir, state_files};
-use labctl::eval::facts::StaticFacts;
 use labctl::eval::result::Status;
-use labctl::grade::run::grade;
 use labctl::labfile::kinds::body::Body;
 use labctl::labfile::lab::Lab;
 use labctl::plan::resolve::Plan;
 use labctl::report::event::GradeReport;
-use labctl::report::set::ReporterSet;
 use labctl::view::query::queries;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -123,31 +120,6 @@ fn files(index: &Index, p: Profile, name: &str) -> Vec<PathBuf> {
         out.extend(index.rollback.for_profile(p));
     }
     out
-}
-
-fn grade_state(plan: &Plan, state: &State) -> GradeReport {
-    let facts = StaticFacts::offline(
-        state.object_set(queries(plan, None)),
-        "offline: command checks are not run",
-    );
-    grade(plan, None, &facts, info(plan), &mut ReporterSet::new())
-}
-
-fn describe(report: &GradeReport) -> String {
-    let mut s = String::new();
-    for step in &report.steps {
-        s.push_str(&format!("{} {:?}\n", step.id, step.status));
-        for c in step.checks.iter().filter(|c| c.status == Status::Failed) {
-            s.push_str(&format!(
-                "  {}: {}\n    {}\n    diagnoses: {:?}\n",
-                c.id,
-                c.expected,
-                c.actual.replace('\n', "\n    "),
-                c.diagnoses.iter().map(|d| &d.id).collect::<Vec<_>>()
-            ));
-        }
-    }
-    s
 }
 
 /// Steps whose checks for `p` are all command checks: offline they can only be skipped.
